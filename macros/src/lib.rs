@@ -1,0 +1,1 @@
+//! ferrio-macros: placeholder until the macro issue lands.

@@ -1,0 +1,1 @@
+//! ferrio: a Socket.IO v4 client.

@@ -1,0 +1,1 @@
+//! ferrio-schema: the event contract model and its exporters.
