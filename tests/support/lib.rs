@@ -1,1 +1,29 @@
-//! Test support for the ferrio end-to-end suites.
+//! Test support for the ferrio end-to-end suites (`tests/*.rs`) and examples.
+//!
+//! - [`NodePeer`]: the official Node `socket.io` server of `tests/peer/` (installed with
+//!   `npm ci` when needed, started on a free loopback port, stopped by its handle, restartable
+//!   on the same port); [`shared_peer`] is one such server shared by a whole test binary.
+//! - [`Proxy`]: a loopback TCP proxy that passes, stalls or cuts connections on command.
+//! - [`within`], [`Inbox`]: every wait has a deadline and fails with a clear message.
+//! - [`Transports`] and [`transport_matrix!`]: run a scenario over websocket only, polling only
+//!   and polling with the upgrade.
+//!
+//! The handlers of the Node peer are documented at the top of `tests/peer/server.js`.
+
+pub mod client;
+pub mod peer;
+pub mod proxy;
+pub mod wait;
+
+pub use client::{
+    any_events, builder, connect, connect_errors, connects, disconnects, events, manager,
+    next_manager_event, outgoing_events, Transports,
+};
+pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
+pub use proxy::{Mode, Proxy};
+pub use wait::{inbox, until, within, within_for, Inbox, Outbox, STEP};
+
+/// Re-exported so the suites and the support agree on one version.
+pub use ferrio;
+pub use serde_json;
+pub use serde_json::json;
