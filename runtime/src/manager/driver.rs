@@ -1,0 +1,611 @@
+//! The connection task: the one owner of the Engine.IO session, the namespace states and
+//! the reconnection loop. Handles talk to it through [`Command`]s; it hands events to the
+//! sockets' dispatchers and never runs user code, so nothing a listener does can delay a
+//! pong.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::backoff::Backoff;
+use super::{Command, ManagerEvent, Observed, Options};
+use crate::engine::{Engine, EngineConfig, EngineEvent};
+use crate::protocol::engine::Frame;
+use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
+use crate::protocol::{Args, ProtocolError};
+use crate::socket::shared::{Outgoing, Phase, SocketShared};
+use crate::socket::{Dispatch, Event};
+use crate::{ConnectError, DisconnectReason, Error};
+
+/// A binary packet whose attachments are still arriving.
+struct PendingBinary {
+    socket: Option<Arc<SocketShared>>,
+    kind: PacketKind,
+    name: Arc<str>,
+    id: Option<u64>,
+    args: Args,
+    expected: usize,
+}
+
+/// What woke the task up.
+enum Step {
+    Commands,
+    Stopped,
+    Engine(EngineEvent),
+    ReconnectDue,
+}
+
+pub(crate) struct Driver {
+    cfg: Arc<EngineConfig>,
+    opts: Options,
+    observed: Arc<Observed>,
+    rx: mpsc::UnboundedReceiver<Command>,
+    engine: Option<Engine>,
+    /// The active sockets: connected, or wanting to be.
+    sockets: Vec<Arc<SocketShared>>,
+    backoff: Backoff,
+    /// When the next reconnection attempt is due, while the loop waits.
+    reconnect_at: Option<Instant>,
+    /// Whether a reconnection loop is running (socket.io: `_reconnecting`).
+    reconnecting: bool,
+    /// A socket asked to connect while no connection is open.
+    open_requested: bool,
+    pending: Option<PendingBinary>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        cfg: Arc<EngineConfig>,
+        opts: Options,
+        observed: Arc<Observed>,
+        rx: mpsc::UnboundedReceiver<Command>,
+    ) -> Self {
+        let backoff = Backoff::new(
+            opts.reconnection_delay,
+            opts.reconnection_delay_max,
+            opts.randomization_factor,
+        );
+        Driver {
+            cfg,
+            opts,
+            observed,
+            rx,
+            engine: None,
+            sockets: Vec::new(),
+            backoff,
+            reconnect_at: None,
+            reconnecting: false,
+            open_requested: false,
+            pending: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut batch = Vec::with_capacity(256);
+        loop {
+            if self.open_requested && self.engine.is_none() && !self.reconnecting {
+                self.open_requested = false;
+                self.open(false).await;
+                continue;
+            }
+            let step = tokio::select! {
+                n = self.rx.recv_many(&mut batch, 256) => if n == 0 { Step::Stopped } else { Step::Commands },
+                event = next_event(&mut self.engine) => Step::Engine(event),
+                () = sleep_until(self.reconnect_at) => Step::ReconnectDue,
+            };
+            match step {
+                Step::Stopped => break,
+                Step::Commands => {
+                    for command in batch.drain(..) {
+                        self.handle(command).await;
+                    }
+                }
+                Step::Engine(event) => self.on_engine_event(event).await,
+                Step::ReconnectDue => {
+                    self.reconnect_at = None;
+                    self.open(true).await;
+                }
+            }
+            self.flush().await;
+        }
+        if let Some(engine) = self.engine.take() {
+            engine.close().await;
+        }
+    }
+
+    // ----- commands -------------------------------------------------------------------
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Packet(socket, out) => {
+                if socket.is_connected() && self.engine.is_some() {
+                    self.queue_packet(out);
+                } else {
+                    socket.rebuffer(out);
+                }
+            }
+            Command::Connect(socket) => self.connect_socket(socket),
+            Command::Disconnect(socket) => self.disconnect_socket(&socket).await,
+            Command::Close => self.close(DisconnectReason::ForcedClose).await,
+        }
+    }
+
+    fn connect_socket(&mut self, socket: Arc<SocketShared>) {
+        let phase = {
+            let mut state = socket.state();
+            state.active = true;
+            state.phase
+        };
+        if phase == Phase::Connected {
+            socket.resolve_waiters(|| Ok(()));
+            return;
+        }
+        if !self.sockets.iter().any(|s| Arc::ptr_eq(s, &socket)) {
+            self.sockets.push(socket.clone());
+        }
+        if self.engine.is_some() {
+            if phase == Phase::Idle {
+                self.send_connect(&socket);
+            }
+        } else {
+            socket.state().phase = Phase::Connecting;
+            // During a reconnection loop the next attempt brings this socket along
+            // (socket.io does not reset the loop for a new socket).
+            if !self.reconnecting {
+                self.open_requested = true;
+            }
+        }
+    }
+
+    /// Sends the namespace CONNECT, with the auth payload and, when the server recovers
+    /// sessions, the private session id and the last offset.
+    fn send_connect(&mut self, socket: &SocketShared) {
+        let mut auth = socket.auth.value();
+        let text = {
+            let mut state = socket.state();
+            state.phase = Phase::Connecting;
+            if let Some(pid) = &state.pid {
+                let mut object = match auth.take() {
+                    Some(serde_json::Value::Object(map)) => map,
+                    _ => serde_json::Map::new(),
+                };
+                object.insert("pid".into(), pid.clone().into());
+                if let Some(offset) = &state.offset {
+                    object.insert("offset".into(), offset.clone().into());
+                }
+                auth = Some(object.into());
+            }
+            packet::encode_connect(&socket.nsp, auth.as_ref())
+        };
+        if let Some(engine) = &mut self.engine {
+            engine.queue(Frame::Text(text));
+        }
+    }
+
+    async fn disconnect_socket(&mut self, socket: &Arc<SocketShared>) {
+        let was = {
+            let mut state = socket.state();
+            let was = state.phase;
+            state.phase = Phase::Idle;
+            state.active = false;
+            state.id = None;
+            was
+        };
+        socket.close_buffer();
+        if was == Phase::Connected {
+            if let Some(engine) = &mut self.engine {
+                engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
+            }
+        }
+        socket.fail_sent_acks();
+        socket.resolve_waiters(|| Err(Error::Disconnected));
+        if was == Phase::Connected {
+            socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoClientDisconnect));
+        }
+        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+        self.close_if_unused().await;
+    }
+
+    /// Closes the connection when no socket wants it any more (socket.io closes the
+    /// manager when its last active socket goes).
+    async fn close_if_unused(&mut self) {
+        if self.sockets.is_empty() {
+            self.stop_reconnecting();
+            self.open_requested = false;
+            if let Some(mut engine) = self.engine.take() {
+                let _ = engine.flush().await;
+                engine.close().await;
+                self.observed.set_status(None, None);
+                self.observed
+                    .emit(ManagerEvent::Close(DisconnectReason::ForcedClose));
+            }
+        }
+    }
+
+    fn stop_reconnecting(&mut self) {
+        self.reconnect_at = None;
+        self.reconnecting = false;
+        self.backoff.reset();
+    }
+
+    // ----- opening and reconnecting ---------------------------------------------------
+
+    async fn open(&mut self, is_reconnect: bool) {
+        if is_reconnect {
+            if self.sockets.is_empty() {
+                self.stop_reconnecting();
+                return;
+            }
+            self.observed
+                .emit(ManagerEvent::ReconnectAttempt(self.backoff.attempts));
+        }
+        let result =
+            match tokio::time::timeout(self.opts.timeout, Engine::open(self.cfg.clone())).await {
+                Ok(Ok(engine)) => Ok(engine),
+                Ok(Err(e)) => Err(Error::from(e)),
+                Err(_) => Err(Error::Timeout),
+            };
+        match result {
+            Ok(engine) => self.on_open(engine, is_reconnect),
+            Err(error) => self.on_open_error(&error, is_reconnect),
+        }
+    }
+
+    fn on_open(&mut self, engine: Engine, is_reconnect: bool) {
+        self.observed
+            .set_status(Some(engine.handshake().sid.clone()), engine.transport());
+        self.engine = Some(engine);
+        self.observed.emit(ManagerEvent::Open);
+        if is_reconnect {
+            let attempts = self.backoff.attempts;
+            self.stop_reconnecting();
+            self.observed.emit(ManagerEvent::Reconnect(attempts));
+        }
+        for socket in self.sockets.clone() {
+            self.send_connect(&socket);
+        }
+    }
+
+    fn on_open_error(&mut self, error: &Error, is_reconnect: bool) {
+        let message = error.to_string();
+        tracing::debug!("connection failed: {message}");
+        self.observed.emit(ManagerEvent::Error(message.clone()));
+        for socket in &self.sockets {
+            socket.resolve_waiters(|| Err(copy_error(error)));
+            socket.dispatch(Dispatch::ConnectError(ConnectError {
+                message: message.clone(),
+                data: None,
+            }));
+        }
+        if is_reconnect {
+            self.reconnecting = false;
+            self.schedule_reconnect();
+            self.observed.emit(ManagerEvent::ReconnectError(message));
+        } else if self.backoff.attempts == 0 {
+            self.schedule_reconnect();
+        }
+    }
+
+    /// Plans the next attempt, or gives up after the last one.
+    fn schedule_reconnect(&mut self) {
+        if self.reconnecting || !self.opts.reconnection || self.sockets.is_empty() {
+            if !self.opts.reconnection {
+                self.deactivate_all();
+            }
+            return;
+        }
+        if self
+            .opts
+            .reconnection_attempts
+            .is_some_and(|max| self.backoff.attempts >= max)
+        {
+            self.backoff.reset();
+            self.observed.emit(ManagerEvent::ReconnectFailed);
+            self.deactivate_all();
+            return;
+        }
+        let delay = self.backoff.next_delay();
+        tracing::debug!("reconnecting in {delay:?}");
+        self.reconnecting = true;
+        self.reconnect_at = Some(Instant::now() + delay);
+    }
+
+    /// No more attempts: every socket stops being active.
+    fn deactivate_all(&mut self) {
+        for socket in self.sockets.drain(..) {
+            let mut state = socket.state();
+            state.active = false;
+            state.phase = Phase::Idle;
+        }
+    }
+
+    // ----- the open connection --------------------------------------------------------
+
+    async fn on_engine_event(&mut self, event: EngineEvent) {
+        match event {
+            EngineEvent::Message(text) => {
+                if let Err(e) = self.on_message(text) {
+                    tracing::warn!("closing the connection: {e}");
+                    self.close(DisconnectReason::ParseError).await;
+                }
+            }
+            EngineEvent::Binary(bytes) => {
+                if let Err(e) = self.on_attachment(bytes) {
+                    tracing::warn!("closing the connection: {e}");
+                    self.close(DisconnectReason::ParseError).await;
+                }
+            }
+            EngineEvent::Ping => self.observed.emit(ManagerEvent::Ping),
+            EngineEvent::UpgradeReady => {
+                let Some(engine) = &mut self.engine else {
+                    return;
+                };
+                match engine.upgrade().await {
+                    Ok(()) => self
+                        .observed
+                        .set_status(Some(engine.handshake().sid.clone()), engine.transport()),
+                    Err(e) => {
+                        tracing::debug!("upgrade failed: {e}");
+                        self.close(DisconnectReason::TransportError).await;
+                    }
+                }
+            }
+            EngineEvent::Closed(reason) => self.on_close(reason),
+        }
+    }
+
+    fn socket(&self, nsp: &str) -> Option<Arc<SocketShared>> {
+        self.sockets.iter().find(|s| &*s.nsp == nsp).cloned()
+    }
+
+    fn on_message(&mut self, text: Utf8Bytes) -> Result<(), ProtocolError> {
+        if self.pending.is_some() {
+            return Err(ProtocolError::TextWhileReconstructing);
+        }
+        // The frame is `4<packet>`; the engine checked the type digit.
+        let packet = packet::decode(text.get(1..).unwrap_or_default())?;
+        if packet.attachments > self.opts.max_attachments {
+            return Err(ProtocolError::TooManyAttachments {
+                count: packet.attachments,
+                max: self.opts.max_attachments,
+            });
+        }
+        let socket = self.socket(packet.nsp);
+        let (name, raw) = match packet.body {
+            Body::Connect(reply) => {
+                if let Some(socket) = socket {
+                    self.on_connect(&socket, reply);
+                }
+                return Ok(());
+            }
+            Body::ConnectError(error) => {
+                if let Some(socket) = socket {
+                    self.on_connect_error(&socket, error);
+                }
+                return Ok(());
+            }
+            Body::Disconnect => {
+                if let Some(socket) = socket {
+                    self.on_server_disconnect(&socket);
+                }
+                return Ok(());
+            }
+            Body::Event { name, args } => (Arc::<str>::from(name), args),
+            Body::Ack { args } => (Arc::<str>::from(""), args),
+        };
+        let args = Args::new(text.clone(), &raw);
+        let pending = PendingBinary {
+            socket,
+            kind: packet.kind,
+            name,
+            id: packet.id,
+            args,
+            expected: packet.attachments,
+        };
+        if pending.kind.is_binary() && pending.expected > 0 {
+            self.pending = Some(pending);
+            Ok(())
+        } else {
+            self.deliver(pending)
+        }
+    }
+
+    fn on_attachment(&mut self, bytes: bytes::Bytes) -> Result<(), ProtocolError> {
+        let Some(pending) = &mut self.pending else {
+            return Err(ProtocolError::UnexpectedBinary);
+        };
+        pending.args.push_attachment(bytes);
+        if pending.args.attachments().len() < pending.expected {
+            return Ok(());
+        }
+        match self.pending.take() {
+            Some(pending) => self.deliver(pending),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands a complete event to its socket's listeners, or an ack to its waiter.
+    fn deliver(&mut self, pending: PendingBinary) -> Result<(), ProtocolError> {
+        pending.args.check_placeholders()?;
+        let Some(socket) = pending.socket else {
+            return Ok(());
+        };
+        match pending.kind {
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                if let Some(id) = pending.id {
+                    socket.resolve_ack(id, pending.args);
+                }
+            }
+            _ => {
+                if pending.id.is_none() {
+                    // With connection state recovery, the last string argument is the
+                    // offset to resume from (socket.io-client reads it the same way).
+                    let mut state = socket.state();
+                    if state.pid.is_some() {
+                        let last = pending
+                            .args
+                            .len()
+                            .checked_sub(1)
+                            .and_then(|i| pending.args.raw(i));
+                        if let Some(offset) =
+                            last.and_then(|raw| serde_json::from_str::<String>(raw).ok())
+                        {
+                            state.offset = Some(offset);
+                        }
+                    }
+                }
+                let ack = pending.id.map(|id| (socket.clone(), id));
+                socket.dispatch(Dispatch::Event(Event::new(pending.name, pending.args, ack)));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_connect(&mut self, socket: &Arc<SocketShared>, reply: ConnectReply) {
+        {
+            let mut state = socket.state();
+            if state.phase != Phase::Connecting {
+                return;
+            }
+            state.recovered = reply.pid.is_some() && state.pid == reply.pid;
+            state.pid = reply.pid;
+            state.id = Some(reply.sid);
+            state.phase = Phase::Connected;
+        }
+        for out in socket.open_and_drain() {
+            self.queue_packet(out);
+        }
+        socket.resolve_waiters(|| Ok(()));
+        socket.dispatch(Dispatch::Connect);
+    }
+
+    fn on_connect_error(&mut self, socket: &Arc<SocketShared>, error: ConnectErrorData) {
+        {
+            let mut state = socket.state();
+            state.phase = Phase::Idle;
+            state.active = false;
+        }
+        let error = ConnectError {
+            message: error.message,
+            data: error.data,
+        };
+        socket.resolve_waiters(|| Err(Error::ConnectError(error.clone())));
+        socket.dispatch(Dispatch::ConnectError(error));
+        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+    }
+
+    fn on_server_disconnect(&mut self, socket: &Arc<SocketShared>) {
+        {
+            let mut state = socket.state();
+            state.phase = Phase::Idle;
+            state.active = false;
+            state.id = None;
+        }
+        socket.close_buffer();
+        socket.fail_sent_acks();
+        socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoServerDisconnect));
+        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+        if self.sockets.is_empty() {
+            // Like socket.io, the manager closes once its last socket is gone.
+            self.stop_reconnecting();
+            if let Some(engine) = self.engine.take() {
+                tokio::spawn(engine.close());
+                self.observed.set_status(None, None);
+                self.observed
+                    .emit(ManagerEvent::Close(DisconnectReason::ForcedClose));
+            }
+        }
+    }
+
+    /// Closes the connection from this side.
+    async fn close(&mut self, reason: DisconnectReason) {
+        if let Some(engine) = self.engine.take() {
+            engine.close().await;
+        }
+        self.on_close(reason);
+    }
+
+    /// The connection is gone: sockets disconnect, and reconnect if they should.
+    fn on_close(&mut self, reason: DisconnectReason) {
+        self.engine = None;
+        self.pending = None;
+        self.observed.set_status(None, None);
+        self.observed.emit(ManagerEvent::Close(reason));
+        let reconnect = reason.reconnects() && self.opts.reconnection;
+        for socket in &self.sockets {
+            let was = {
+                let mut state = socket.state();
+                let was = state.phase;
+                state.phase = if reconnect {
+                    Phase::Connecting
+                } else {
+                    Phase::Idle
+                };
+                state.id = None;
+                if !reconnect {
+                    state.active = false;
+                }
+                was
+            };
+            socket.close_buffer();
+            socket.fail_sent_acks();
+            if was == Phase::Connected {
+                socket.dispatch(Dispatch::Disconnect(reason));
+            }
+        }
+        if reconnect {
+            self.schedule_reconnect();
+        } else {
+            self.sockets.clear();
+            self.stop_reconnecting();
+        }
+    }
+
+    fn queue_packet(&mut self, out: Outgoing) {
+        let Some(engine) = &mut self.engine else {
+            return;
+        };
+        engine.queue(Frame::Text(out.packet.text));
+        for attachment in out.packet.attachments {
+            engine.queue(Frame::Binary(attachment));
+        }
+    }
+
+    async fn flush(&mut self) {
+        let Some(engine) = &mut self.engine else {
+            return;
+        };
+        if !engine.has_queued() {
+            return;
+        }
+        if let Err(e) = engine.flush().await {
+            tracing::debug!("write failed: {e}");
+            self.close(DisconnectReason::TransportError).await;
+        }
+    }
+}
+
+async fn next_event(engine: &mut Option<Engine>) -> EngineEvent {
+    match engine {
+        Some(engine) => engine.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The error a `connect()` call gets when the connection cannot open.
+fn copy_error(error: &Error) -> Error {
+    match error {
+        Error::Timeout => Error::Timeout,
+        Error::LegacyServer => Error::LegacyServer,
+        other => Error::Transport(other.to_string()),
+    }
+}

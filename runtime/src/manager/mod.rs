@@ -1,0 +1,486 @@
+//! The manager: one Engine.IO connection shared by the sockets of every namespace
+//! (socket.io: `Manager`), with reconnection.
+
+mod backoff;
+mod driver;
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use rustls::pki_types::CertificateDer;
+use tokio::sync::mpsc;
+
+use crate::engine::{tls_config, CookieJar, EngineConfig};
+use crate::socket::shared::{Outgoing, SocketShared};
+use crate::socket::SocketBuilder;
+use crate::{DisconnectReason, Error, Result, TransportKind};
+use driver::Driver;
+
+/// What the connection task is asked to do.
+pub(crate) enum Command {
+    Connect(Arc<SocketShared>),
+    Disconnect(Arc<SocketShared>),
+    Packet(Arc<SocketShared>, Outgoing),
+    Close,
+}
+
+/// The options that shape the connection's behaviour.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) reconnection: bool,
+    pub(crate) reconnection_attempts: Option<u32>,
+    pub(crate) reconnection_delay: Duration,
+    pub(crate) reconnection_delay_max: Duration,
+    pub(crate) randomization_factor: f64,
+    pub(crate) timeout: Duration,
+    pub(crate) ack_timeout: Option<Duration>,
+    pub(crate) max_buffered: usize,
+    pub(crate) max_attachments: usize,
+}
+
+/// An event of the manager's connection (socket.io: the events of `socket.io`, the
+/// Manager).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManagerEvent {
+    /// `open`: the Engine.IO connection opened.
+    Open,
+    /// `close`: the Engine.IO connection closed, with the reason.
+    Close(DisconnectReason),
+    /// `error`: the connection could not be opened.
+    Error(String),
+    /// `ping`: the server pinged.
+    Ping,
+    /// `reconnect_attempt`: a reconnection attempt starts (attempts count from 1).
+    ReconnectAttempt(u32),
+    /// `reconnect`: reconnected after this many attempts.
+    Reconnect(u32),
+    /// `reconnect_error`: a reconnection attempt failed.
+    ReconnectError(String),
+    /// `reconnect_failed`: the last allowed attempt failed; no more attempts.
+    ReconnectFailed,
+}
+
+/// A subscription to [`ManagerEvent`]s (see [`Manager::events`]). Also a
+/// `futures::Stream`.
+#[derive(Debug)]
+pub struct ManagerEvents {
+    rx: mpsc::UnboundedReceiver<ManagerEvent>,
+}
+
+impl ManagerEvents {
+    /// The next event; `None` once the manager is gone.
+    pub async fn recv(&mut self) -> Option<ManagerEvent> {
+        self.rx.recv().await
+    }
+}
+
+impl futures_util::Stream for ManagerEvents {
+    type Item = ManagerEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ManagerEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// What handles can observe of the connection task.
+#[derive(Default)]
+pub(crate) struct Observed {
+    status: Mutex<Status>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<ManagerEvent>>>,
+}
+
+#[derive(Default, Clone)]
+struct Status {
+    engine_id: Option<String>,
+    transport: Option<TransportKind>,
+}
+
+impl Observed {
+    pub(crate) fn emit(&self, event: ManagerEvent) {
+        let mut subscribers = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    pub(crate) fn set_status(&self, engine_id: Option<String>, transport: Option<TransportKind>) {
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = Status {
+            engine_id,
+            transport,
+        };
+    }
+
+    fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+struct Inner {
+    options: Options,
+    engine: Arc<EngineConfig>,
+    observed: Arc<Observed>,
+    commands: mpsc::UnboundedSender<Command>,
+    /// The connection task, until it is started by the first command.
+    driver: Mutex<Option<Driver>>,
+    sockets: Mutex<HashMap<String, Weak<SocketShared>>>,
+}
+
+/// The connection to one Socket.IO server, shared by the sockets of every namespace
+/// (socket.io: `Manager`). Cheap to clone. Nothing connects until a socket does.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), ferrio::Error> {
+/// use std::time::Duration;
+/// let manager = ferrio::Manager::builder("http://127.0.0.1:3000")
+///     .reconnection_delay_max(Duration::from_secs(10))
+///     .build()?;
+/// let admin = manager.socket("/admin").auth(serde_json::json!({ "token": "abc" })).connect().await?;
+/// let chat = manager.socket("/chat").connect().await?; // same connection
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("url", &self.inner.engine.base.as_str())
+            .finish()
+    }
+}
+
+impl Manager {
+    /// Starts configuring a manager for a server URL (`http`, `https`, `ws` or `wss`)
+    /// (socket.io: `new Manager(url, options)`).
+    pub fn builder(url: impl AsRef<str>) -> ManagerBuilder {
+        ManagerBuilder::new(url.as_ref())
+    }
+
+    /// A manager with the default options.
+    pub fn new(url: impl AsRef<str>) -> Result<Manager> {
+        Self::builder(url).build()
+    }
+
+    /// The socket of a namespace (socket.io: `manager.socket(nsp, opts)`): configure it,
+    /// then `build()` or `connect()`.
+    pub fn socket(&self, namespace: &str) -> SocketBuilder {
+        SocketBuilder::new(self.clone(), namespace)
+    }
+
+    /// Subscribes to the manager's events from now on (socket.io: `manager.on(..)`).
+    pub fn events(&self) -> ManagerEvents {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner
+            .observed
+            .subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        ManagerEvents { rx }
+    }
+
+    /// The Engine.IO session id while connected (socket.io: `manager.engine.id`).
+    pub fn engine_id(&self) -> Option<String> {
+        self.inner.observed.status().engine_id
+    }
+
+    /// The transport in use while connected (socket.io: `manager.engine.transport.name`).
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.inner.observed.status().transport
+    }
+
+    /// Closes the connection (socket.io: `manager._close()` / `engine.close()`): every
+    /// connected socket gets `forced close` and none reconnects until connected again.
+    pub fn close(&self) {
+        let _ = self.command(Command::Close);
+    }
+
+    pub(crate) fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
+    /// The socket of a namespace, created on first use.
+    pub(crate) fn socket_for(
+        &self,
+        nsp: &str,
+        create: impl FnOnce() -> SocketShared,
+    ) -> Arc<SocketShared> {
+        let mut sockets = self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = sockets.get(nsp).and_then(Weak::upgrade) {
+            return existing;
+        }
+        let socket = Arc::new(create());
+        sockets.insert(nsp.to_owned(), Arc::downgrade(&socket));
+        socket
+    }
+
+    /// Hands a command to the connection task, starting it on first use.
+    pub(crate) fn command(&self, command: Command) -> Result<()> {
+        if let Some(driver) = self
+            .inner
+            .driver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            tokio::spawn(driver.run());
+        }
+        self.inner.commands.send(command).map_err(|_| Error::Closed)
+    }
+}
+
+/// Options of a [`Manager`] (socket.io: `ManagerOptions` and the Engine.IO options).
+#[must_use = "a ManagerBuilder does nothing until `build()`"]
+pub struct ManagerBuilder {
+    url: String,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    transports: Vec<TransportKind>,
+    upgrade: bool,
+    extra_roots: Vec<CertificateDer<'static>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    max_frame: usize,
+    options: Options,
+    error: Option<Error>,
+}
+
+impl ManagerBuilder {
+    fn new(url: &str) -> Self {
+        ManagerBuilder {
+            url: url.to_owned(),
+            path: "/socket.io".to_owned(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            transports: vec![TransportKind::Polling, TransportKind::Websocket],
+            upgrade: true,
+            extra_roots: Vec::new(),
+            tls: None,
+            max_frame: 64 * 1024 * 1024,
+            options: Options {
+                reconnection: true,
+                reconnection_attempts: None,
+                reconnection_delay: Duration::from_secs(1),
+                reconnection_delay_max: Duration::from_secs(5),
+                randomization_factor: 0.5,
+                timeout: Duration::from_secs(20),
+                ack_timeout: None,
+                max_buffered: 100_000,
+                max_attachments: 10,
+            },
+            error: None,
+        }
+    }
+
+    /// The server's endpoint path (socket.io: `path`, default `/socket.io`; a trailing
+    /// slash is added as socket.io's `addTrailingSlash` does).
+    pub fn path(mut self, path: &str) -> Self {
+        self.path = path.to_owned();
+        self
+    }
+
+    /// Adds a query parameter to every request (socket.io: `query`), readable by the
+    /// server as `socket.handshake.query`. Values are URL-encoded for you.
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        self.query.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a header to every HTTP request and to the websocket handshake (socket.io:
+    /// `extraHeaders`).
+    pub fn extra_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The transports to use, in order (socket.io: `transports`, default polling then
+    /// websocket). The first opens the connection; websocket is reached by upgrade.
+    pub fn transports(mut self, transports: &[TransportKind]) -> Self {
+        self.transports = transports.to_vec();
+        self
+    }
+
+    /// Whether to upgrade from polling to websocket (socket.io: `upgrade`, default true).
+    pub fn upgrade(mut self, upgrade: bool) -> Self {
+        self.upgrade = upgrade;
+        self
+    }
+
+    /// How long opening the connection may take (socket.io: `timeout`, default 20 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// Whether to reconnect by itself (socket.io: `reconnection`, default true).
+    pub fn reconnection(mut self, reconnection: bool) -> Self {
+        self.options.reconnection = reconnection;
+        self
+    }
+
+    /// How many reconnection attempts before giving up (socket.io:
+    /// `reconnectionAttempts`, default unlimited).
+    pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
+        self.options.reconnection_attempts = Some(attempts);
+        self
+    }
+
+    /// The first reconnection delay (socket.io: `reconnectionDelay`, default 1 s).
+    pub fn reconnection_delay(mut self, delay: Duration) -> Self {
+        self.options.reconnection_delay = delay;
+        self
+    }
+
+    /// The longest reconnection delay (socket.io: `reconnectionDelayMax`, default 5 s).
+    pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
+        self.options.reconnection_delay_max = delay;
+        self
+    }
+
+    /// The jitter of reconnection delays, 0 to 1 (socket.io: `randomizationFactor`,
+    /// default 0.5).
+    pub fn randomization_factor(mut self, factor: f64) -> Self {
+        self.options.randomization_factor = factor;
+        self
+    }
+
+    /// The default ack timeout of this manager's sockets (socket.io: `ackTimeout`).
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.options.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// How many packets a disconnected socket buffers before emits fail with
+    /// [`Error::BufferFull`] (default 100 000; socket.io does not bound it).
+    pub fn max_buffered_packets(mut self, max: usize) -> Self {
+        self.options.max_buffered = max;
+        self
+    }
+
+    /// How many binary attachments one received packet may announce (default 10, as the
+    /// socket.io parser's `maxAttachments`).
+    pub fn max_attachments(mut self, max: usize) -> Self {
+        self.options.max_attachments = max;
+        self
+    }
+
+    /// The largest websocket message or polling body accepted from the server, in bytes
+    /// (default 64 MiB).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// Trusts one more root certificate (PEM) for `https`/`wss`, besides the Mozilla
+    /// roots (socket.io in Node: `ca`).
+    pub fn tls_root_certificate_pem(mut self, pem: &[u8]) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            match cert {
+                Ok(cert) => self.extra_roots.push(cert),
+                Err(e) => self.error = Some(Error::Tls(format!("invalid PEM certificate: {e}"))),
+            }
+        }
+        self
+    }
+
+    /// Uses this rustls configuration for `https`/`wss` as it is (client certificates,
+    /// custom verification...).
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Builds the manager. Nothing connects yet.
+    pub fn build(self) -> Result<Manager> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let engine = Arc::new(self.engine_config()?);
+        let observed = Arc::new(Observed::default());
+        let (commands, rx) = mpsc::unbounded_channel();
+        let driver = Driver::new(engine.clone(), self.options.clone(), observed.clone(), rx);
+        Ok(Manager {
+            inner: Arc::new(Inner {
+                options: self.options,
+                engine,
+                observed,
+                commands,
+                driver: Mutex::new(Some(driver)),
+                sockets: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    fn engine_config(&self) -> Result<EngineConfig> {
+        let mut base = url::Url::parse(&self.url)
+            .map_err(|e| Error::Config(format!("invalid URL {:?}: {e}", self.url)))?;
+        let secure = match base.scheme() {
+            "http" | "ws" => false,
+            "https" | "wss" => true,
+            other => return Err(Error::Config(format!("unsupported URL scheme {other:?}"))),
+        };
+        let _ = base.set_scheme(if secure { "https" } else { "http" });
+        let host = base
+            .host_str()
+            .ok_or_else(|| Error::Config(format!("no host in {:?}", self.url)))?
+            .to_owned();
+        let port = base
+            .port_or_known_default()
+            .unwrap_or(if secure { 443 } else { 80 });
+        let mut path = self.path.clone();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        base.set_path(&path);
+        base.set_fragment(None);
+        if !self.query.is_empty() {
+            let mut pairs = base.query_pairs_mut();
+            for (key, value) in &self.query {
+                pairs.append_pair(key, value);
+            }
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| Error::Config(format!("header {name:?}: {e}")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| Error::Config(format!("header value {value:?}: {e}")))?;
+            headers.append(name, value);
+        }
+        if self.transports.is_empty() {
+            return Err(Error::Config("no transport".into()));
+        }
+        let tls = match (&self.tls, secure) {
+            (_, false) => None,
+            (Some(config), true) => Some(config.clone()),
+            (None, true) => Some(tls_config(&self.extra_roots)?),
+        };
+        Ok(EngineConfig {
+            base,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            headers,
+            transports: self.transports.clone(),
+            upgrade: self.upgrade,
+            tls,
+            cookies: CookieJar::default(),
+            max_frame: self.max_frame,
+            probe_timeout: self.options.timeout,
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! The wire formats, pure: no I/O, no async, no panics on any input.
+//!
+//! - [`engine`]: Engine.IO v4 packets and long-polling bodies;
+//! - [`packet`]: Socket.IO v5 packets;
+//! - [`binary`]: serde support for binary attachments and the "one value or a tuple"
+//!   argument convention;
+//! - [`Args`]: the arguments of a received event or ack, owned and still JSON, decoded on demand.
+//!
+//! This module is public so that tools (fuzzers, proxies, tests) can use the codecs; the
+//! client itself needs none of it directly.
+
+pub mod binary;
+pub mod engine;
+pub mod packet;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Why a frame could not be decoded (or a packet encoded).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// An Engine.IO packet with no type.
+    #[error("empty Engine.IO packet")]
+    EmptyPacket,
+    /// An Engine.IO packet type outside 0..=6.
+    #[error("unknown Engine.IO packet type {0:?}")]
+    UnknownEngineType(char),
+    /// The server's open packet is not a valid handshake.
+    #[error("invalid Engine.IO handshake: {0}")]
+    BadHandshake(String),
+    /// A `b<base64>` polling segment that is not base64.
+    #[error("invalid base64 in a polling payload")]
+    BadBase64,
+    /// A Socket.IO packet type outside 0..=6.
+    #[error("unknown Socket.IO packet type")]
+    UnknownPacketType,
+    /// A binary packet whose attachment count is missing or malformed.
+    #[error("illegal attachment count")]
+    BadAttachmentCount,
+    /// A binary packet announcing more attachments than allowed.
+    #[error("too many attachments: {count} (at most {max})")]
+    TooManyAttachments {
+        /// What the packet announced.
+        count: usize,
+        /// The configured cap.
+        max: usize,
+    },
+    /// An ack id that is not a number, or an ACK without one.
+    #[error("illegal ack id")]
+    BadAckId,
+    /// The data does not fit the packet type (CONNECT not an object, EVENT not an array...).
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    /// An event with a name the protocol reserves.
+    #[error("reserved event name {0:?}")]
+    ReservedEvent(String),
+    /// A text packet arrived while the attachments of a binary packet were awaited.
+    #[error("text packet received while reconstructing a binary packet")]
+    TextWhileReconstructing,
+    /// A binary frame arrived with no binary packet announcing it.
+    #[error("binary frame received with no binary packet header")]
+    UnexpectedBinary,
+    /// A placeholder pointing outside the packet's attachments, or malformed.
+    #[error(transparent)]
+    Binary(#[from] binary::DecodeError),
+    /// A frame larger than allowed.
+    #[error("frame of {size} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// The frame's size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Serialization produced invalid UTF-8 (cannot happen with serde_json).
+    #[error("serialized data is not UTF-8")]
+    InvalidUtf8,
+    /// A payload could not be serialized.
+    #[error("cannot serialize the payload: {0}")]
+    Serialize(#[source] serde_json::Error),
+}
+
+/// The arguments of a received event or ack: the frame's text, where each argument lies in
+/// it, and the binary attachments. Nothing is deserialized until asked, and then straight
+/// from the frame's text into the caller's type.
+#[derive(Debug, Clone, Default)]
+pub struct Args {
+    text: Utf8Bytes,
+    spans: Vec<(u32, u32)>,
+    attachments: Vec<Bytes>,
+}
+
+impl Args {
+    /// Records `raw` slices, which must point into `text`.
+    pub fn new(text: Utf8Bytes, raw: &[&RawValue]) -> Self {
+        let base = text.as_str().as_ptr() as usize;
+        let spans = raw
+            .iter()
+            .map(|arg| {
+                let start = (arg.get().as_ptr() as usize).wrapping_sub(base);
+                // Offsets fit u32: frames are capped far below 4 GiB.
+                (start as u32, (start + arg.get().len()) as u32)
+            })
+            .collect();
+        Args {
+            text,
+            spans,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// Drops the last argument and returns it as a string, if it is one (the offset that a
+    /// server with connection state recovery appends to every event).
+    pub fn pop_string(&mut self) -> Option<String> {
+        let last = self.raw(self.len().checked_sub(1)?)?;
+        let offset = serde_json::from_str::<String>(last).ok()?;
+        self.spans.pop();
+        Some(offset)
+    }
+
+    /// Adds a binary attachment.
+    pub fn push_attachment(&mut self, bytes: Bytes) {
+        self.attachments.push(bytes);
+    }
+
+    /// The attachments received so far.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.attachments
+    }
+
+    /// The number of arguments.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is no argument.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The JSON text of argument `i`.
+    pub fn raw(&self, i: usize) -> Option<&str> {
+        let &(start, end) = self.spans.get(i)?;
+        self.text.as_str().get(start as usize..end as usize)
+    }
+
+    fn raws(&self) -> Vec<&str> {
+        (0..self.len()).filter_map(|i| self.raw(i)).collect()
+    }
+
+    /// Checks that every placeholder points at a received attachment.
+    pub fn check_placeholders(&self) -> Result<(), binary::DecodeError> {
+        for raw in self.raws() {
+            binary::check_placeholders(raw, self.attachments.len())?;
+        }
+        Ok(())
+    }
+
+    /// Deserializes the arguments: a tuple takes one argument per element, anything else
+    /// the first argument (see [`binary::from_args`]).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, binary::DecodeError> {
+        binary::from_args(&self.raws(), &self.attachments)
+    }
+
+    /// Deserializes argument `i` alone.
+    pub fn decode_one<T: DeserializeOwned>(&self, i: usize) -> Result<T, binary::DecodeError> {
+        let raw = self.raw(i).unwrap_or("null");
+        binary::from_json(raw, &self.attachments)
+    }
+}

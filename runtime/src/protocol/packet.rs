@@ -1,0 +1,417 @@
+//! Socket.IO protocol v5 packets: `<type>[<attachments>-][<nsp>,][<id>][<json>]`.
+//!
+//! Decoding borrows the frame: the header is read in place and the JSON data is split once
+//! into the event name and one raw slice per argument, which the caller deserializes into
+//! its own types later (each event's JSON is parsed once, never through a `Value` tree).
+//! Encoding writes the header and serializes the arguments straight into one buffer.
+
+use std::io::Write as _;
+
+use bytes::Bytes;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::binary;
+use super::ProtocolError;
+
+/// The event names the protocol reserves; neither side may emit them.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Tells whether `name` is one of [`RESERVED_EVENTS`].
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_EVENTS.contains(&name)
+}
+
+/// The type digit of a Socket.IO packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketKind {
+    /// `0`: connect to a namespace (client), or its acceptance (server).
+    Connect,
+    /// `1`: leave a namespace.
+    Disconnect,
+    /// `2`: an event.
+    Event,
+    /// `3`: an acknowledgement.
+    Ack,
+    /// `4`: the server refused the namespace connection.
+    ConnectError,
+    /// `5`: an event followed by binary attachments.
+    BinaryEvent,
+    /// `6`: an acknowledgement followed by binary attachments.
+    BinaryAck,
+}
+
+impl PacketKind {
+    fn from_digit(c: u8) -> Option<Self> {
+        Some(match c {
+            b'0' => Self::Connect,
+            b'1' => Self::Disconnect,
+            b'2' => Self::Event,
+            b'3' => Self::Ack,
+            b'4' => Self::ConnectError,
+            b'5' => Self::BinaryEvent,
+            b'6' => Self::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    /// Whether binary attachments follow this packet.
+    pub fn is_binary(self) -> bool {
+        matches!(self, Self::BinaryEvent | Self::BinaryAck)
+    }
+}
+
+/// A decoded Socket.IO packet, borrowing the text frame it was read from.
+#[derive(Debug)]
+pub struct Packet<'a> {
+    /// The packet type.
+    pub kind: PacketKind,
+    /// The namespace, `/` when the packet omits it.
+    pub nsp: &'a str,
+    /// The acknowledgement id, if any.
+    pub id: Option<u64>,
+    /// How many binary attachments follow (binary packets only).
+    pub attachments: usize,
+    /// The validated data.
+    pub body: Body<'a>,
+}
+
+/// The data of a packet, validated against its type as the reference decoder does.
+#[derive(Debug)]
+pub enum Body<'a> {
+    /// CONNECT from the server: `{"sid": .., "pid": ..}`.
+    Connect(ConnectReply),
+    /// DISCONNECT: no data.
+    Disconnect,
+    /// EVENT / BINARY_EVENT: the name and one raw JSON slice per argument.
+    Event {
+        /// The event name (a numeric name is given as its decimal text).
+        name: String,
+        /// The arguments, each still JSON text.
+        args: Vec<&'a RawValue>,
+    },
+    /// ACK / BINARY_ACK: one raw JSON slice per argument.
+    Ack {
+        /// The arguments, each still JSON text.
+        args: Vec<&'a RawValue>,
+    },
+    /// CONNECT_ERROR: the server's refusal.
+    ConnectError(ConnectErrorData),
+}
+
+/// The server's answer to a namespace CONNECT.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ConnectReply {
+    /// The socket id in this namespace.
+    pub sid: String,
+    /// The private session id, present when the server has connection state recovery on.
+    #[serde(default)]
+    pub pid: Option<String>,
+}
+
+/// The server's refusal of a namespace CONNECT: `{"message": .., "data": ..}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ConnectErrorData {
+    /// The error message of the server's middleware.
+    pub message: String,
+    /// The error's `data`, if the middleware attached some.
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// Decodes one text frame (the data of an Engine.IO message) into a packet.
+pub fn decode(text: &str) -> Result<Packet<'_>, ProtocolError> {
+    let bytes = text.as_bytes();
+    let kind = bytes
+        .first()
+        .and_then(|&c| PacketKind::from_digit(c))
+        .ok_or(ProtocolError::UnknownPacketType)?;
+    let mut i = 1;
+
+    let mut attachments = 0;
+    if kind.is_binary() {
+        let digits = count_digits(&bytes[i..]);
+        if digits == 0 || digits > 6 || bytes.get(i + digits) != Some(&b'-') {
+            return Err(ProtocolError::BadAttachmentCount);
+        }
+        attachments = text[i..i + digits]
+            .parse()
+            .map_err(|_| ProtocolError::BadAttachmentCount)?;
+        i += digits + 1;
+    }
+
+    let mut nsp = "/";
+    if bytes.get(i) == Some(&b'/') {
+        let end = text[i..].find(',').map_or(text.len(), |at| i + at);
+        nsp = &text[i..end];
+        i = (end + 1).min(text.len());
+    }
+
+    let mut id = None;
+    let digits = count_digits(&bytes[i..]);
+    if digits > 0 {
+        id = Some(
+            text[i..i + digits]
+                .parse()
+                .map_err(|_| ProtocolError::BadAckId)?,
+        );
+        i += digits;
+    }
+
+    let data = &text[i..];
+    let body = decode_body(kind, data)?;
+    if matches!(kind, PacketKind::Ack | PacketKind::BinaryAck) && id.is_none() {
+        return Err(ProtocolError::BadAckId);
+    }
+    Ok(Packet {
+        kind,
+        nsp,
+        id,
+        attachments,
+        body,
+    })
+}
+
+fn count_digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> {
+    let invalid = |why: &str| ProtocolError::InvalidPayload(format!("{kind:?}: {why}"));
+    match kind {
+        PacketKind::Connect => serde_json::from_str(data)
+            .map(Body::Connect)
+            .map_err(|e| invalid(&e.to_string())),
+        PacketKind::Disconnect if data.is_empty() => Ok(Body::Disconnect),
+        PacketKind::Disconnect => Err(invalid("a DISCONNECT packet carries no data")),
+        PacketKind::ConnectError => {
+            #[derive(Deserialize)]
+            #[serde(untagged)]
+            enum Wire {
+                Object(ConnectErrorData),
+                Message(String),
+            }
+            match serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))? {
+                Wire::Object(error) => Ok(Body::ConnectError(error)),
+                Wire::Message(message) => Ok(Body::ConnectError(ConnectErrorData {
+                    message,
+                    data: None,
+                })),
+            }
+        }
+        PacketKind::Event | PacketKind::BinaryEvent => {
+            let EventArray { name, args } =
+                serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))?;
+            if is_reserved(&name) {
+                return Err(ProtocolError::ReservedEvent(name));
+            }
+            Ok(Body::Event { name, args })
+        }
+        PacketKind::Ack | PacketKind::BinaryAck => {
+            let args: Vec<&RawValue> =
+                serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))?;
+            Ok(Body::Ack { args })
+        }
+    }
+}
+
+/// `["name", arg, ...]` read as a name and raw argument slices, in one pass.
+struct EventArray<'a> {
+    name: String,
+    args: Vec<&'a RawValue>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EventArray<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ArrayVisitor;
+        impl<'de> Visitor<'de> for ArrayVisitor {
+            type Value = EventArray<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array whose first element is the event name")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let name = seq
+                    .next_element::<EventName>()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?
+                    .0;
+                let mut args = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(16));
+                while let Some(arg) = seq.next_element::<&'de RawValue>()? {
+                    args.push(arg);
+                }
+                Ok(EventArray { name, args })
+            }
+        }
+        deserializer.deserialize_seq(ArrayVisitor)
+    }
+}
+
+/// An event name: a string, or a number as the reference parser also accepts.
+struct EventName(String);
+
+impl<'de> Deserialize<'de> for EventName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = EventName;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event name (a string or a number)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EventName, E> {
+                Ok(EventName(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EventName, E> {
+                Ok(EventName(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EventName, E> {
+                Ok(EventName(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<EventName, E> {
+                Ok(EventName(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(NameVisitor)
+    }
+}
+
+/// Writes `4<type>[<nsp>,][<id>]`: the Engine.IO message type, then the Socket.IO header.
+fn write_head(out: &mut Vec<u8>, kind: u8, nsp: &str, id: Option<u64>) {
+    out.push(b'4');
+    out.push(kind);
+    if nsp != "/" {
+        out.extend_from_slice(nsp.as_bytes());
+        out.push(b',');
+    }
+    if let Some(id) = id {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{id}");
+    }
+}
+
+/// An encoded outgoing EVENT or ACK: the text frame and the binary attachments that follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The Engine.IO text packet: `4`, then the Socket.IO packet.
+    pub text: String,
+    /// Where the JSON data starts in `text` (the header is before it).
+    data_at: usize,
+    /// The attachments, sent as binary frames right after the text.
+    pub attachments: Vec<Bytes>,
+}
+
+impl Encoded {
+    /// The same packet under another ack id, so that a retry is a new request. Only the
+    /// header is written again; the serialized data is copied as it is.
+    pub fn with_ack_id(&self, nsp: &str, id: u64) -> Encoded {
+        let mut out = Vec::with_capacity(self.text.len() + 8);
+        let kind = if self.attachments.is_empty() {
+            b'2'
+        } else {
+            b'5'
+        };
+        write_head(&mut out, kind, nsp, Some(id));
+        out.extend_from_slice(&self.text.as_bytes()[self.data_at..]);
+        let data_at = out.len() - (self.text.len() - self.data_at);
+        let (text, data_at) = binary_head(out, data_at, self.attachments.len());
+        Encoded {
+            text: String::from_utf8(text).unwrap_or_default(),
+            data_at,
+            attachments: self.attachments.clone(),
+        }
+    }
+}
+
+/// Inserts `<n>-` after the type digit of a binary packet; returns the new data offset.
+fn binary_head(mut out: Vec<u8>, data_at: usize, attachments: usize) -> (Vec<u8>, usize) {
+    if attachments == 0 {
+        return (out, data_at);
+    }
+    let count = format!("{attachments}-");
+    let grown = count.len();
+    out.splice(2..2, count.into_bytes());
+    (out, data_at + grown)
+}
+
+/// Turns a text packet into its binary variant when serialization produced attachments:
+/// `2..` becomes `5<n>-..`, `3..` becomes `6<n>-..`.
+fn finish(
+    mut out: Vec<u8>,
+    data_at: usize,
+    attachments: Vec<Bytes>,
+) -> Result<Encoded, ProtocolError> {
+    if !attachments.is_empty() {
+        out[1] += 3;
+    }
+    let (out, data_at) = binary_head(out, data_at, attachments.len());
+    let text = String::from_utf8(out).map_err(|_| ProtocolError::InvalidUtf8)?;
+    Ok(Encoded {
+        text,
+        data_at,
+        attachments,
+    })
+}
+
+/// Encodes an EVENT (or BINARY_EVENT) `[event, ...args]`, with an ack id when one is awaited.
+/// `args` is one value or a tuple of values, as [`binary::write_args`] spreads them.
+pub fn encode_event<T: Serialize + ?Sized>(
+    nsp: &str,
+    event: &str,
+    args: &T,
+    id: Option<u64>,
+) -> Result<Encoded, ProtocolError> {
+    let mut out = Vec::with_capacity(64);
+    write_head(&mut out, b'2', nsp, id);
+    let data_at = out.len();
+    out.push(b'[');
+    serde_json::to_writer(&mut out, event).map_err(ProtocolError::Serialize)?;
+    let mut attachments = Vec::new();
+    binary::write_args(&mut out, args, true, &mut attachments).map_err(ProtocolError::Serialize)?;
+    out.push(b']');
+    finish(out, data_at, attachments)
+}
+
+/// Encodes an ACK (or BINARY_ACK) answering the server's request `id`.
+pub fn encode_ack<T: Serialize + ?Sized>(
+    nsp: &str,
+    id: u64,
+    args: &T,
+) -> Result<Encoded, ProtocolError> {
+    let mut out = Vec::with_capacity(32);
+    write_head(&mut out, b'3', nsp, Some(id));
+    let data_at = out.len();
+    out.push(b'[');
+    let mut attachments = Vec::new();
+    binary::write_args(&mut out, args, false, &mut attachments)
+        .map_err(ProtocolError::Serialize)?;
+    out.push(b']');
+    finish(out, data_at, attachments)
+}
+
+/// Encodes a CONNECT (as an Engine.IO message) for a namespace, with the `auth` payload
+/// (a JSON object) if any.
+pub fn encode_connect(nsp: &str, auth: Option<&serde_json::Value>) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_head(&mut out, b'0', nsp, None);
+    if let Some(auth) = auth {
+        // Writing a `Value` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, auth);
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Encodes a DISCONNECT (as an Engine.IO message) for a namespace.
+pub fn encode_disconnect(nsp: &str) -> String {
+    let mut out = Vec::with_capacity(16);
+    write_head(&mut out, b'1', nsp, None);
+    String::from_utf8(out).unwrap_or_default()
+}

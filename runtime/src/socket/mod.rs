@@ -1,0 +1,538 @@
+//! A namespace socket: socket.io's `Socket` (`manager.socket("/admin")`, `io(url)`).
+
+mod event;
+mod listeners;
+pub(crate) mod shared;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+pub use event::{Event, OutgoingEvent};
+pub(crate) use listeners::Dispatch;
+pub use listeners::ListenerId;
+use listeners::{handler, Slot};
+use shared::{Auth, SocketShared};
+
+use crate::manager::{Command, Manager};
+use crate::protocol::{binary, packet};
+use crate::{ConnectError, DisconnectReason, Error, Result};
+
+/// Options of a socket before it is built (socket.io: the `SocketOptions` of
+/// `manager.socket(nsp, opts)`).
+#[must_use = "a SocketBuilder does nothing until `build()` or `connect()`"]
+pub struct SocketBuilder {
+    manager: Manager,
+    nsp: String,
+    auth: Auth,
+    ack_timeout: Option<Duration>,
+    retries: u32,
+}
+
+impl SocketBuilder {
+    pub(crate) fn new(manager: Manager, nsp: &str) -> Self {
+        let nsp = if nsp.starts_with('/') {
+            nsp.to_owned()
+        } else {
+            format!("/{nsp}")
+        };
+        let ack_timeout = manager.options().ack_timeout;
+        SocketBuilder {
+            manager,
+            nsp,
+            auth: Auth::None,
+            ack_timeout,
+            retries: 0,
+        }
+    }
+
+    /// The `auth` payload sent with the namespace CONNECT (socket.io: `auth`), readable
+    /// by the server as `socket.handshake.auth`. It must serialize to a JSON object.
+    pub fn auth(mut self, auth: impl Serialize) -> Self {
+        self.auth = match serde_json::to_value(auth) {
+            Ok(value @ serde_json::Value::Object(_)) => Auth::Static(value),
+            Ok(other) => {
+                tracing::warn!("auth must be a JSON object, got {other}; sending none");
+                Auth::None
+            }
+            Err(e) => {
+                tracing::warn!("auth does not serialize ({e}); sending none");
+                Auth::None
+            }
+        };
+        self
+    }
+
+    /// An `auth` payload computed at every (re)connection (socket.io: `auth` as a
+    /// function), for tokens that expire.
+    pub fn auth_fn(mut self, f: impl Fn() -> serde_json::Value + Send + Sync + 'static) -> Self {
+        self.auth = Auth::Fn(Arc::new(f));
+        self
+    }
+
+    /// The default ack timeout of `emit_with_ack` on this socket (socket.io:
+    /// `ackTimeout`). Without one, an ack is awaited as long as the socket lives.
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// How many times an `emit_with_ack` is retried after its ack timed out (socket.io:
+    /// `retries`); each try is a new request with a new ack id.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Builds the socket without connecting it (socket.io: `autoConnect: false`). Register
+    /// listeners, then call [`Socket::connect`]. A manager has one socket per namespace:
+    /// building a namespace again returns the socket built first, options unchanged.
+    pub fn build(self) -> Socket {
+        let manager = self.manager.clone();
+        let shared = manager.socket_for(&self.nsp, || {
+            SocketShared::new(
+                self.nsp.as_str().into(),
+                self.manager.clone(),
+                self.auth.clone(),
+                self.ack_timeout,
+                self.retries,
+                self.manager.options().max_buffered,
+            )
+        });
+        Socket { shared }
+    }
+
+    /// Builds the socket and connects it: resolves when the server accepted the
+    /// namespace.
+    pub async fn connect(self) -> Result<Socket> {
+        let socket = self.build();
+        socket.connect().await?;
+        Ok(socket)
+    }
+}
+
+/// A socket in one namespace, multiplexed with the manager's other sockets over one
+/// Engine.IO connection (socket.io: `Socket`). Cloning gives another handle to the same
+/// socket.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), ferrio::Error> {
+/// let socket = ferrio::io("http://127.0.0.1:3000/chat").await?;
+/// socket.on("message", |event| async move {
+///     if let Ok(text) = event.args::<String>() {
+///         println!("got {text}");
+///     }
+/// });
+/// socket.emit("hello", ("world", 42)).await?;
+/// let reply: String = socket.timeout(std::time::Duration::from_secs(1)).emit_with_ack("ping", ()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    shared: Arc<SocketShared>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("nsp", &self.shared.nsp)
+            .field("id", &self.id())
+            .field("connected", &self.connected())
+            .finish()
+    }
+}
+
+impl Socket {
+    /// Connects the namespace (socket.io: `socket.connect()` / `socket.open()`), opening
+    /// the manager's connection if needed. Resolves on the server's CONNECT reply;
+    /// fails with [`Error::ConnectError`] when the server refuses (no retry then), or with
+    /// the transport error when the connection cannot be opened (the manager then keeps
+    /// reconnecting in the background if reconnection is on, and the `connect` listeners
+    /// fire when it succeeds).
+    pub async fn connect(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = self.shared.state();
+            if state.phase == shared::Phase::Connected {
+                return Ok(());
+            }
+            state.waiters.push(tx);
+        }
+        self.shared
+            .manager
+            .command(Command::Connect(self.shared.clone()))?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Disconnects the namespace (socket.io: `socket.disconnect()` / `socket.close()`):
+    /// sends DISCONNECT, the `disconnect` listeners get `io client disconnect`, and the
+    /// socket does not reconnect. Buffered packets are discarded. When it was the last
+    /// active socket, the manager closes its connection.
+    pub fn disconnect(&self) {
+        let _ = self
+            .shared
+            .manager
+            .command(Command::Disconnect(self.shared.clone()));
+    }
+
+    /// The socket id in the namespace, given by the server (socket.io: `socket.id`);
+    /// `None` while not connected.
+    pub fn id(&self) -> Option<String> {
+        self.shared.state().id.clone()
+    }
+
+    /// Whether the namespace is connected (socket.io: `socket.connected`).
+    pub fn connected(&self) -> bool {
+        self.shared.is_connected()
+    }
+
+    /// Whether the namespace is not connected (socket.io: `socket.disconnected`).
+    pub fn disconnected(&self) -> bool {
+        !self.connected()
+    }
+
+    /// Whether the socket is connected or will (re)connect by itself (socket.io:
+    /// `socket.active`): false after a refusal, a server-side or client-side disconnect.
+    pub fn active(&self) -> bool {
+        self.shared.state().active
+    }
+
+    /// Whether the last connection restored the previous session (socket.io:
+    /// `socket.recovered`, connection state recovery).
+    pub fn recovered(&self) -> bool {
+        self.shared.state().recovered
+    }
+
+    /// The namespace (socket.io: `socket.nsp`).
+    pub fn namespace(&self) -> &str {
+        &self.shared.nsp
+    }
+
+    /// The manager the socket belongs to (socket.io: `socket.io`).
+    pub fn manager(&self) -> &Manager {
+        &self.shared.manager
+    }
+
+    fn emitter(&self) -> Emitter<'_> {
+        Emitter {
+            socket: self,
+            timeout: self.shared.ack_timeout,
+            volatile: false,
+            retries: self.shared.retries,
+        }
+    }
+
+    /// Emits an event (socket.io: `socket.emit(event, ...args)`). `args` is one value or a
+    /// tuple: `("a", 1)` sends two arguments, `"a"` one, `()` none. Byte buffers
+    /// (`bytes::Bytes`, `serde_bytes`) anywhere inside travel as binary attachments.
+    /// Emitted before the namespace is connected, the event waits in the send buffer.
+    pub async fn emit(&self, event: &str, args: impl Serialize) -> Result<()> {
+        self.emitter().emit(event, args).await
+    }
+
+    /// Emits an event and awaits the server's ack (socket.io: `socket.emitWithAck`), under
+    /// the socket's default ack timeout if it has one. `T` is decoded from the ack's
+    /// arguments like [`Event::args`]: a tuple takes several, `()` ignores them.
+    pub async fn emit_with_ack<T: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: impl Serialize,
+    ) -> Result<T> {
+        self.emitter().emit_with_ack(event, args).await
+    }
+
+    /// Emits a `message` event (socket.io: `socket.send(...)`).
+    pub async fn send(&self, args: impl Serialize) -> Result<()> {
+        self.emit("message", args).await
+    }
+
+    /// The next emit awaits its ack at most `timeout` (socket.io: `socket.timeout(ms)`).
+    pub fn timeout(&self, timeout: Duration) -> Emitter<'_> {
+        self.emitter().timeout(timeout)
+    }
+
+    /// The next emit is dropped rather than buffered when the socket is not connected
+    /// (socket.io: `socket.volatile`).
+    pub fn volatile(&self) -> Emitter<'_> {
+        self.emitter().volatile()
+    }
+
+    /// Compression flag of the next emit (socket.io: `socket.compress(bool)`). Accepted for
+    /// compatibility; ferrio negotiates no websocket compression, so it changes nothing.
+    pub fn compress(&self, compress: bool) -> Emitter<'_> {
+        self.emitter().compress(compress)
+    }
+
+    /// Listens to an event (socket.io: `socket.on(event, listener)`). The listener is an
+    /// async closure; listeners of a socket run one at a time, in arrival order, outside
+    /// the connection task. Answer an ack request with [`Event::ack`].
+    pub fn on<F, Fut>(&self, event: &str, listener: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared
+            .listeners
+            .add_event(Slot::Event(event), handler(listener), false, false)
+    }
+
+    /// Listens to the next occurrence of an event only (socket.io: `socket.once`).
+    pub fn once<F, Fut>(&self, event: &str, listener: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared
+            .listeners
+            .add_event(Slot::Event(event), handler(listener), true, false)
+    }
+
+    /// Listens to an event, before the listeners already registered (socket.io:
+    /// `socket.prependListener`).
+    pub fn prepend<F, Fut>(&self, event: &str, listener: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared
+            .listeners
+            .add_event(Slot::Event(event), handler(listener), false, true)
+    }
+
+    /// Removes one listener of any kind (socket.io: `socket.off(event, listener)`).
+    pub fn off(&self, id: ListenerId) {
+        self.shared.listeners.remove(id);
+    }
+
+    /// Removes every listener of an event (socket.io: `socket.off(event)` /
+    /// `removeAllListeners(event)`).
+    pub fn off_event(&self, event: &str) {
+        self.shared.listeners.remove_event(event);
+    }
+
+    /// How many listeners an event has (socket.io: `socket.listeners(event).length`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        self.shared.listeners.count(event)
+    }
+
+    /// Listens to every incoming event (socket.io: `socket.onAny`); catch-all listeners
+    /// run before the event's own listeners.
+    pub fn on_any<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared
+            .listeners
+            .add_event(Slot::Any, handler(listener), false, false)
+    }
+
+    /// Like [`Socket::on_any`], first in line (socket.io: `socket.prependAny`).
+    pub fn prepend_any<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared
+            .listeners
+            .add_event(Slot::Any, handler(listener), false, true)
+    }
+
+    /// Removes one catch-all listener, or all of them with `None` (socket.io: `socket.offAny`).
+    pub fn off_any(&self, id: Option<ListenerId>) {
+        match id {
+            Some(id) => self.shared.listeners.remove(id),
+            None => self.shared.listeners.remove_any(),
+        }
+    }
+
+    /// Listens to every event this socket emits (socket.io: `socket.onAnyOutgoing`).
+    pub fn on_any_outgoing<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(OutgoingEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.listeners.add_outgoing(handler(listener), false)
+    }
+
+    /// Like [`Socket::on_any_outgoing`], first in line (socket.io: `socket.prependAnyOutgoing`).
+    pub fn prepend_any_outgoing<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(OutgoingEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.listeners.add_outgoing(handler(listener), true)
+    }
+
+    /// Removes one outgoing catch-all listener, or all of them with `None` (socket.io:
+    /// `socket.offAnyOutgoing`).
+    pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
+        match id {
+            Some(id) => self.shared.listeners.remove(id),
+            None => self.shared.listeners.remove_any_outgoing(),
+        }
+    }
+
+    /// Listens to the namespace connection (socket.io: `socket.on("connect")`), fired at
+    /// every (re)connection.
+    pub fn on_connect<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared
+            .listeners
+            .add_connect(handler(move |()| listener()))
+    }
+
+    /// Listens to connection failures (socket.io: `socket.on("connect_error")`): a refusal
+    /// by the server's middleware, or a transport that could not open.
+    pub fn on_connect_error<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(ConnectError) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.listeners.add_connect_error(handler(listener))
+    }
+
+    /// Listens to disconnections (socket.io: `socket.on("disconnect", reason)`).
+    pub fn on_disconnect<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.listeners.add_disconnect(handler(listener))
+    }
+}
+
+/// One emit with flags (socket.io: the chain `socket.timeout(ms).volatile.emit(..)`).
+#[must_use = "an Emitter does nothing until `emit` or `emit_with_ack`"]
+pub struct Emitter<'a> {
+    socket: &'a Socket,
+    timeout: Option<Duration>,
+    volatile: bool,
+    retries: u32,
+}
+
+impl Emitter<'_> {
+    /// Awaits the ack at most `timeout` (socket.io: `timeout(ms)`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Drops the packet instead of buffering it while disconnected (socket.io: `volatile`).
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Compression flag (socket.io: `compress(bool)`); no effect, see [`Socket::compress`].
+    pub fn compress(self, _compress: bool) -> Self {
+        self
+    }
+
+    /// Retries an unacknowledged emit `retries` times (socket.io: `retries`).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    fn check_name(event: &str) -> Result<()> {
+        if packet::is_reserved(event) {
+            return Err(Error::ReservedEvent(event.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Shows the emit to `on_any_outgoing` listeners, if there are any: the arguments
+    /// spread by the same rule as on the wire, as JSON values.
+    fn notify_outgoing<T: Serialize + ?Sized>(&self, event: &str, args: &T) {
+        let shared = &self.socket.shared;
+        if !shared.listeners.has_outgoing() {
+            return;
+        }
+        let mut json = vec![b'['];
+        if binary::write_args(&mut json, args, false, &mut Vec::new()).is_err() {
+            return;
+        }
+        json.push(b']');
+        let Ok(args) = serde_json::from_slice(&json) else {
+            return;
+        };
+        shared.dispatch(Dispatch::Outgoing(OutgoingEvent {
+            name: event.to_owned(),
+            args,
+        }));
+    }
+
+    /// Emits the event; see [`Socket::emit`].
+    pub async fn emit(self, event: &str, args: impl Serialize) -> Result<()> {
+        Self::check_name(event)?;
+        let shared = &self.socket.shared;
+        let packet = packet::encode_event(&shared.nsp, event, &args, None)?;
+        self.notify_outgoing(event, &args);
+        shared.send_packet(packet, self.volatile, None)
+    }
+
+    /// Emits the event and awaits the ack; see [`Socket::emit_with_ack`].
+    pub async fn emit_with_ack<T: DeserializeOwned>(
+        self,
+        event: &str,
+        args: impl Serialize,
+    ) -> Result<T> {
+        Self::check_name(event)?;
+        let shared = &self.socket.shared;
+        let mut id = shared.next_ack_id();
+        let first = packet::encode_event(&shared.nsp, event, &args, Some(id))?;
+        self.notify_outgoing(event, &args);
+        let mut tries_left = self.retries;
+        // Retries resend the same data under a new ack id; keep a copy only if needed.
+        let original = (tries_left > 0).then(|| first.clone());
+        let mut packet = Some(first);
+        loop {
+            let (tx, rx) = oneshot::channel();
+            shared.register_ack(id, tx);
+            let _guard = AckGuard { shared, id };
+            let this_try = match packet.take() {
+                Some(packet) => packet,
+                None => original
+                    .as_ref()
+                    .ok_or(Error::Timeout)?
+                    .with_ack_id(&shared.nsp, id),
+            };
+            shared.send_packet(this_try, self.volatile, Some(id))?;
+            let outcome = match self.timeout {
+                None => rx.await,
+                Some(timeout) => match tokio::time::timeout(timeout, rx).await {
+                    Ok(outcome) => outcome,
+                    Err(_) if tries_left > 0 => {
+                        tries_left -= 1;
+                        id = shared.next_ack_id();
+                        continue;
+                    }
+                    Err(_) => return Err(Error::Timeout),
+                },
+            };
+            let args = outcome.map_err(|_| Error::Closed)??;
+            return Ok(args.decode()?);
+        }
+    }
+}
+
+/// Forgets a pending ack when its emit is dropped or timed out, so the ack table never
+/// keeps what nobody awaits.
+struct AckGuard<'a> {
+    shared: &'a SocketShared,
+    id: u64,
+}
+
+impl Drop for AckGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.forget_ack(self.id);
+    }
+}

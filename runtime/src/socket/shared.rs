@@ -1,0 +1,259 @@
+//! The state of one namespace socket, shared by its handles, its dispatcher and the
+//! connection task.
+//!
+//! The send buffer and the `connected` flag change together under one lock: an emit either
+//! sees the socket connected and goes straight to the connection task, or lands in the
+//! buffer, which the connection task drains, in order, when the namespace connects.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::listeners::{Dispatch, Listeners};
+use crate::manager::{Command, Manager};
+use crate::protocol::packet::Encoded;
+use crate::protocol::Args;
+use crate::{Error, Result};
+
+/// Where the `auth` payload of a CONNECT comes from.
+#[derive(Clone)]
+pub(crate) enum Auth {
+    None,
+    Static(serde_json::Value),
+    Fn(Arc<dyn Fn() -> serde_json::Value + Send + Sync>),
+}
+
+impl Auth {
+    pub(crate) fn value(&self) -> Option<serde_json::Value> {
+        match self {
+            Auth::None => None,
+            Auth::Static(value) => Some(value.clone()),
+            Auth::Fn(f) => Some(f()),
+        }
+    }
+}
+
+/// A packet on its way out.
+pub(crate) struct Outgoing {
+    /// Emission order, to keep the buffer in order whatever path a packet took.
+    pub(crate) seq: u64,
+    pub(crate) packet: Encoded,
+    pub(crate) volatile: bool,
+    /// The ack id the packet carries, if it awaits one.
+    pub(crate) ack: Option<u64>,
+}
+
+/// Where a namespace connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Not asked to connect, or disconnected by either side.
+    Idle,
+    /// Asked to connect; the CONNECT is sent or waits for the engine.
+    Connecting,
+    /// The server accepted the CONNECT.
+    Connected,
+}
+
+/// What changes as the socket connects and disconnects.
+pub(crate) struct State {
+    pub(crate) phase: Phase,
+    /// Whether the socket wants to be connected (socket.io: `active`).
+    pub(crate) active: bool,
+    pub(crate) id: Option<String>,
+    pub(crate) pid: Option<String>,
+    pub(crate) offset: Option<String>,
+    pub(crate) recovered: bool,
+    /// `connect()` calls waiting for the outcome.
+    pub(crate) waiters: Vec<oneshot::Sender<Result<()>>>,
+}
+
+/// The send buffer: packets emitted while the namespace is not connected.
+pub(crate) struct Buffer {
+    pub(crate) connected: bool,
+    pub(crate) packets: VecDeque<Outgoing>,
+}
+
+pub(crate) type AckSender = oneshot::Sender<Result<Args>>;
+
+/// One namespace socket.
+pub(crate) struct SocketShared {
+    pub(crate) nsp: Arc<str>,
+    pub(crate) manager: Manager,
+    pub(crate) auth: Auth,
+    pub(crate) ack_timeout: Option<Duration>,
+    pub(crate) retries: u32,
+    pub(crate) max_buffered: usize,
+    /// Mirrors `Buffer::connected` for lock-free reads.
+    connected: AtomicBool,
+    buffer: Mutex<Buffer>,
+    state: Mutex<State>,
+    acks: Mutex<HashMap<u64, AckSender>>,
+    next_ack: AtomicU64,
+    next_seq: AtomicU64,
+    pub(crate) dispatch: mpsc::UnboundedSender<Dispatch>,
+    pub(crate) listeners: Arc<Listeners>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SocketShared {
+    pub(crate) fn new(
+        nsp: Arc<str>,
+        manager: Manager,
+        auth: Auth,
+        ack_timeout: Option<Duration>,
+        retries: u32,
+        max_buffered: usize,
+    ) -> Self {
+        let listeners = Arc::new(Listeners::default());
+        SocketShared {
+            nsp,
+            manager,
+            auth,
+            ack_timeout,
+            retries,
+            max_buffered,
+            connected: AtomicBool::new(false),
+            buffer: Mutex::new(Buffer {
+                connected: false,
+                packets: VecDeque::new(),
+            }),
+            state: Mutex::new(State {
+                phase: Phase::Idle,
+                active: false,
+                id: None,
+                pid: None,
+                offset: None,
+                recovered: false,
+                waiters: Vec::new(),
+            }),
+            acks: Mutex::new(HashMap::new()),
+            next_ack: AtomicU64::new(0),
+            next_seq: AtomicU64::new(0),
+            dispatch: super::listeners::spawn_dispatcher(listeners.clone()),
+            listeners,
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Sends a packet, or buffers it while the namespace is not connected (dropping it
+    /// instead when volatile).
+    pub(crate) fn send_packet(
+        self: &Arc<Self>,
+        packet: Encoded,
+        volatile: bool,
+        ack: Option<u64>,
+    ) -> Result<()> {
+        let out = Outgoing {
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            packet,
+            volatile,
+            ack,
+        };
+        let mut buffer = lock(&self.buffer);
+        if buffer.connected {
+            drop(buffer);
+            return self.manager.command(Command::Packet(self.clone(), out));
+        }
+        if volatile {
+            return Ok(());
+        }
+        if buffer.packets.len() >= self.max_buffered {
+            return Err(Error::BufferFull(buffer.packets.len()));
+        }
+        buffer.packets.push_back(out);
+        Ok(())
+    }
+
+    /// Puts back a packet that reached the connection task after the namespace went
+    /// away, in emission order.
+    pub(crate) fn rebuffer(&self, out: Outgoing) {
+        if out.volatile {
+            return;
+        }
+        let mut buffer = lock(&self.buffer);
+        let at = buffer.packets.partition_point(|p| p.seq < out.seq);
+        buffer.packets.insert(at, out);
+    }
+
+    /// Marks the namespace connected and takes the buffered packets, atomically with
+    /// respect to emits.
+    pub(crate) fn open_and_drain(&self) -> VecDeque<Outgoing> {
+        let mut buffer = lock(&self.buffer);
+        buffer.connected = true;
+        self.connected.store(true, Ordering::Release);
+        std::mem::take(&mut buffer.packets)
+    }
+
+    /// Marks the namespace not connected: emits buffer from now on.
+    pub(crate) fn close_buffer(&self) {
+        let mut buffer = lock(&self.buffer);
+        buffer.connected = false;
+        self.connected.store(false, Ordering::Release);
+    }
+
+    /// A fresh ack id; ids only grow, so they never collide while acks are outstanding.
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn register_ack(&self, id: u64, tx: AckSender) {
+        lock(&self.acks).insert(id, tx);
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.acks).remove(&id);
+    }
+
+    /// Delivers an ack from the server; an unknown id (timed out, or never sent) is ignored.
+    pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
+        if let Some(tx) = lock(&self.acks).remove(&id) {
+            let _ = tx.send(Ok(args));
+        }
+    }
+
+    /// Fails the pending acks at a disconnect, except those whose packet still waits in
+    /// the send buffer: those will be sent after the reconnection.
+    pub(crate) fn fail_sent_acks(&self) {
+        let buffered: Vec<u64> = lock(&self.buffer)
+            .packets
+            .iter()
+            .filter_map(|p| p.ack)
+            .collect();
+        let mut acks = lock(&self.acks);
+        let failed: Vec<u64> = acks
+            .keys()
+            .filter(|id| !buffered.contains(id))
+            .copied()
+            .collect();
+        for id in failed {
+            if let Some(tx) = acks.remove(&id) {
+                let _ = tx.send(Err(Error::Disconnected));
+            }
+        }
+    }
+
+    /// Hands something to the dispatcher (listeners).
+    pub(crate) fn dispatch(&self, item: Dispatch) {
+        let _ = self.dispatch.send(item);
+    }
+
+    /// Resolves the `connect()` calls waiting for the outcome.
+    pub(crate) fn resolve_waiters(&self, outcome: impl Fn() -> Result<()>) {
+        for waiter in self.state().waiters.drain(..) {
+            let _ = waiter.send(outcome());
+        }
+    }
+}
