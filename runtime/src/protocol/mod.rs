@@ -111,15 +111,6 @@ impl Args {
         }
     }
 
-    /// Drops the last argument and returns it as a string, if it is one (the offset that a
-    /// server with connection state recovery appends to every event).
-    pub fn pop_string(&mut self) -> Option<String> {
-        let last = self.raw(self.len().checked_sub(1)?)?;
-        let offset = serde_json::from_str::<String>(last).ok()?;
-        self.spans.pop();
-        Some(offset)
-    }
-
     /// Adds a binary attachment.
     pub fn push_attachment(&mut self, bytes: Bytes) {
         self.attachments.push(bytes);
