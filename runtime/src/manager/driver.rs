@@ -241,12 +241,27 @@ impl Driver {
             self.observed
                 .emit(ManagerEvent::ReconnectAttempt(self.backoff.attempts));
         }
-        let result =
-            match tokio::time::timeout(self.opts.timeout, Engine::open(self.cfg.clone())).await {
-                Ok(Ok(engine)) => Ok(engine),
-                Ok(Err(e)) => Err(Error::from(e)),
-                Err(_) => Err(Error::Timeout),
-            };
+        // Commands are still served while the connection opens: a socket that disconnects,
+        // or a manager that closes, must not wait for (or be reconnected by) this attempt.
+        let opening = tokio::time::timeout(self.opts.timeout, Engine::open(self.cfg.clone()));
+        tokio::pin!(opening);
+        let result = loop {
+            tokio::select! {
+                result = &mut opening => break result,
+                command = self.rx.recv() => {
+                    let Some(command) = command else { return };
+                    self.handle(command).await;
+                    if self.sockets.is_empty() {
+                        return;
+                    }
+                }
+            }
+        };
+        let result = match result {
+            Ok(Ok(engine)) => Ok(engine),
+            Ok(Err(e)) => Err(Error::from(e)),
+            Err(_) => Err(Error::Timeout),
+        };
         match result {
             Ok(engine) => self.on_open(engine, is_reconnect),
             Err(error) => self.on_open_error(&error, is_reconnect),

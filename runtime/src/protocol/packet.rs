@@ -427,42 +427,77 @@ mod tests {
     #[test]
     fn decodes_the_reference_vectors() {
         // The examples of the Socket.IO v5 protocol description.
-        let Ok(p) = decode(r#"0{"sid":"oSO0OpakMV_3jnilAAAA"}"#) else { panic!() };
+        let Ok(p) = decode(r#"0{"sid":"oSO0OpakMV_3jnilAAAA"}"#) else {
+            panic!()
+        };
         assert_eq!((p.kind, p.nsp, p.id), (PacketKind::Connect, "/", None));
-        assert!(matches!(p.body, Body::Connect(ConnectReply { ref sid, pid: None }) if sid == "oSO0OpakMV_3jnilAAAA"));
+        assert!(
+            matches!(p.body, Body::Connect(ConnectReply { ref sid, pid: None }) if sid == "oSO0OpakMV_3jnilAAAA")
+        );
 
-        let Ok(p) = decode(r#"0/admin,{"sid":"x","pid":"y"}"#) else { panic!() };
+        let Ok(p) = decode(r#"0/admin,{"sid":"x","pid":"y"}"#) else {
+            panic!()
+        };
         assert_eq!(p.nsp, "/admin");
-        assert!(matches!(p.body, Body::Connect(ConnectReply { pid: Some(ref pid), .. }) if pid == "y"));
+        assert!(
+            matches!(p.body, Body::Connect(ConnectReply { pid: Some(ref pid), .. }) if pid == "y")
+        );
 
-        let Ok(p) = decode(r#"4{"message":"Not authorized","data":{"a":1}}"#) else { panic!() };
-        assert!(matches!(p.body, Body::ConnectError(ConnectErrorData { ref message, data: Some(_) }) if message == "Not authorized"));
-        let Ok(p) = decode(r#"4/admin,"legacy message""#) else { panic!() };
-        assert!(matches!(p.body, Body::ConnectError(ConnectErrorData { ref message, data: None }) if message == "legacy message"));
+        let Ok(p) = decode(r#"4{"message":"Not authorized","data":{"a":1}}"#) else {
+            panic!()
+        };
+        assert!(
+            matches!(p.body, Body::ConnectError(ConnectErrorData { ref message, data: Some(_) }) if message == "Not authorized")
+        );
+        let Ok(p) = decode(r#"4/admin,"legacy message""#) else {
+            panic!()
+        };
+        assert!(
+            matches!(p.body, Body::ConnectError(ConnectErrorData { ref message, data: None }) if message == "legacy message")
+        );
 
         let Ok(p) = decode("1/admin,") else { panic!() };
         assert_eq!((p.kind, p.nsp), (PacketKind::Disconnect, "/admin"));
 
-        let Ok(p) = decode(r#"2["foo"]"#) else { panic!() };
-        assert!(matches!(p.body, Body::Event { ref name, ref args } if name == "foo" && args.is_empty()));
+        let Ok(p) = decode(r#"2["foo"]"#) else {
+            panic!()
+        };
+        assert!(
+            matches!(p.body, Body::Event { ref name, ref args } if name == "foo" && args.is_empty())
+        );
 
-        let Ok(p) = decode(r#"2/admin,12["bar",{"a":[1,2]},"x"]"#) else { panic!() };
+        let Ok(p) = decode(r#"2/admin,12["bar",{"a":[1,2]},"x"]"#) else {
+            panic!()
+        };
         assert_eq!((p.nsp, p.id), ("/admin", Some(12)));
-        let Body::Event { name, args } = p.body else { panic!() };
+        let Body::Event { name, args } = p.body else {
+            panic!()
+        };
         assert_eq!(name, "bar");
         assert_eq!(raw(&args), [r#"{"a":[1,2]}"#, r#""x""#]);
 
-        let Ok(p) = decode(r#"3/admin,13["bar"]"#) else { panic!() };
+        let Ok(p) = decode(r#"3/admin,13["bar"]"#) else {
+            panic!()
+        };
         assert_eq!(p.id, Some(13));
         assert!(matches!(p.body, Body::Ack { ref args } if raw(args) == [r#""bar""#]));
 
-        let Ok(p) = decode(r#"51-["baz",{"_placeholder":true,"num":0}]"#) else { panic!() };
+        let Ok(p) = decode(r#"51-["baz",{"_placeholder":true,"num":0}]"#) else {
+            panic!()
+        };
         assert_eq!((p.kind, p.attachments), (PacketKind::BinaryEvent, 1));
 
-        let Ok(p) = decode(r#"61-/admin,15[{"_placeholder":true,"num":0}]"#) else { panic!() };
-        assert_eq!((p.kind, p.nsp, p.id, p.attachments), (PacketKind::BinaryAck, "/admin", Some(15), 1));
+        let Ok(p) = decode(r#"61-/admin,15[{"_placeholder":true,"num":0}]"#) else {
+            panic!()
+        };
+        assert_eq!(
+            (p.kind, p.nsp, p.id, p.attachments),
+            (PacketKind::BinaryAck, "/admin", Some(15), 1)
+        );
 
-        let Ok(p) = decode(r#"2[42,"numeric name"]"#) else { panic!() };
+        let Ok(p) = decode(r#"2[42,"numeric name"]"#) else {
+            panic!()
+        };
         assert!(matches!(p.body, Body::Event { ref name, .. } if name == "42"));
     }
 
@@ -500,17 +535,31 @@ mod tests {
 
     #[test]
     fn encodes_events_acks_and_connects() {
-        let Ok(e) = encode_event("/", "hello", &("world", 42), None) else { panic!() };
+        let Ok(e) = encode_event("/", "hello", &("world", 42), None) else {
+            panic!()
+        };
         assert_eq!(e.text, r#"42["hello","world",42]"#);
-        let Ok(e) = encode_event("/admin", "hello", &(), Some(7)) else { panic!() };
+        let Ok(e) = encode_event("/admin", "hello", &(), Some(7)) else {
+            panic!()
+        };
         assert_eq!(e.text, r#"42/admin,7["hello"]"#);
-        assert_eq!(e.with_ack_id("/admin", 123).text, r#"42/admin,123["hello"]"#);
-        let Ok(e) = encode_ack("/", 5, &"ok") else { panic!() };
+        assert_eq!(
+            e.with_ack_id("/admin", 123).text,
+            r#"42/admin,123["hello"]"#
+        );
+        let Ok(e) = encode_ack("/", 5, &"ok") else {
+            panic!()
+        };
         assert_eq!(e.text, r#"435["ok"]"#);
-        let Ok(e) = encode_ack("/", 5, &()) else { panic!() };
+        let Ok(e) = encode_ack("/", 5, &()) else {
+            panic!()
+        };
         assert_eq!(e.text, "435[]");
         assert_eq!(encode_connect("/", None), "40");
-        assert_eq!(encode_connect("/admin", Some(&serde_json::json!({"token":"a"}))), r#"40/admin,{"token":"a"}"#);
+        assert_eq!(
+            encode_connect("/admin", Some(&serde_json::json!({"token":"a"}))),
+            r#"40/admin,{"token":"a"}"#
+        );
         assert_eq!(encode_disconnect("/admin"), "41/admin,");
         assert_eq!(encode_disconnect("/"), "41");
     }
@@ -518,12 +567,25 @@ mod tests {
     #[test]
     fn binary_payloads_become_binary_packets() {
         let data = bytes::Bytes::from_static(&[1, 2, 3]);
-        let Ok(e) = encode_event("/admin", "file", &("name", data.clone()), Some(3)) else { panic!() };
-        assert_eq!(e.text, r#"451-/admin,3["file","name",{"_placeholder":true,"num":0}]"#);
+        let Ok(e) = encode_event("/admin", "file", &("name", data.clone()), Some(3)) else {
+            panic!()
+        };
+        assert_eq!(
+            e.text,
+            r#"451-/admin,3["file","name",{"_placeholder":true,"num":0}]"#
+        );
         assert_eq!(e.attachments, [data.clone()]);
         let retried = e.with_ack_id("/admin", 40);
-        assert_eq!(retried.text, r#"451-/admin,40["file","name",{"_placeholder":true,"num":0}]"#);
-        let Ok(a) = encode_ack("/", 9, &(data.clone(), data.clone())) else { panic!() };
-        assert_eq!(a.text, r#"462-9[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+        assert_eq!(
+            retried.text,
+            r#"451-/admin,40["file","name",{"_placeholder":true,"num":0}]"#
+        );
+        let Ok(a) = encode_ack("/", 9, &(data.clone(), data.clone())) else {
+            panic!()
+        };
+        assert_eq!(
+            a.text,
+            r#"462-9[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
+        );
     }
 }

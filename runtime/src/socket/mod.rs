@@ -152,7 +152,8 @@ impl Socket {
     /// fails with [`Error::ConnectError`] when the server refuses (no retry then), or with
     /// the transport error when the connection cannot be opened (the manager then keeps
     /// reconnecting in the background if reconnection is on, and the `connect` listeners
-    /// fire when it succeeds).
+    /// fire when it succeeds). Waits at most the manager's `timeout` (20 s by default) and
+    /// then fails with [`Error::Timeout`]; the socket keeps trying, as socket.io does.
     pub async fn connect(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         {
@@ -165,12 +166,15 @@ impl Socket {
         self.shared
             .manager
             .command(Command::Connect(self.shared.clone()))?;
-        rx.await.map_err(|_| Error::Closed)?
+        match tokio::time::timeout(self.shared.manager.options().timeout, rx).await {
+            Ok(outcome) => outcome.map_err(|_| Error::Closed)?,
+            Err(_) => Err(Error::Timeout),
+        }
     }
 
     /// Disconnects the namespace (socket.io: `socket.disconnect()` / `socket.close()`):
     /// sends DISCONNECT, the `disconnect` listeners get `io client disconnect`, and the
-    /// socket does not reconnect. Buffered packets are discarded. When it was the last
+    /// socket does not reconnect. Buffered packets stay for a later `connect()`. When it was the last
     /// active socket, the manager closes its connection.
     pub fn disconnect(&self) {
         let _ = self
