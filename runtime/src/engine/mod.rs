@@ -121,7 +121,7 @@ impl TransportError {
 
 /// The transport an [`Engine`] currently uses.
 enum Transport {
-    Websocket(WsTransport),
+    Websocket(Box<WsTransport>),
     Polling(PollingTransport),
     /// Only while an upgrade swaps the two.
     Swapping,
@@ -217,7 +217,7 @@ impl Engine {
                         ))
                     }
                 };
-                (handshake, Transport::Websocket(ws))
+                (handshake, Transport::Websocket(Box::new(ws)))
             }
         };
         let deadline = Instant::now() + handshake.ping_deadline();
@@ -337,7 +337,7 @@ impl Engine {
             self.replay.extend(polling.pause().await);
         }
         ws.send_now(Frame::UPGRADE).await?;
-        self.transport = Transport::Websocket(ws);
+        self.transport = Transport::Websocket(Box::new(ws));
         self.flush().await
     }
 

@@ -574,7 +574,7 @@ mod tests {
             e.text,
             r#"451-/admin,3["file","name",{"_placeholder":true,"num":0}]"#
         );
-        assert_eq!(e.attachments, [data.clone()]);
+        assert_eq!(e.attachments, std::slice::from_ref(&data));
         let retried = e.with_ack_id("/admin", 40);
         assert_eq!(
             retried.text,
