@@ -23,11 +23,35 @@ mod manager;
 pub mod protocol;
 mod reason;
 mod socket;
+pub mod typed;
 
 pub use error::{ConnectError, Error};
 pub use manager::{Manager, ManagerBuilder, ManagerEvent, ManagerEvents};
 pub use reason::DisconnectReason;
 pub use socket::{Emitter, Event, ListenerId, OutgoingEvent, Socket, SocketBuilder};
+pub use typed::{Acked, EventStream, PayloadError, Responder};
+
+/// The event contract of typed sockets, and its exporters (the `ferrio-schema` crate).
+pub use ferrio_schema as schema;
+pub use ferrio_schema::EventContract;
+
+/// What `#[socketio_events]` expansions name; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::typed::{on, on_with_ack, stream, stream_with_ack};
+    pub use crate::{Acked, Error, EventStream, ListenerId, Manager, Responder, Result, Socket};
+    pub use ferrio_schema::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
+    pub use schemars::{JsonSchema, SchemaGenerator};
+    pub use serde::de::DeserializeOwned;
+    pub use serde::Serialize;
+    pub use std::boxed::Box;
+    pub use std::future::Future;
+    pub use std::marker::{Send, Sync};
+    pub use std::string::String;
+    pub use std::time::Duration;
+    pub use std::vec::Vec;
+    pub use std::{concat, stringify, vec};
+}
 
 /// The result type of ferrio.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -14,6 +14,7 @@ use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 
 use super::event::{Event, OutgoingEvent};
+use crate::typed::PayloadError;
 use crate::{ConnectError, DisconnectReason};
 
 /// Identifies a registered listener, for [`Socket::off`](crate::Socket::off).
@@ -78,6 +79,7 @@ struct Lists {
     connect: List<()>,
     connect_error: List<ConnectError>,
     disconnect: List<DisconnectReason>,
+    payload_error: List<PayloadError>,
 }
 
 /// Where a listener goes.
@@ -186,6 +188,19 @@ impl Listeners {
         id
     }
 
+    pub(crate) fn add_payload_error(&self, handler: Handler<PayloadError>) -> ListenerId {
+        let id = self.next_id();
+        self.write().payload_error.add(
+            Entry {
+                id,
+                once: false,
+                handler,
+            },
+            false,
+        );
+        id
+    }
+
     /// Removes one listener, wherever it is.
     pub(crate) fn remove(&self, id: ListenerId) {
         let mut lists = self.write();
@@ -195,7 +210,8 @@ impl Listeners {
             || lists.any_outgoing.remove(id)
             || lists.connect.remove(id)
             || lists.connect_error.remove(id)
-            || lists.disconnect.remove(id);
+            || lists.disconnect.remove(id)
+            || lists.payload_error.remove(id);
         lists.events.retain(|(_, list)| !list.0.is_empty());
         self.has_outgoing
             .store(!lists.any_outgoing.0.is_empty(), Ordering::Release);
@@ -240,6 +256,7 @@ pub(crate) enum Dispatch {
     Connect,
     ConnectError(ConnectError),
     Disconnect(DisconnectReason),
+    PayloadError(PayloadError),
 }
 
 /// Starts the dispatcher of a socket; it ends when the sender is dropped.
@@ -271,6 +288,10 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> mpsc::UnboundedSend
                 }
                 Dispatch::ConnectError(error) => {
                     let handlers = listeners.write().connect_error.take_call_list();
+                    call_all(handlers, error).await;
+                }
+                Dispatch::PayloadError(error) => {
+                    let handlers = listeners.write().payload_error.take_call_list();
                     call_all(handlers, error).await;
                 }
                 Dispatch::Disconnect(reason) => {

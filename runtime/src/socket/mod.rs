@@ -20,6 +20,7 @@ use shared::{Auth, SocketShared};
 
 use crate::manager::{Command, Manager};
 use crate::protocol::{binary, packet};
+use crate::typed::PayloadError;
 use crate::{ConnectError, DisconnectReason, Error, Result};
 
 /// Options of a socket before it is built (socket.io: the `SocketOptions` of
@@ -221,7 +222,9 @@ impl Socket {
         &self.shared.manager
     }
 
-    fn emitter(&self) -> Emitter<'_> {
+    /// An emitter with the socket's defaults (ack timeout, retries), to set flags on
+    /// before one emit; [`Socket::timeout`] and the others start from it.
+    pub fn emitter(&self) -> Emitter<'_> {
         Emitter {
             socket: self,
             timeout: self.shared.ack_timeout,
@@ -410,6 +413,23 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.shared.listeners.add_disconnect(handler(listener))
+    }
+}
+
+impl Socket {
+    /// Listens to received payloads that did not match the types a typed socket declared
+    /// (ferrio's own event, no socket.io counterpart): the event did not reach its typed
+    /// listener, and the connection goes on.
+    pub fn on_payload_error<F, Fut>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(PayloadError) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.listeners.add_payload_error(handler(listener))
+    }
+
+    pub(crate) fn report_payload_error(&self, error: PayloadError) {
+        self.shared.dispatch(Dispatch::PayloadError(error));
     }
 }
 

@@ -1,0 +1,243 @@
+//! The small surface that `#[socketio_events]` code calls: typed listeners that decode a
+//! declared argument list, acks typed by their declared reply, typed event streams, and the
+//! report of payloads that do not match the declaration.
+//!
+//! The typed layer adds no protocol of its own: a typed emit is an untyped emit of the
+//! argument tuple, and a typed listener is an untyped listener that decodes first.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tokio::sync::mpsc;
+
+use crate::{Event, ListenerId, Result, Socket};
+
+/// The reply of an event acknowledged without a value (socket.io: `callback()`).
+///
+/// Declared as the return type of an `#[emit]` or `#[on]` method, it means "the other side
+/// acknowledges, with nothing". It reads any ack (arguments are ignored) and sends an ack
+/// with no argument.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
+pub struct Acked;
+
+impl Serialize for Acked {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for Acked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Acked)
+    }
+}
+
+/// A received payload that does not match the declared types: the event never reached its
+/// typed listener, and the connection goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadError {
+    /// The event's wire name.
+    pub event: String,
+    /// What did not match (the serde error).
+    pub error: String,
+}
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "event {:?} does not match its declared arguments: {}",
+            self.event, self.error
+        )
+    }
+}
+
+/// Decodes the declared arguments of `event`, or reports the mismatch and gives `None`.
+fn decode_or_report<A: DeserializeOwned>(socket: &Socket, event: &Event) -> Option<A> {
+    match event.args::<A>() {
+        Ok(args) => Some(args),
+        Err(error) => {
+            let error = PayloadError {
+                event: event.name().to_owned(),
+                error: error.to_string(),
+            };
+            tracing::warn!("{error}");
+            socket.report_payload_error(error);
+            None
+        }
+    }
+}
+
+/// Registers a listener of an event without ack, decoding its arguments as `A` (a tuple of
+/// the declared argument types) first.
+pub fn on<A, F, Fut>(socket: &Socket, event: &str, listener: F) -> ListenerId
+where
+    A: DeserializeOwned + Send + 'static,
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let this = socket.clone();
+    let listener = std::sync::Arc::new(listener);
+    socket.on(event, move |event| {
+        let args = decode_or_report::<A>(&this, &event);
+        let listener = listener.clone();
+        async move {
+            if let Some(args) = args {
+                listener(args).await;
+            }
+        }
+    })
+}
+
+/// Registers a listener of an event the server wants acknowledged: the listener's output
+/// `R` is sent back as the ack's one argument.
+pub fn on_with_ack<A, R, F, Fut>(socket: &Socket, event: &str, listener: F) -> ListenerId
+where
+    A: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let this = socket.clone();
+    let listener = std::sync::Arc::new(listener);
+    socket.on(event, move |event| {
+        let args = decode_or_report::<A>(&this, &event);
+        let listener = listener.clone();
+        async move {
+            if let Some(args) = args {
+                let reply = listener(args).await;
+                send_reply(&event, reply).await;
+            }
+        }
+    })
+}
+
+/// Sends a typed ack: `Acked` as an empty ack, any other value as one argument.
+async fn send_reply<R: Serialize + 'static>(event: &Event, reply: R) {
+    let sent = if is_acked::<R>() {
+        event.ack(()).await
+    } else {
+        event.ack((reply,)).await
+    };
+    if let Err(e) = sent {
+        tracing::warn!("cannot acknowledge {:?}: {e}", event.name());
+    }
+}
+
+/// Whether the declared reply is [`Acked`], which acks with no argument.
+fn is_acked<R: 'static>() -> bool {
+    std::any::TypeId::of::<R>() == std::any::TypeId::of::<Acked>()
+}
+
+/// A stream of typed events (the `<event>_stream()` form of a typed socket). The listener
+/// behind it is removed when the stream is dropped.
+pub struct EventStream<T> {
+    rx: mpsc::UnboundedReceiver<T>,
+    socket: Socket,
+    listener: ListenerId,
+}
+
+impl<T> EventStream<T> {
+    /// The next event; `None` never comes while the socket lives.
+    pub async fn next(&mut self) -> Option<T> {
+        self.rx.recv().await
+    }
+}
+
+impl<T> futures_util::Stream for EventStream<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl<T> Drop for EventStream<T> {
+    fn drop(&mut self) {
+        self.socket.off(self.listener);
+    }
+}
+
+/// A stream of an event without ack; each item is the decoded arguments, mapped by `map`
+/// (generated code turns a 1-tuple into its value).
+pub fn stream<A, T>(socket: &Socket, event: &str, map: fn(A) -> T) -> EventStream<T>
+where
+    A: DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let this = socket.clone();
+    let listener = socket.on(event, move |event| {
+        if let Some(args) = decode_or_report::<A>(&this, &event) {
+            let _ = tx.send(map(args));
+        }
+        std::future::ready(())
+    });
+    EventStream {
+        rx,
+        socket: socket.clone(),
+        listener,
+    }
+}
+
+/// A stream of an event the server wants acknowledged: each item is the decoded arguments
+/// and the [`Responder`] that sends the ack.
+pub fn stream_with_ack<A, T, R>(
+    socket: &Socket,
+    event: &str,
+    map: fn(A) -> T,
+) -> EventStream<(T, Responder<R>)>
+where
+    A: DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+    R: Serialize + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let this = socket.clone();
+    let listener = socket.on(event, move |event| {
+        if let Some(args) = decode_or_report::<A>(&this, &event) {
+            let responder = Responder {
+                event: Some(event),
+                reply: PhantomData,
+            };
+            let _ = tx.send((map(args), responder));
+        }
+        std::future::ready(())
+    });
+    EventStream {
+        rx,
+        socket: socket.clone(),
+        listener,
+    }
+}
+
+/// Sends the ack of one received event with its declared type. Use it: the server waits
+/// for the ack (a responder dropped unused logs a warning).
+#[must_use = "the server waits for this ack: call `respond`"]
+pub struct Responder<R> {
+    event: Option<Event>,
+    reply: PhantomData<fn(R)>,
+}
+
+impl<R: Serialize + 'static> Responder<R> {
+    /// Sends the ack.
+    pub async fn respond(mut self, reply: R) -> Result<()> {
+        match self.event.take() {
+            Some(event) if is_acked::<R>() => event.ack(()).await,
+            Some(event) => event.ack((reply,)).await,
+            None => Err(crate::Error::AlreadyAcked),
+        }
+    }
+}
+
+impl<R> Drop for Responder<R> {
+    fn drop(&mut self) {
+        if let Some(event) = &self.event {
+            tracing::warn!("the ack of event {:?} was never sent", event.name());
+        }
+    }
+}
