@@ -460,7 +460,10 @@ impl Emitter<'_> {
         self
     }
 
-    /// Retries an unacknowledged emit `retries` times (socket.io: `retries`).
+    /// Retries an unacknowledged emit `retries` times (socket.io: `retries`): after an ack
+    /// timeout, or when the connection dropped after the packet was sent. Each try is a new
+    /// request with a new ack id, so the server may see an event more than once
+    /// (at-least-once delivery).
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
@@ -542,8 +545,16 @@ impl Emitter<'_> {
                     Err(_) => return Err(Error::Timeout),
                 },
             };
-            let args = outcome.map_err(|_| Error::Closed)??;
-            return Ok(args.decode()?);
+            match outcome.map_err(|_| Error::Closed)? {
+                Ok(args) => return Ok(args.decode()?),
+                // Sent, then the connection dropped: with retries left, send it again (it
+                // waits in the buffer until the reconnection).
+                Err(Error::Disconnected) if tries_left > 0 => {
+                    tries_left -= 1;
+                    id = shared.next_ack_id();
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 }
