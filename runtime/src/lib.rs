@@ -35,22 +35,127 @@ pub use typed::{Acked, EventStream, PayloadError, Responder};
 pub use ferrio_schema as schema;
 pub use ferrio_schema::EventContract;
 
+/// Typed sockets from a trait: `#[socketio_events]` (see the `ferrio-macros` crate docs and
+/// the README's "Typed events").
+pub use ferrio_macros::socketio_events;
+
 /// What `#[socketio_events]` expansions name; not a public API.
+///
+/// Payload types are checked once, where they are declared: each argument and ack type of a
+/// trait gets a *slot* (a private marker type of the expansion) implementing [`Sent`] or
+/// [`Received`] with that type, so a missing `Serialize`, `Deserialize` or `JsonSchema` is
+/// one error at the type. The generated methods go through the slots ([`Outgoing`],
+/// [`Incoming`] and the generic helpers below), so they never repeat the check.
+///
+/// [`Sent`]: __private::Sent
+/// [`Received`]: __private::Received
+/// [`Outgoing`]: __private::Outgoing
+/// [`Incoming`]: __private::Incoming
 #[doc(hidden)]
 pub mod __private {
     pub use crate::typed::{on, on_with_ack, stream, stream_with_ack};
-    pub use crate::{Acked, Error, EventStream, ListenerId, Manager, Responder, Result, Socket};
+    pub use crate::{
+        Acked, Emitter, Error, EventStream, ListenerId, Manager, PayloadError, Responder, Result,
+        Socket,
+    };
     pub use ferrio_schema::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
-    pub use schemars::{JsonSchema, SchemaGenerator};
+    pub use schemars::{JsonSchema, Schema, SchemaGenerator};
     pub use serde::de::DeserializeOwned;
     pub use serde::Serialize;
     pub use std::boxed::Box;
+    pub use std::clone::Clone;
+    pub use std::convert::From;
+    pub use std::fmt;
     pub use std::future::Future;
     pub use std::marker::{Send, Sync};
+    pub use std::ops::Fn;
+    pub use std::option::Option::{self, None, Some};
+    pub use std::result::Result::Ok;
     pub use std::string::String;
     pub use std::time::Duration;
     pub use std::vec::Vec;
     pub use std::{concat, stringify, vec};
+
+    /// A payload type the client sends: an argument of an `#[emit]` event, or the ack of an
+    /// `#[on]` event. Implemented by the expansion's slot of that type.
+    pub trait Sent {
+        /// The declared type.
+        type Type: Serialize + JsonSchema + Send + 'static;
+    }
+
+    /// A payload type the client receives: an argument of an `#[on]` event, or the ack of an
+    /// `#[emit]` event. Implemented by the expansion's slot of that type.
+    pub trait Received {
+        /// The declared type.
+        type Type: DeserializeOwned + JsonSchema + Send + 'static;
+    }
+
+    /// A sent value of slot `S` (serializes as the value itself).
+    pub struct Outgoing<S: Sent>(pub S::Type);
+
+    impl<S: Sent> Serialize for Outgoing<S> {
+        fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+            self.0.serialize(serializer)
+        }
+    }
+
+    /// A received value of slot `S` (deserializes as the value itself).
+    pub struct Incoming<S: Received>(pub S::Type);
+
+    impl<'de, S: Received> serde::Deserialize<'de> for Incoming<S> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            S::Type::deserialize(deserializer).map(Incoming)
+        }
+    }
+
+    /// The schema of a sent type, from the generator (so it lands in the shared definitions).
+    pub fn sent_schema<S: Sent>(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<S::Type>()
+    }
+
+    /// The schema of a received type, from the generator.
+    pub fn received_schema<S: Received>(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<S::Type>()
+    }
+
+    /// [`on_with_ack`] with the reply type of slot `S`.
+    pub fn on_with_sent_ack<A, S, F, Fut>(socket: &Socket, event: &str, listener: F) -> ListenerId
+    where
+        A: DeserializeOwned + Send + 'static,
+        S: Sent,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = S::Type> + Send + 'static,
+    {
+        on_with_ack::<A, S::Type, F, Fut>(socket, event, listener)
+    }
+
+    /// [`stream_with_ack`] with the reply type of slot `S`.
+    pub fn stream_with_sent_ack<A, T, S>(
+        socket: &Socket,
+        event: &str,
+        map: fn(A) -> T,
+    ) -> EventStream<(T, Responder<S::Type>)>
+    where
+        A: DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+        S: Sent,
+    {
+        stream_with_ack::<A, T, S::Type>(socket, event, map)
+    }
+
+    /// Implemented by [`Acked`] alone: a return type spelled `...::Acked` declares an empty
+    /// ack, and must be ferrio's.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not `ferrio::Acked`",
+        label = "a return type named `Acked` declares an empty ack and must be `ferrio::Acked`",
+        note = "for an ack carrying a value of your own type, name that type differently"
+    )]
+    pub trait IsAcked {}
+
+    impl IsAcked for Acked {}
+
+    /// Fails to compile unless `T` is [`Acked`].
+    pub fn assert_acked<T: IsAcked>() {}
 }
 
 /// The result type of ferrio.

@@ -1,0 +1,472 @@
+//! `#[socketio_events]` end to end, against the official Node server (tests/peer/): every
+//! event shape in both directions, binary fields, a payload of the wrong type, ack
+//! timeouts, and a namespace with connection state recovery (where the server appends an
+//! offset to every event).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrio::{Acked, Error, EventContract, Manager, PayloadError, Socket};
+use ferrio_suite::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A point, acked back as it was sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Point {
+    x: i32,
+    y: i32,
+    label: Option<String>,
+}
+
+/// A named byte buffer; the bytes travel as a binary attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Blob {
+    name: String,
+    #[schemars(with = "Vec<u8>")]
+    data: Bytes,
+}
+
+/// The request of the peer's `emitN` handler.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EmitN {
+    n: u32,
+    event: String,
+}
+
+/// The request of the peer's `askForAck` handler: it emits `event` with `args`, asking for
+/// an ack.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AskRequest {
+    event: String,
+    args: Vec<Value>,
+}
+
+/// What the peer reports after `askForAck`: the ack's arguments it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AskResult {
+    ok: bool,
+    answer: Option<Vec<Value>>,
+    error: Option<String>,
+}
+
+/// This client's answer to the peer's `ask`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Answer {
+    text: String,
+    doubled: u32,
+}
+
+/// The handlers of the reference server, typed.
+#[ferrio::socketio_events(namespace = "/foo")]
+pub trait Peer {
+    /// `hi`: the server answers with `hi`, no arguments either way.
+    #[emit]
+    fn hi();
+    /// The server's `hi`.
+    #[on(name = "hi")]
+    fn hi_back();
+    /// `echo`: the server emits `echo-back` with the same arguments.
+    #[emit]
+    fn echo(text: String, n: u32, flags: Vec<bool>);
+    /// The server's `echo-back`.
+    #[on(name = "echo-back")]
+    fn echo_back(text: String, n: u32, flags: Vec<bool>);
+    /// `ack`: the server acks with the same arguments.
+    #[emit(name = "ack")]
+    fn bounce(point: Point) -> Point;
+    /// `ackLater(ms)`: the server acks after `ms`, without a value.
+    #[emit(name = "ackLater")]
+    fn ack_later(ms: u32) -> Acked;
+    /// `getId`: the server acks with the socket id.
+    #[emit(name = "getId")]
+    fn get_id() -> String;
+    /// `noAck`: the server never acks.
+    #[emit(name = "noAck")]
+    fn no_ack() -> Acked;
+    /// `binary`: the server emits `binary-back` with the same arguments, buffers as binary.
+    #[emit]
+    fn binary(blob: Blob, note: String);
+    /// The server's `binary-back`.
+    #[on(name = "binary-back")]
+    fn binary_back(blob: Blob, note: String);
+    /// `describe`: the server acks with the arguments, buffers shown as `{"$binary": hex}`.
+    #[emit(name = "describe")]
+    fn describe_blob(blob: Blob) -> Vec<Value>;
+    /// `emitN`: the server emits `num` with 0..n.
+    #[emit(name = "emitN")]
+    fn request_nums(request: EmitN) -> u32;
+    /// The server's numbers.
+    #[on]
+    fn num(i: u32);
+    /// `askForAck`: the server emits an event asking for an ack, then reports the answer.
+    #[emit(name = "askForAck")]
+    fn ask_for_ack(request: AskRequest) -> AskResult;
+    /// The server asks; the listener's output is the ack.
+    #[on]
+    fn ask(question: String, n: u32) -> Answer;
+    /// The server asks for an empty ack.
+    #[on(name = "askEmpty")]
+    fn ask_empty() -> Acked;
+    /// The server asks for an ack, answered through the stream's responder.
+    #[on(name = "askStream")]
+    fn quiz(n: u32) -> u32;
+}
+
+/// A manager for `url` with a short ack timeout, and the typed socket, connected.
+async fn typed(url: &str) -> (Manager, PeerSocket) {
+    let manager = Manager::builder(url)
+        .ack_timeout(STEP)
+        .build()
+        .expect("manager");
+    let peer = within_for(STEP, "the typed connect", PeerSocket::connect(&manager))
+        .await
+        .expect("connect /foo");
+    (manager, peer)
+}
+
+/// An inbox fed by a typed listener.
+fn payload_errors(peer: &PeerSocket) -> Inbox<PayloadError> {
+    let errors = inbox("payload errors");
+    let tx = errors.sender();
+    peer.on_payload_error(move |error| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(error);
+        }
+    });
+    errors
+}
+
+#[tokio::test]
+async fn emits_and_listens_with_the_declared_types() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+    assert_eq!(peer.socket().namespace(), "/foo");
+    assert_eq!(PeerSocket::NAMESPACE, "/foo");
+
+    // no arguments, both ways
+    let mut hi = inbox::<()>("hi");
+    let tx = hi.sender();
+    peer.on_hi_back(move || {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(());
+        }
+    });
+    within(STEP, peer.emit_hi()).await.expect("emit hi");
+    hi.next(STEP).await;
+
+    // several arguments, both ways, as separate listener parameters
+    let mut echoed = inbox::<(String, u32, Vec<bool>)>("echo-back");
+    let tx = echoed.sender();
+    peer.on_echo_back(move |text, n, flags| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send((text, n, flags));
+        }
+    });
+    within(STEP, peer.emit_echo("héllo".into(), 42, vec![true, false]))
+        .await
+        .expect("emit echo");
+    assert_eq!(
+        echoed.next(STEP).await,
+        ("héllo".to_owned(), 42, vec![true, false])
+    );
+
+    // the same event as a stream: items are the argument tuple
+    let mut stream = peer.echo_back_stream();
+    within(STEP, peer.emit_echo("again".into(), 7, vec![]))
+        .await
+        .expect("emit echo");
+    let item = within(STEP, stream.next()).await.expect("a stream item");
+    assert_eq!(item, ("again".to_owned(), 7, vec![]));
+    assert_eq!(echoed.next(STEP).await.1, 7, "the listener still runs too");
+    drop(stream);
+
+    manager.close();
+}
+
+#[tokio::test]
+async fn acks_with_a_value_and_without() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+
+    let point = Point {
+        x: -3,
+        y: 4,
+        label: Some("p".into()),
+    };
+    let back = within(STEP, peer.emit_bounce(point.clone()))
+        .await
+        .expect("ack with a value");
+    assert_eq!(back, point);
+
+    let Acked = within(STEP, peer.emit_ack_later(10))
+        .await
+        .expect("empty ack");
+
+    let id = within(STEP, peer.emit_get_id()).await.expect("getId");
+    assert_eq!(Some(id), peer.socket().id());
+
+    // timeout() gives a copy whose emits give up after the deadline
+    let started = tokio::time::Instant::now();
+    let outcome = within(STEP, peer.timeout(Duration::from_millis(200)).emit_no_ack()).await;
+    assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    // volatile() while connected: delivered as usual
+    let n = within(
+        STEP,
+        peer.volatile().emit_request_nums(EmitN {
+            n: 0,
+            event: "num".into(),
+        }),
+    )
+    .await
+    .expect("volatile emit with ack");
+    assert_eq!(n, 0);
+
+    manager.close();
+}
+
+#[tokio::test]
+async fn server_pushes_and_asks_for_acks() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+
+    // server push: `num` with 0..5
+    let mut nums = inbox::<u32>("num");
+    let tx = nums.sender();
+    peer.on_num(move |i| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(i);
+        }
+    });
+    let count = within(
+        STEP,
+        peer.emit_request_nums(EmitN {
+            n: 5,
+            event: "num".into(),
+        }),
+    )
+    .await
+    .expect("emitN");
+    assert_eq!(count, 5);
+    assert_eq!(nums.take(5, STEP).await, vec![0, 1, 2, 3, 4]);
+
+    // the server asks, the listener's output is the ack's value
+    peer.on_ask(|question, n| async move {
+        Answer {
+            text: question.to_uppercase(),
+            doubled: n * 2,
+        }
+    });
+    let result = within(
+        STEP,
+        peer.emit_ask_for_ack(AskRequest {
+            event: "ask".into(),
+            args: vec!["why".into(), 21.into()],
+        }),
+    )
+    .await
+    .expect("askForAck");
+    assert_eq!(
+        result.answer,
+        Some(vec![serde_json::json!({"text": "WHY", "doubled": 42})]),
+        "{result:?}"
+    );
+
+    // an empty ack: the server's callback gets no argument at all
+    peer.on_ask_empty(|| async { Acked });
+    let result = within(
+        STEP,
+        peer.emit_ask_for_ack(AskRequest {
+            event: "askEmpty".into(),
+            args: vec![],
+        }),
+    )
+    .await
+    .expect("askForAck empty");
+    assert_eq!(result.answer, Some(vec![]), "{result:?}");
+
+    // the stream form: the item carries the responder
+    let mut asks = peer.quiz_stream();
+    let asking = peer.clone();
+    let ask = tokio::spawn(async move {
+        asking
+            .emit_ask_for_ack(AskRequest {
+                event: "askStream".into(),
+                args: vec![5.into()],
+            })
+            .await
+    });
+    let (n, responder) = within(STEP, asks.next()).await.expect("a stream item");
+    assert_eq!(n, 5);
+    responder.respond(n + 1).await.expect("respond");
+    let result = within(STEP, ask)
+        .await
+        .expect("the emit task")
+        .expect("askForAck stream");
+    assert_eq!(result.answer, Some(vec![6.into()]), "{result:?}");
+
+    manager.close();
+}
+
+#[tokio::test]
+async fn binary_fields_travel_as_attachments() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+    let blob = Blob {
+        name: "pixels".into(),
+        data: Bytes::from_static(&[0, 1, 2, 254, 255]),
+    };
+
+    // the server sees real binary, not an array of numbers
+    let described = within(STEP, peer.emit_describe_blob(blob.clone()))
+        .await
+        .expect("describe");
+    assert_eq!(
+        described,
+        vec![serde_json::json!({"name": "pixels", "data": {"$binary": "000102feff"}})]
+    );
+
+    // and sends it back as binary, into the declared type
+    let mut back = inbox::<(Blob, String)>("binary-back");
+    let tx = back.sender();
+    peer.on_binary_back(move |blob, note| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send((blob, note));
+        }
+    });
+    within(STEP, peer.emit_binary(blob.clone(), "note".into()))
+        .await
+        .expect("emit binary");
+    assert_eq!(back.next(STEP).await, (blob, "note".to_owned()));
+
+    manager.close();
+}
+
+#[tokio::test]
+async fn a_wrong_payload_is_reported_and_the_connection_goes_on() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+    let mut errors = payload_errors(&peer);
+    let mut echoed = inbox::<(String, u32, Vec<bool>)>("echo-back");
+    let tx = echoed.sender();
+    peer.on_echo_back(move |text, n, flags| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send((text, n, flags));
+        }
+    });
+    let mut stream = peer.echo_back_stream();
+
+    // the server echoes what the untyped socket sends: a string where a number is declared
+    let untyped: &Socket = peer.socket();
+    within(STEP, untyped.emit("echo", ("text", "not a number", [true])))
+        .await
+        .expect("untyped emit");
+    let error = errors.next(STEP).await;
+    assert_eq!(error.event, "echo-back");
+    assert!(error.error.contains("not a number"), "{error:?}");
+    // one report per listener that could not decode it (the listener and the stream)
+    let second = errors.next(STEP).await;
+    assert_eq!(second.event, "echo-back");
+
+    // nothing reached the typed listener or the stream, and the connection is intact
+    assert!(peer.socket().connected());
+    within(STEP, peer.emit_echo("fine".into(), 1, vec![true]))
+        .await
+        .expect("emit echo");
+    assert_eq!(
+        echoed.next(STEP).await,
+        ("fine".to_owned(), 1, vec![true]),
+        "the wrong payload never reached the listener"
+    );
+    let item = within(STEP, stream.next()).await.expect("a stream item");
+    assert_eq!(item.0, "fine");
+    errors.assert_quiet(Duration::from_millis(100)).await;
+
+    manager.close();
+}
+
+#[tokio::test]
+async fn recovery_offsets_never_reach_typed_listeners() {
+    // With connection state recovery, the server appends the offset as one more argument
+    // to every event it emits without an ack.
+    let server = NodePeer::start(PeerOptions::new().recovery(true)).await;
+    let (manager, peer) = typed(&server.url()).await;
+    let mut errors = payload_errors(&peer);
+
+    let mut raw = events(peer.socket(), "echo-back");
+    let mut echoed = inbox::<(String, u32, Vec<bool>)>("echo-back");
+    let tx = echoed.sender();
+    peer.on_echo_back(move |text, n, flags| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send((text, n, flags));
+        }
+    });
+    let mut hi = inbox::<()>("hi");
+    let tx = hi.sender();
+    peer.on_hi_back(move || {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(());
+        }
+    });
+    let mut nums = peer.num_stream();
+
+    within(STEP, peer.emit_echo("r".into(), 9, vec![false]))
+        .await
+        .expect("emit echo");
+    assert_eq!(echoed.next(STEP).await, ("r".to_owned(), 9, vec![false]));
+    let event = raw.next(STEP).await;
+    assert_eq!(event.len(), 4, "the server appended its offset: {event:?}");
+    assert!(event.arg::<String>(3).is_ok(), "{event:?}");
+
+    within(STEP, peer.emit_hi()).await.expect("emit hi");
+    hi.next(STEP).await;
+
+    within(
+        STEP,
+        peer.emit_request_nums(EmitN {
+            n: 3,
+            event: "num".into(),
+        }),
+    )
+    .await
+    .expect("emitN");
+    for expected in 0..3 {
+        assert_eq!(within(STEP, nums.next()).await, Some(expected));
+    }
+    errors.assert_quiet(Duration::from_millis(100)).await;
+
+    manager.close();
+}
+
+#[test]
+fn the_marker_describes_the_contract() {
+    let mut generator = schemars::SchemaGenerator::default();
+    let contract = Peer::describe(&mut generator);
+    assert_eq!(contract.name, "Peer");
+    assert_eq!(contract.namespace, "/foo");
+    assert_eq!(
+        contract.docs,
+        "The handlers of the reference server, typed."
+    );
+    let echo_back = contract
+        .events
+        .iter()
+        .find(|e| e.rust_name == "echo_back")
+        .expect("echo_back");
+    assert_eq!(echo_back.wire_name, "echo-back");
+    assert_eq!(echo_back.direction, ferrio::schema::Direction::On);
+    let names: Vec<&str> = echo_back.args.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["text", "n", "flags"]);
+    assert_eq!(contract.events.len(), 17);
+}
