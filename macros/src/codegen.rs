@@ -119,7 +119,9 @@ impl<'a> Cx<'a> {
 
     /// `pub struct ChatEvents;`
     fn marker(&self) -> TokenStream {
-        let Cx { marker, socket, .. } = self;
+        let Cx {
+            p, marker, socket, ..
+        } = self;
         let vis = &self.contract.vis;
         let docs = with_own_docs(
             &self.contract.docs,
@@ -135,6 +137,7 @@ impl<'a> Cx<'a> {
         quote! {
             #docs
             #[allow(dead_code)]
+            #[derive(#p::Clone, #p::Copy, #p::fmt::Debug, #p::Default)]
             #vis struct #marker;
         }
     }
@@ -159,6 +162,7 @@ impl<'a> Cx<'a> {
         );
         quote! {
             #docs
+            #[allow(dead_code)]
             #vis struct #socket {
                 socket: #p::Socket,
                 timeout: #p::Option<#p::Duration>,

@@ -98,7 +98,7 @@ impl Docs {
             match &nv.value {
                 Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
-                }) => lines.extend(s.value().lines().map(|l| Ok(l.to_owned()))),
+                }) => lines.extend(literal_lines(&s.value()).into_iter().map(Ok)),
                 other => lines.push(Err(other.clone())),
             }
         }
@@ -135,6 +135,24 @@ impl Docs {
         text.retain(|p| !matches!(p, DocPiece::Text(s) if s.is_empty()));
         Docs { attrs, text }
     }
+}
+
+/// The lines of one doc literal. A `/** .. */` block whose lines all start with `*` loses
+/// that column, as rustdoc shows it.
+fn literal_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+    let starred = lines.len() > 1
+        && lines
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .all(|l| l.trim_start().starts_with('*'));
+    lines
+        .into_iter()
+        .map(|line| match starred {
+            true => line.trim_start().trim_start_matches('*').to_owned(),
+            false => line.to_owned(),
+        })
+        .collect()
 }
 
 /// Lowers the trait. Mistakes go to `errors`; what is left is still a contract.

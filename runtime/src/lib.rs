@@ -65,9 +65,10 @@ pub mod __private {
     pub use std::boxed::Box;
     pub use std::clone::Clone;
     pub use std::convert::From;
+    pub use std::default::Default;
     pub use std::fmt;
     pub use std::future::Future;
-    pub use std::marker::{Send, Sync};
+    pub use std::marker::{Copy, Send, Sync};
     pub use std::ops::Fn;
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::Ok;

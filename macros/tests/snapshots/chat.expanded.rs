@@ -7,12 +7,19 @@
 ///
 /// It implements `ferrio::EventContract`: give it to the exporters of `ferrio::schema` (JSON Schema, AsyncAPI, TypeScript). The typed socket of these events is [`ChatEventsSocket`].
 #[allow(dead_code)]
+#[derive(
+    ::ferrio::__private::Clone,
+    ::ferrio::__private::Copy,
+    ::ferrio::__private::fmt::Debug,
+    ::ferrio::__private::Default
+)]
 pub struct ChatEvents;
 /// The chat namespace.
 ///
 /// The typed socket of the [`ChatEvents`] events, in the namespace `/chat`.
 ///
 /// Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an `on_<name>` listener and a `<name>_stream`; arguments and acks have the declared types. Cloning is cheap (the same socket); `timeout()` and `volatile()` give a copy whose emits carry that flag. Get one with [`ChatEventsSocket::connect`], [`ChatEventsSocket::build`] or [`ChatEventsSocket::from_socket`].
+#[allow(dead_code)]
 pub struct ChatEventsSocket {
     socket: ::ferrio::__private::Socket,
     timeout: ::ferrio::__private::Option<::ferrio::__private::Duration>,
@@ -21,38 +28,38 @@ pub struct ChatEventsSocket {
 const _: () = {
     #[allow(dead_code)]
     struct __FerrioSlot<const N: usize>;
-    impl ::ferrio::__private::Sent for __FerrioSlot<0usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<0> {
         type Type = String;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<1usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<1> {
         type Type = String;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<2usize> {
+    impl ::ferrio::__private::Received for __FerrioSlot<2> {
         type Type = RoomInfo;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<3usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<3> {
         type Type = String;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<4usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<4> {
         type Type = String;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<5usize> {
+    impl ::ferrio::__private::Received for __FerrioSlot<5> {
         type Type = ferrio::Acked;
     }
     let _ = ::ferrio::__private::assert_acked::<ferrio::Acked>;
-    impl ::ferrio::__private::Received for __FerrioSlot<6usize> {
+    impl ::ferrio::__private::Received for __FerrioSlot<6> {
         type Type = ChatMessage;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<7usize> {
+    impl ::ferrio::__private::Received for __FerrioSlot<7> {
         type Type = String;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<8usize> {
+    impl ::ferrio::__private::Received for __FerrioSlot<8> {
         type Type = Vec<String>;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<9usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<9> {
         type Type = u8;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<10usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<10> {
         type Type = ferrio::Acked;
     }
     let _ = ::ferrio::__private::assert_acked::<ferrio::Acked>;
@@ -72,7 +79,7 @@ const _: () = {
                     ::ferrio::__private::From::from("Say hello; fire and forget."), args
                     : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("name"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 0usize > >
+                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 0 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("join"), rust_name :
@@ -81,21 +88,20 @@ const _: () = {
                     ::ferrio::__private::From::from("Join a room; the server acks with the room's info."),
                     args : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("room"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 1usize > >
+                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 1 > >
                     (generator), }], ack :
                     ::ferrio::__private::AckDef::Value(::ferrio::__private::received_schema::
-                    < __FerrioSlot < 2usize > > (generator)), },
-                    ::ferrio::__private::EventDef { wire_name :
-                    ::ferrio::__private::From::from("chat message"), rust_name :
-                    ::ferrio::__private::From::from("say"), direction :
+                    < __FerrioSlot < 2 > > (generator)), }, ::ferrio::__private::EventDef
+                    { wire_name : ::ferrio::__private::From::from("chat message"),
+                    rust_name : ::ferrio::__private::From::from("say"), direction :
                     ::ferrio::__private::Direction::Emit, docs :
                     ::ferrio::__private::From::from("The wire name differs from the Rust name."),
                     args : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("room"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 3usize > >
+                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 3 > >
                     (generator), }, ::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("text"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 4usize > >
+                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 4 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::Empty, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("message"), rust_name :
@@ -104,7 +110,7 @@ const _: () = {
                     ::ferrio::__private::From::from("A message for this client."), args :
                     ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("msg"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 6usize > >
+                    ::ferrio::__private::received_schema:: < __FerrioSlot < 6 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("poll"), rust_name :
@@ -113,15 +119,14 @@ const _: () = {
                     ::ferrio::__private::From::from("The server asks; the handler's return value is sent back as the ack."),
                     args : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("question"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 7usize > >
+                    ::ferrio::__private::received_schema:: < __FerrioSlot < 7 > >
                     (generator), }, ::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("choices"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 8usize > >
+                    ::ferrio::__private::received_schema:: < __FerrioSlot < 8 > >
                     (generator), }], ack :
                     ::ferrio::__private::AckDef::Value(::ferrio::__private::sent_schema::
-                    < __FerrioSlot < 9usize > > (generator)), },
-                    ::ferrio::__private::EventDef { wire_name :
-                    ::ferrio::__private::From::from("ping"), rust_name :
+                    < __FerrioSlot < 9 > > (generator)), }, ::ferrio::__private::EventDef
+                    { wire_name : ::ferrio::__private::From::from("ping"), rust_name :
                     ::ferrio::__private::From::from("ping"), direction :
                     ::ferrio::__private::Direction::On, docs :
                     ::ferrio::__private::From::from("No arguments, an empty ack."), args
@@ -246,10 +251,7 @@ const _: () = {
         /// Emits `hello` with the argument `name`, without ack: resolves once the event is handed to the connection, or buffered while the socket is disconnected (dropped instead after [`Self::volatile`]).
         pub async fn emit_hello(&self, name: String) -> ::ferrio::__private::Result<()> {
             self.emitter()
-                .emit(
-                    "hello",
-                    (::ferrio::__private::Outgoing::<__FerrioSlot<0usize>>(name),),
-                )
+                .emit("hello", (::ferrio::__private::Outgoing::<__FerrioSlot<0>>(name),))
                 .await
         }
         /// Join a room; the server acks with the room's info.
@@ -262,8 +264,8 @@ const _: () = {
             let (reply,) = self
                 .emitter()
                 .emit_with_ack::<
-                    (::ferrio::__private::Incoming<__FerrioSlot<2usize>>,),
-                >("join", (::ferrio::__private::Outgoing::<__FerrioSlot<1usize>>(room),))
+                    (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
+                >("join", (::ferrio::__private::Outgoing::<__FerrioSlot<1>>(room),))
                 .await?;
             ::ferrio::__private::Ok(reply.0)
         }
@@ -278,12 +280,12 @@ const _: () = {
             let (reply,) = self
                 .emitter()
                 .emit_with_ack::<
-                    (::ferrio::__private::Incoming<__FerrioSlot<5usize>>,),
+                    (::ferrio::__private::Incoming<__FerrioSlot<5>>,),
                 >(
                     "chat message",
                     (
-                        ::ferrio::__private::Outgoing::<__FerrioSlot<3usize>>(room),
-                        ::ferrio::__private::Outgoing::<__FerrioSlot<4usize>>(text),
+                        ::ferrio::__private::Outgoing::<__FerrioSlot<3>>(room),
+                        ::ferrio::__private::Outgoing::<__FerrioSlot<4>>(text),
                     ),
                 )
                 .await?;
@@ -300,7 +302,7 @@ const _: () = {
                 + 'static,
         {
             ::ferrio::__private::on::<
-                (::ferrio::__private::Incoming<__FerrioSlot<6usize>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
                 _,
                 _,
             >(&self.socket, "message", move |(arg0,)| listener(arg0.0))
@@ -310,7 +312,7 @@ const _: () = {
         /// The `message` events as a stream (`futures::Stream`, or `.next().await`): each item is the `msg` argument. Payloads that do not match the declared types are left out and reported to [`Self::on_payload_error`]. The listener behind the stream is removed when it is dropped.
         pub fn message_stream(&self) -> ::ferrio::__private::EventStream<ChatMessage> {
             ::ferrio::__private::stream::<
-                (::ferrio::__private::Incoming<__FerrioSlot<6usize>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
                 ChatMessage,
             >(&self.socket, "message", |(arg0,)| arg0.0)
         }
@@ -326,10 +328,10 @@ const _: () = {
         {
             ::ferrio::__private::on_with_sent_ack::<
                 (
-                    ::ferrio::__private::Incoming<__FerrioSlot<7usize>>,
-                    ::ferrio::__private::Incoming<__FerrioSlot<8usize>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<7>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<8>>,
                 ),
-                __FerrioSlot<9usize>,
+                __FerrioSlot<9>,
                 _,
                 _,
             >(&self.socket, "poll", move |(arg0, arg1)| listener(arg0.0, arg1.0))
@@ -344,11 +346,11 @@ const _: () = {
         > {
             ::ferrio::__private::stream_with_sent_ack::<
                 (
-                    ::ferrio::__private::Incoming<__FerrioSlot<7usize>>,
-                    ::ferrio::__private::Incoming<__FerrioSlot<8usize>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<7>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<8>>,
                 ),
                 (String, Vec<String>),
-                __FerrioSlot<9usize>,
+                __FerrioSlot<9>,
             >(&self.socket, "poll", |(arg0, arg1)| (arg0.0, arg1.0))
         }
         /// No arguments, an empty ack.
@@ -363,7 +365,7 @@ const _: () = {
         {
             ::ferrio::__private::on_with_sent_ack::<
                 (),
-                __FerrioSlot<10usize>,
+                __FerrioSlot<10>,
                 _,
                 _,
             >(&self.socket, "ping", move |()| listener())
@@ -379,7 +381,7 @@ const _: () = {
             ::ferrio::__private::stream_with_sent_ack::<
                 (),
                 (),
-                __FerrioSlot<10usize>,
+                __FerrioSlot<10>,
             >(&self.socket, "ping", |()| ())
         }
     }

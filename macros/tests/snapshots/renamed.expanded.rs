@@ -5,10 +5,17 @@
 ///
 /// It implements `ferrio::EventContract`: give it to the exporters of `ferrio::schema` (JSON Schema, AsyncAPI, TypeScript). The typed socket of these events is [`PresenceSocket`].
 #[allow(dead_code)]
+#[derive(
+    ::ferrio::__private::Clone,
+    ::ferrio::__private::Copy,
+    ::ferrio::__private::fmt::Debug,
+    ::ferrio::__private::Default
+)]
 struct Presence;
 /// The typed socket of the [`Presence`] events, in the namespace `/`.
 ///
 /// Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an `on_<name>` listener and a `<name>_stream`; arguments and acks have the declared types. Cloning is cheap (the same socket); `timeout()` and `volatile()` give a copy whose emits carry that flag. Get one with [`PresenceSocket::connect`], [`PresenceSocket::build`] or [`PresenceSocket::from_socket`].
+#[allow(dead_code)]
 struct PresenceSocket {
     socket: ::ferrio::__private::Socket,
     timeout: ::ferrio::__private::Option<::ferrio::__private::Duration>,
@@ -17,13 +24,13 @@ struct PresenceSocket {
 const _: () = {
     #[allow(dead_code)]
     struct __FerrioSlot<const N: usize>;
-    impl ::ferrio::__private::Sent for __FerrioSlot<0usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<0> {
         type Type = Status;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<1usize> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<1> {
         type Type = u64;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<2usize> {
+    impl ::ferrio::__private::Received for __FerrioSlot<2> {
         type Type = String;
     }
     impl ::ferrio::__private::EventContract for Presence {
@@ -42,10 +49,10 @@ const _: () = {
                     ::ferrio::__private::String::new(), args :
                     ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("status"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 0usize > >
+                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 0 > >
                     (generator), }, ::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("since"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 1usize > >
+                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 1 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("userJoined"), rust_name :
@@ -54,7 +61,7 @@ const _: () = {
                     ::ferrio::__private::String::new(), args :
                     ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("type"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 2usize > >
+                    ::ferrio::__private::received_schema:: < __FerrioSlot < 2 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, }
                 ],
             }
@@ -180,8 +187,8 @@ const _: () = {
                 .emit(
                     "setStatus",
                     (
-                        ::ferrio::__private::Outgoing::<__FerrioSlot<0usize>>(status),
-                        ::ferrio::__private::Outgoing::<__FerrioSlot<1usize>>(since),
+                        ::ferrio::__private::Outgoing::<__FerrioSlot<0>>(status),
+                        ::ferrio::__private::Outgoing::<__FerrioSlot<1>>(since),
                     ),
                 )
                 .await
@@ -195,7 +202,7 @@ const _: () = {
                 + 'static,
         {
             ::ferrio::__private::on::<
-                (::ferrio::__private::Incoming<__FerrioSlot<2usize>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
                 _,
                 _,
             >(&self.socket, "userJoined", move |(arg0,)| listener(arg0.0))
@@ -203,7 +210,7 @@ const _: () = {
         /// The `userJoined` events as a stream (`futures::Stream`, or `.next().await`): each item is the `type` argument. Payloads that do not match the declared types are left out and reported to [`Self::on_payload_error`]. The listener behind the stream is removed when it is dropped.
         fn user_joined_stream(&self) -> ::ferrio::__private::EventStream<String> {
             ::ferrio::__private::stream::<
-                (::ferrio::__private::Incoming<__FerrioSlot<2usize>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
                 String,
             >(&self.socket, "userJoined", |(arg0,)| arg0.0)
         }
