@@ -137,7 +137,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(_) => {
             let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
+                item_keyword_span(&item),
                 "`#[socketio_events]` goes on a trait whose methods declare the events",
             );
             let error = error.to_compile_error();
@@ -149,6 +149,22 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let items = codegen::expand(&contract, &keep);
     let errors = errors.to_compile_errors();
     quote!(#errors #items)
+}
+
+/// The span of the keyword of an item that is not a trait (`struct`, `fn`...), for the error
+/// that says the macro wants a trait.
+fn item_keyword_span(item: &TokenStream) -> proc_macro2::Span {
+    use syn::spanned::Spanned;
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(s)) => s.struct_token.span(),
+        Ok(syn::Item::Enum(e)) => e.enum_token.span(),
+        Ok(syn::Item::Fn(f)) => f.sig.fn_token.span(),
+        Ok(syn::Item::Impl(i)) => i.impl_token.span(),
+        Ok(syn::Item::Mod(m)) => m.mod_token.span(),
+        Ok(syn::Item::Union(u)) => u.union_token.span(),
+        Ok(syn::Item::Type(t)) => t.type_token.span(),
+        _ => proc_macro2::Span::call_site(),
+    }
 }
 
 /// The errors of one expansion, combined into one `syn::Error`.

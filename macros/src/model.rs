@@ -36,6 +36,8 @@ pub(crate) struct Event {
     pub(crate) wire_name: String,
     /// Where the wire name comes from: the `name = "..."` literal, else the method's name.
     pub(crate) wire_span: Span,
+    /// Whether the wire name was given with `name = "..."`.
+    pub(crate) explicit_name: bool,
     pub(crate) docs: Docs,
     pub(crate) args: Vec<Arg>,
     pub(crate) ack: Ack,
@@ -234,6 +236,7 @@ fn lower_event(
         direction: attr.direction,
         wire_name,
         wire_span,
+        explicit_name: attr.name.is_some(),
         docs: Docs::from_attrs(&method.attrs),
         args: event_args,
         ack,

@@ -201,14 +201,20 @@ pub(crate) fn events(events: &[Event], errors: &mut Errors) -> Vec<bool> {
     let mut rust: HashMap<&str, &Event> = HashMap::new();
     for (i, event) in events.iter().enumerate() {
         if RESERVED.contains(&event.wire_name.as_str()) {
+            let fix = match event.explicit_name {
+                true => "choose another wire name".to_owned(),
+                false => format!(
+                    "keep the method's name and give the event another wire name with \
+                     `#[{}(name = \"...\")]`",
+                    event.direction.attr()
+                ),
+            };
             errors.push(syn::Error::new(
                 event.wire_span,
                 format_args!(
-                    "`{}` is a reserved Socket.IO event name (reserved: {}); give the event \
-                     another wire name with `#[{}(name = \"...\")]`",
+                    "`{}` is a reserved Socket.IO event name (reserved: {}); {fix}",
                     event.wire_name,
                     RESERVED.join(", "),
-                    event.direction.attr(),
                 ),
             ));
         } else if event.wire_name.is_empty() {

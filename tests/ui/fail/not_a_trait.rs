@@ -1,0 +1,4 @@
+#[ferrio::socketio_events]
+pub struct Chat;
+
+fn main() {}
