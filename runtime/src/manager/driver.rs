@@ -88,6 +88,7 @@ impl Driver {
             if self.open_requested && self.engine.is_none() && !self.reconnecting {
                 self.open_requested = false;
                 self.open(false).await;
+                self.flush().await;
                 continue;
             }
             let step = tokio::select! {
