@@ -288,6 +288,11 @@ impl Driver {
         let message = error.to_string();
         tracing::debug!("connection failed: {message}");
         self.observed.emit(ManagerEvent::Error(message.clone()));
+        // socket.io names an open timeout "timeout" in the connect_error it reports.
+        let message = match error {
+            Error::Timeout => "timeout".to_owned(),
+            _ => message,
+        };
         for socket in &self.sockets {
             socket.resolve_waiters(|| Err(copy_error(error)));
             socket.dispatch(Dispatch::ConnectError(ConnectError {
@@ -567,6 +572,9 @@ impl Driver {
             };
             socket.close_buffer();
             socket.fail_sent_acks();
+            if !reconnect {
+                socket.resolve_waiters(|| Err(Error::Disconnected));
+            }
             if was == Phase::Connected {
                 socket.dispatch(Dispatch::Disconnect(reason));
             }

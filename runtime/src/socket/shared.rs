@@ -148,8 +148,8 @@ impl SocketShared {
         self.connected.load(Ordering::Acquire)
     }
 
-    /// Sends a packet, or buffers it while the namespace is not connected (dropping it
-    /// instead when volatile).
+    /// Sends a packet, or buffers it while the namespace is not connected. A volatile
+    /// packet is dropped instead of buffered, and an ack it awaited fails at once.
     pub(crate) fn send_packet(
         self: &Arc<Self>,
         packet: Encoded,
@@ -168,6 +168,8 @@ impl SocketShared {
             return self.manager.command(Command::Packet(self.clone(), out));
         }
         if volatile {
+            drop(buffer);
+            self.drop_volatile(&out);
             return Ok(());
         }
         if buffer.packets.len() >= self.max_buffered {
@@ -177,10 +179,20 @@ impl SocketShared {
         Ok(())
     }
 
+    /// A volatile packet is not sent: its ack, if any, will never come.
+    fn drop_volatile(&self, out: &Outgoing) {
+        if let Some(id) = out.ack {
+            if let Some(tx) = lock(&self.acks).remove(&id) {
+                let _ = tx.send(Err(Error::Disconnected));
+            }
+        }
+    }
+
     /// Puts back a packet that reached the connection task after the namespace went
-    /// away, in emission order.
+    /// away, in emission order (a volatile one is dropped).
     pub(crate) fn rebuffer(&self, out: Outgoing) {
         if out.volatile {
+            self.drop_volatile(&out);
             return;
         }
         let mut buffer = lock(&self.buffer);
@@ -213,8 +225,16 @@ impl SocketShared {
         lock(&self.acks).insert(id, tx);
     }
 
+    /// Forgets an ack nobody awaits any more (timed out, or its emit dropped), and the
+    /// packet carrying it if that still waits in the send buffer: socket.io does not send
+    /// a request whose answer can no longer be received.
     pub(crate) fn forget_ack(&self, id: u64) {
-        lock(&self.acks).remove(&id);
+        if lock(&self.acks).remove(&id).is_some() {
+            let mut buffer = lock(&self.buffer);
+            if !buffer.packets.is_empty() {
+                buffer.packets.retain(|p| p.ack != Some(id));
+            }
+        }
     }
 
     /// Delivers an ack from the server; an unknown id (timed out, or never sent) is ignored.
