@@ -151,11 +151,47 @@ function statsFor(key) {
 const rawLogs = new Map();
 const RAW_PER_CONN = 5000;
 
+// HTTP requests per engine id (after the handshake), for cookie / header / transport checks.
+const requestLogs = new Map();
+const disconnectLogs = new Map();
+function logRequest(req) {
+  try {
+    const url = new URL(req.url, "http://127.0.0.1");
+    const sid = url.searchParams.get("sid");
+    if (!sid) return;
+    let list = requestLogs.get(sid);
+    if (!list) {
+      list = [];
+      requestLogs.set(sid, list);
+      if (requestLogs.size > 500) requestLogs.delete(requestLogs.keys().next().value);
+    }
+    if (list.length < 2000) {
+      list.push({
+        method: req.method,
+        transport: url.searchParams.get("transport"),
+        cookie: req.headers.cookie || null,
+        headers: req.headers,
+      });
+    }
+  } catch (e) {
+    // not a URL we care about
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the server
 
-const httpServer = http.createServer();
+// Requests outside the engine's path get a 404 (the engine only passes those on to the
+// listeners that existed when it attached).
+const httpServer = http.createServer((req, res) => {
+  res.writeHead(404, { "content-type": "text/plain" });
+  res.end("not found");
+});
 const io = new Server(httpServer, serverOptions);
+// prepended after the engine attached (it re-wraps the "request" listeners it finds), so every
+// request is seen before the engine handles it
+httpServer.prependListener("request", logRequest);
+httpServer.prependListener("upgrade", logRequest);
 
 io.engine.on("connection", (conn) => {
   const log = [];
@@ -217,6 +253,12 @@ function install(socket) {
   });
   // noAck: asks for an ack and never answers (client ack timeouts, acks at disconnect).
   on("noAck", () => {});
+  // ackLater(ms, ...args): acks with args after ms milliseconds.
+  on("ackLater", (...all) => {
+    const [args, cb] = splitAck(all);
+    const ms = Math.min(Number(args[0]) || 0, 60000);
+    if (cb) setTimeout(() => cb(...args.slice(1)), ms);
+  });
 
   on("getId", (...all) => {
     const [, cb] = splitAck(all);
@@ -340,6 +382,25 @@ function install(socket) {
     const id = typeof args[0] === "string" ? args[0] : socket.conn.id;
     if (cb) cb(rawLogs.get(id) || null);
   });
+  // requestLog([engineId], cb): the HTTP requests of an engine connection after its handshake:
+  // [{method, transport, cookie, headers}] (a websocket upgrade is one GET with transport
+  // "websocket").
+  on("requestLog", (...all) => {
+    const [args, cb] = splitAck(all);
+    const id = typeof args[0] === "string" ? args[0] : socket.conn.id;
+    if (cb) cb(requestLogs.get(id) || []);
+  });
+  // disconnectLog([key], cb): the server-side disconnect reasons of the sockets of a stats key.
+  on("disconnectLog", (...all) => {
+    const [args, cb] = splitAck(all);
+    const k = typeof args[0] === "string" ? args[0] : key;
+    if (cb) cb(disconnectLogs.get(k) || []);
+  });
+  socket.on("disconnect", (reason) => {
+    const list = disconnectLogs.get(key) || [];
+    list.push(reason);
+    disconnectLogs.set(key, list);
+  });
   // emitN({n, event = "num", binary = false}): emits `event` with 0..n-1 to this socket.
   on("emitN", (...all) => {
     const [args, cb] = splitAck(all);
@@ -393,12 +454,22 @@ function install(socket) {
   });
   // closeEngine(): closes the engine connection -> "transport close" on the client.
   on("closeEngine", () => setImmediate(() => socket.conn.close()));
-  // garbage([raw]): writes a raw Engine.IO message (default "garbage": not a Socket.IO packet)
-  // -> the client must close the connection with "parse error".
+  // garbage([raw]): writes raw Engine.IO messages (default "garbage": not a Socket.IO packet)
+  // -> the client must close the connection with "parse error". `raw` is a string, or a list
+  // of frames: strings, and {"$binary": "<hex>"} for binary frames.
   on("garbage", (...all) => {
     const [args] = splitAck(all);
-    const raw = typeof args[0] === "string" ? args[0] : "garbage";
-    setImmediate(() => socket.conn.write(raw));
+    const raw = args[0] === undefined ? "garbage" : args[0];
+    const frames = Array.isArray(raw) ? raw : [raw];
+    setImmediate(() => {
+      for (const f of frames) {
+        if (f && typeof f === "object" && typeof f.$binary === "string") {
+          socket.conn.write(Buffer.from(f.$binary, "hex"));
+        } else {
+          socket.conn.write(String(f));
+        }
+      }
+    });
   });
   // garbageBinary(): a binary frame while no attachment is expected.
   on("garbageBinary", () => setImmediate(() => socket.conn.write(Buffer.from([1, 2, 3]))));

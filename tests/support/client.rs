@@ -187,3 +187,50 @@ macro_rules! transport_matrix {
         }
     )*};
 }
+
+/// Acks from the peer's helper events, each under [`STEP`]: the server's view of `socket`.
+pub mod server {
+    use super::*;
+    use serde_json::Value;
+
+    async fn ask(socket: &Socket, event: &str, args: Value) -> Value {
+        let r = match args {
+            Value::Null => tokio::time::timeout(STEP, socket.emit_with_ack::<Value>(event, ())).await,
+            a => tokio::time::timeout(STEP, socket.emit_with_ack::<Value>(event, (a,))).await,
+        };
+        match r {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => panic!("the peer's `{event}` failed: {e}"),
+            Err(_) => panic!("the peer's `{event}` did not ack within {STEP:?}"),
+        }
+    }
+
+    /// `handshake`: {id, nsp, engineId, transport, recovered, query, auth, headers, cookie, ..}
+    pub async fn handshake(socket: &Socket) -> Value {
+        ask(socket, "handshake", Value::Null).await
+    }
+
+    /// `stats`: {key, events: {name: count}, received: [[name, args]..], nums: [..]}
+    pub async fn stats(socket: &Socket) -> Value {
+        ask(socket, "stats", Value::Null).await
+    }
+
+    /// `rawLog`: the raw Socket.IO packets the server received on this socket's engine
+    /// connection.
+    pub async fn raw_log(socket: &Socket) -> Vec<String> {
+        let v = ask(socket, "rawLog", Value::Null).await;
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// `requestLog`: the HTTP requests of this socket's engine connection after the handshake.
+    pub async fn request_log(socket: &Socket) -> Vec<Value> {
+        let v = ask(socket, "requestLog", Value::Null).await;
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// `getTransport`: "polling" or "websocket", as the server sees it.
+    pub async fn transport(socket: &Socket) -> String {
+        let v = ask(socket, "getTransport", Value::Null).await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+}

@@ -16,12 +16,13 @@ pub mod proxy;
 pub mod wait;
 
 pub use client::{
+    server,
     any_events, builder, connect, connect_errors, connects, disconnects, events, manager,
     next_manager_event, outgoing_events, Transports,
 };
 pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
 pub use proxy::{Mode, Proxy};
-pub use wait::{inbox, until, within, within_for, Inbox, Outbox, STEP};
+pub use wait::{inbox, poll_once, until, within, within_for, Inbox, Outbox, STEP};
 
 /// Re-exported so the suites and the support agree on one version.
 pub use ferrio;

@@ -55,6 +55,8 @@ pub struct PeerOptions {
     pub connect_timeout: Option<Duration>,
     /// Prints an `EVENT {...}` line for every event the server receives.
     pub log_events: bool,
+    /// The engine's path (default `/socket.io/`).
+    pub path: Option<String>,
 }
 
 impl PeerOptions {
@@ -122,6 +124,11 @@ impl PeerOptions {
         self.log_events = on;
         self
     }
+    /// Sets the engine's path, e.g. `/custom/`.
+    pub fn path(mut self, path: &str) -> Self {
+        self.path = Some(path.to_string());
+        self
+    }
     /// Sets the port (0 = any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -163,6 +170,9 @@ impl PeerOptions {
         }
         if let Some(d) = self.connect_timeout {
             push("connect-timeout", ms(d));
+        }
+        if let Some(p) = &self.path {
+            push("path-prefix", p.clone());
         }
         push("log-events", if self.log_events { "1" } else { "0" }.into());
         a

@@ -69,6 +69,16 @@ pub fn until(
     }
 }
 
+/// Polls `fut` exactly once (so an emit is queued) and leaves it pending for later.
+pub async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
+    use std::task::Poll;
+    std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *fut).poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
 /// A sender that listeners use to report values to the test.
 pub type Outbox<T> = mpsc::UnboundedSender<T>;
 
@@ -188,6 +198,14 @@ impl<T: Debug> Inbox<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn poll_once_leaves_pending() {
+        let mut f = Box::pin(tokio::time::sleep(Duration::from_millis(30)));
+        assert!(poll_once(&mut f).await.is_none());
+        let mut g = Box::pin(async { 3 });
+        assert_eq!(poll_once(&mut g).await, Some(3));
+    }
 
     #[tokio::test]
     async fn within_passes_through() {
