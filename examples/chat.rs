@@ -14,9 +14,13 @@
 //! Alice and Bob connect, and the conversation shows each shape: fire and forget (`typing`),
 //! an ack with a value (`join`), an empty ack under another wire name (`say` is
 //! `"chat message"` on the wire), several arguments (`say`, `user joined`), server pushes
-//! (`message`, `user joined`, `typing`, `file`), a binary field (`SharedFile::data` travels as a binary
-//! attachment), and the server asking a client for an ack (`question`, answered by the
-//! listener's return value).
+//! (`message`, `user joined`, `typing`, `file`), a binary field (`SharedFile::data` travels
+//! as a binary attachment), and the server asking a client for an ack (`question`, answered
+//! by the listener's return value).
+//!
+//! The payload types derive `JsonSchema` through the schemars that ferrio re-exports
+//! (`#[schemars(crate = "ferrio::schema::schemars")]`), so a program needs no schemars
+//! dependency of its own.
 
 use std::time::Duration;
 
@@ -35,6 +39,7 @@ pub struct Auth {
 
 /// A message in a room.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
 pub struct ChatMessage {
     /// The room.
     pub room: String,
@@ -46,6 +51,7 @@ pub struct ChatMessage {
 
 /// A room and who is in it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
 pub struct RoomInfo {
     /// The room's name.
     pub name: String,
@@ -55,6 +61,7 @@ pub struct RoomInfo {
 
 /// A file shared in a room; its bytes travel as a binary attachment.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
 pub struct SharedFile {
     /// The file's name.
     pub name: String,

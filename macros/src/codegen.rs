@@ -134,7 +134,7 @@ impl<'a> Cx<'a> {
                 nsp = self.contract.namespace,
             ),
         );
-        quote! {
+        quote_spanned! {marker.span()=>
             #docs
             #[allow(dead_code)]
             #[derive(#p::Clone, #p::Copy, #p::fmt::Debug, #p::Default)]
@@ -160,7 +160,8 @@ impl<'a> Cx<'a> {
                 nsp = self.contract.namespace,
             ),
         );
-        quote! {
+        // Spanned at the trait's name, where "method not found in this struct" then points.
+        quote_spanned! {marker.span()=>
             #docs
             #[allow(dead_code)]
             #vis struct #socket {
