@@ -68,7 +68,8 @@ use quote::quote;
 ///   `["chat message", room, text]` on the wire.
 /// - The return type declares the ack: none (or `()`) means no ack; a type whose last path
 ///   segment is `Acked` (`ferrio::Acked`, or `Acked` imported) means an ack without value; any
-///   other type `T` means an ack with one value of type `T`. The macro sees only the syntax:
+///   other type `T` means an ack with one value of type `T` (a peer that acks with several
+///   arguments: the first is the value). The macro sees only the syntax:
 ///   `Acked` must be ferrio's (the expansion checks it), and an own type meant as an ack value
 ///   must not be called `Acked`.
 /// - Payload types are owned and concrete: `Serialize` for what the client sends (`#[emit]`
