@@ -1,0 +1,31 @@
+//! Feeds arbitrary bytes to every decoder a server's bytes reach: Engine.IO text packets,
+//! long-polling bodies, Socket.IO packets, binary placeholders and typed argument decoding.
+//! Any panic, hang or runaway allocation is a finding.
+
+#![no_main]
+
+use bytes::Bytes;
+use ferrio::protocol::{binary, engine, packet};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = engine::decode_text(text);
+    for segment in engine::decode_payload(text) {
+        let _ = segment;
+    }
+    if let Ok(packet) = packet::decode(text) {
+        let raw: Vec<&str> = match &packet.body {
+            packet::Body::Event { args, .. } | packet::Body::Ack { args } => args.iter().map(|a| a.get()).collect(),
+            _ => Vec::new(),
+        };
+        let attachments = vec![Bytes::from_static(b"\x00\x01"); packet.attachments.min(4)];
+        for arg in &raw {
+            let _ = binary::check_placeholders(arg, attachments.len());
+            let _ = binary::from_json::<serde_json::Value>(arg, &attachments);
+        }
+        let _ = binary::from_args::<(String, u64, Option<Bytes>)>(&raw, &attachments);
+    }
+});
