@@ -72,20 +72,20 @@ async fn settles_on_the_expected_transport(t: Transports) {
 async fn namespaces_share_one_engine_connection(t: Transports) {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), t);
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
     let bar = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
-    let hs_foo = server::handshake(&foo).await;
+    let hs_foo = server::handshake(&nsp_foo).await;
     let hs_bar = server::handshake(&bar).await;
     assert_eq!(hs_foo["nsp"], "/foo");
     assert_eq!(hs_bar["nsp"], "/bar");
     assert_eq!(hs_foo["engineId"], hs_bar["engineId"], "two engine connections for one manager");
     assert_eq!(m.engine_id().as_deref(), hs_foo["engineId"].as_str());
-    assert_ne!(foo.id(), bar.id());
+    assert_ne!(nsp_foo.id(), bar.id());
     // exactly one CONNECT per namespace went over the wire
-    let log = server::raw_log(&foo).await;
+    let log = server::raw_log(&nsp_foo).await;
     assert_eq!(log.iter().filter(|p| p.starts_with("0/foo,")).count(), 1, "{log:?}");
     assert_eq!(log.iter().filter(|p| p.starts_with("0/bar,")).count(), 1, "{log:?}");
-    foo.disconnect();
+    nsp_foo.disconnect();
     bar.disconnect();
     m.close();
 }
@@ -93,17 +93,17 @@ async fn namespaces_share_one_engine_connection(t: Transports) {
 async fn disconnecting_one_namespace_keeps_the_other(t: Transports) {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), t);
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
     let bar = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
-    let mut foo_down = disconnects(&foo);
+    let mut foo_down = disconnects(&nsp_foo);
     let mut bar_down = disconnects(&bar);
     let engine = m.engine_id();
     assert!(engine.is_some());
 
-    foo.disconnect();
+    nsp_foo.disconnect();
     assert_eq!(foo_down.next(STEP).await, DisconnectReason::IoClientDisconnect);
-    assert!(!foo.connected());
-    assert!(foo.id().is_none());
+    assert!(!nsp_foo.connected());
+    assert!(nsp_foo.id().is_none());
 
     // /bar still works, on the same engine connection
     let v: String = within(STEP, bar.emit_with_ack("echo", "still here")).await.expect("echo on /bar");
@@ -223,11 +223,11 @@ async fn connects_a_namespace_after_the_connection_is_established() {
     let peer = shared_peer().await;
     let (m, root) = connect(&peer.url(), "/", Transports::PollingUpgrade).await;
     let engine = m.engine_id();
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
     assert_eq!(m.engine_id(), engine);
-    let hs = server::handshake(&foo).await;
+    let hs = server::handshake(&nsp_foo).await;
     assert_eq!(Some(hs["engineId"].as_str().unwrap_or_default()), engine.as_deref());
-    foo.disconnect();
+    nsp_foo.disconnect();
     root.disconnect();
     m.close();
 }
@@ -239,10 +239,10 @@ async fn opens_a_new_namespace_after_the_other_disconnected() {
     let mut down = disconnects(&root);
     root.disconnect();
     assert_eq!(down.next(STEP).await, DisconnectReason::IoClientDisconnect);
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo after / left");
-    let id: String = within(STEP, foo.emit_with_ack("getId", ())).await.expect("getId");
-    assert_eq!(foo.id(), Some(id));
-    foo.disconnect();
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo after / left");
+    let id: String = within(STEP, nsp_foo.emit_with_ack("getId", ())).await.expect("getId");
+    assert_eq!(nsp_foo.id(), Some(id));
+    nsp_foo.disconnect();
     m.close();
 }
 
@@ -267,9 +267,9 @@ async fn connect_twice_sends_one_connect() {
 async fn connect_while_disconnecting_another_socket() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::PollingUpgrade);
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
     let asd = m.socket("/asd").build();
-    foo.disconnect();
+    nsp_foo.disconnect();
     within(STEP, asd.connect()).await.expect("connect /asd while /foo leaves");
     assert!(asd.connected());
     asd.disconnect();
@@ -294,8 +294,8 @@ async fn manager_reports_open_and_close() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_disconnect_then_connect_gets_a_new_session() {
     let peer = shared_peer().await;
-    let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
-    let mut up = connects(&s);
+    let m = manager(&peer.url(), Transports::WebsocketOnly);
+    let (s, mut up) = connect_watched(&m, "/").await;
     let mut down = disconnects(&s);
     let first = s.id().expect("an id");
     s.disconnect();

@@ -52,8 +52,7 @@ async fn reconnects_through_the_proxy_after_a_cut() {
         .build()
         .expect("manager");
     let mut evs = m.events();
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
-    let mut up = connects(&s);
+    let (s, mut up) = connect_watched(&m, "/").await;
     let first = s.id();
     proxy.set_mode(Mode::Cut);
     let attempt = next_manager_event(&mut evs, STEP, |e| matches!(e, ManagerEvent::ReconnectAttempt(_))).await;
@@ -74,17 +73,16 @@ async fn disconnect_sockets_gives_io_server_disconnect_and_no_reconnect() {
         .reconnection_delay(Duration::from_millis(10))
         .build()
         .expect("manager");
-    let root = within(STEP, m.socket("/").connect()).await.expect("connect /");
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let (root, mut root_up) = connect_watched(&m, "/").await;
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
     let mut root_down = disconnects(&root);
-    let mut foo_down = disconnects(&foo);
-    let mut root_up = connects(&root);
+    let mut foo_down = disconnects(&nsp_foo);
     within(STEP, root.emit("disconnectAll", ())).await.expect("emit");
     assert_eq!(root_down.next(STEP).await, DisconnectReason::IoServerDisconnect);
     assert_eq!(foo_down.next(STEP).await, DisconnectReason::IoServerDisconnect);
     root_up.assert_quiet(Duration::from_millis(200)).await;
     assert!(!root.active());
-    assert!(!foo.active());
+    assert!(!nsp_foo.active());
     m.close();
 }
 
@@ -97,8 +95,7 @@ async fn reconnects_after_the_server_restarts_on_the_same_port() {
         .build()
         .expect("manager");
     let mut evs = m.events();
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
-    let mut up = connects(&s);
+    let (s, mut up) = connect_watched(&m, "/").await;
     let mut down = disconnects(&s);
     peer.kill().await;
     let reason = down.next(STEP).await;
@@ -124,13 +121,12 @@ async fn recovers_the_session_after_a_cut() {
         .reconnection_delay_max(Duration::from_millis(100))
         .build()
         .expect("manager");
-    let s = within(STEP, m.socket("/recovery").connect()).await.expect("connect");
+    let (s, mut up) = connect_watched(&m, "/recovery").await;
     assert!(!s.recovered());
     let mut hi = events(&s, "hi");
     within(STEP, s.emit("hi", ())).await.expect("emit"); // an event gives the client an offset
     hi.next(STEP).await;
     let id = s.id().expect("id");
-    let mut up = connects(&s);
     let mut missed = events(&s, "missed");
 
     proxy.set_mode(Mode::Cut);

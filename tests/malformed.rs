@@ -79,8 +79,7 @@ async fn a_parse_error_reconnects_on_a_new_engine_connection() {
         .build()
         .expect("manager");
     let mut evs = m.events();
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
-    let mut up = connects(&s);
+    let (s, mut up) = connect_watched(&m, "/").await;
     let mut down = disconnects(&s);
     let engine = m.engine_id().expect("engine id");
     within(STEP, s.emit("garbage", ())).await.expect("emit");

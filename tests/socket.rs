@@ -79,9 +79,8 @@ async fn server_disconnect_gives_io_server_disconnect_and_no_reconnect() {
         .reconnection_delay(Duration::from_millis(10))
         .build()
         .expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let (s, mut up) = connect_watched(&m, "/").await;
     let mut down = disconnects(&s);
-    let mut up = connects(&s);
     within(STEP, s.emit("disconnectMe", ())).await.expect("emit");
     assert_eq!(down.next(STEP).await, DisconnectReason::IoServerDisconnect);
     assert!(s.id().is_none());
@@ -367,16 +366,16 @@ async fn prepend_any_outgoing_and_off_any_outgoing() {
 async fn a_slow_handler_does_not_block_other_sockets() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::WebsocketOnly);
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
     let bar = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
     let (release_tx, release_rx) = tokio::sync::watch::channel(false);
-    foo.on("hi", move |_ev: Event| {
+    nsp_foo.on("hi", move |_ev: Event| {
         let mut rx = release_rx.clone();
         async move {
             let _ = rx.wait_for(|r| *r).await;
         }
     });
-    within(STEP, foo.emit("hi", ())).await.expect("emit");
+    within(STEP, nsp_foo.emit("hi", ())).await.expect("emit");
     // /foo's handler is stuck; /bar still gets its events and acks
     let mut hi = events(&bar, "hi");
     within(STEP, bar.emit("hi", ())).await.expect("emit");
@@ -384,7 +383,7 @@ async fn a_slow_handler_does_not_block_other_sockets() {
     let v: i64 = within(STEP, bar.emit_with_ack("echo", 5)).await.expect("echo");
     assert_eq!(v, 5);
     let _ = release_tx.send(true);
-    foo.disconnect();
+    nsp_foo.disconnect();
     bar.disconnect();
     m.close();
 }

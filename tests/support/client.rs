@@ -234,3 +234,19 @@ pub mod server {
         v.as_str().unwrap_or_default().to_string()
     }
 }
+
+/// Builds the socket of `nsp` on `m`, registers a `connect` inbox *before* connecting,
+/// connects, and consumes that first `connect`: the inbox returned only sees later
+/// (re)connections. (A listener registered after `connect()` returned could still be handed the
+/// first `connect`, which is dispatched outside the connection task.)
+pub async fn connect_watched(m: &Manager, nsp: &str) -> (Socket, Inbox<()>) {
+    let s = m.socket(nsp).build();
+    let mut up = connects(&s);
+    match tokio::time::timeout(STEP, s.connect()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("cannot connect {nsp}: {e}"),
+        Err(_) => panic!("connecting {nsp} took longer than {STEP:?}"),
+    }
+    up.next(STEP).await;
+    (s, up)
+}

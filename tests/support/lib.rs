@@ -17,7 +17,7 @@ pub mod wait;
 
 pub use client::{
     server,
-    any_events, builder, connect, connect_errors, connects, disconnects, events, manager,
+    any_events, builder, connect, connect_errors, connect_watched, connects, disconnects, events, manager,
     next_manager_event, outgoing_events, Transports,
 };
 pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
