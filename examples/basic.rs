@@ -47,7 +47,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("connected, socket id {:?}", socket.id());
 
     // Fire and forget; the server answers with an `echo-back` event.
-    let hello = Greeting { from: "ferrio".into(), text: "hello".into() };
+    let hello = Greeting {
+        from: "ferrio".into(),
+        text: "hello".into(),
+    };
     socket.emit("echo", &hello).await?;
     let back = tokio::time::timeout(Duration::from_secs(5), echoed.recv())
         .await?
@@ -56,7 +59,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // An emit that awaits the server's acknowledgement.
     let acked: Greeting = socket
-        .emit_with_ack("ack", Greeting { from: "ferrio".into(), text: "ack me".into() })
+        .emit_with_ack(
+            "ack",
+            Greeting {
+                from: "ferrio".into(),
+                text: "ack me".into(),
+            },
+        )
         .await?;
     println!("acknowledged with: {acked:?}");
 

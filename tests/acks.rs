@@ -28,24 +28,42 @@ transport_matrix!(
 async fn emit_with_ack_returns_the_servers_answer(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
-    let v: i64 = within(STEP, s.emit_with_ack("echo", 123)).await.expect("echo");
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 123))
+        .await
+        .expect("echo");
     assert_eq!(v, 123);
     // several ack arguments into a tuple
-    let (a, b, c): (String, i64, bool) =
-        within(STEP, s.emit_with_ack("ack", ("a", 1, true))).await.expect("ack");
+    let (a, b, c): (String, i64, bool) = within(STEP, s.emit_with_ack("ack", ("a", 1, true)))
+        .await
+        .expect("ack");
     assert_eq!((a.as_str(), b, c), ("a", 1, true));
     // false, null, and an empty ack
-    let f: bool = within(STEP, s.emit_with_ack("ack", false)).await.expect("false");
+    let f: bool = within(STEP, s.emit_with_ack("ack", false))
+        .await
+        .expect("false");
     assert!(!f);
-    let n: Option<String> = within(STEP, s.emit_with_ack("ack", Value::Null)).await.expect("null");
+    let n: Option<String> = within(STEP, s.emit_with_ack("ack", Value::Null))
+        .await
+        .expect("null");
     assert_eq!(n, None);
-    let () = within(STEP, s.emit_with_ack("ack", ())).await.expect("empty ack");
+    let () = within(STEP, s.emit_with_ack("ack", ()))
+        .await
+        .expect("empty ack");
     // a struct both ways
-    let room = Room { name: "r-1 ü".into(), members: 3, tags: vec!["a".into(), "b".into()], owner: None };
-    let back: Room = within(STEP, s.emit_with_ack("echo", room.clone())).await.expect("struct");
+    let room = Room {
+        name: "r-1 ü".into(),
+        members: 3,
+        tags: vec!["a".into(), "b".into()],
+        owner: None,
+    };
+    let back: Room = within(STEP, s.emit_with_ack("echo", room.clone()))
+        .await
+        .expect("struct");
     assert_eq!(back, room);
     // a date answers as a string
-    let d: String = within(STEP, s.emit_with_ack("getAckDate", ())).await.expect("date");
+    let d: String = within(STEP, s.emit_with_ack("getAckDate", ()))
+        .await
+        .expect("date");
     assert!(d.ends_with('Z'), "{d}");
     s.disconnect();
     m.close();
@@ -67,16 +85,32 @@ async fn answers_the_servers_ack_request(t: Transports) {
         }
     });
     let mut results = events(&s, "askResult");
-    within(STEP, s.emit("askForAck", json!({"timeout": 3000, "args": ["question", 7]}))).await.expect("emit");
+    within(
+        STEP,
+        s.emit(
+            "askForAck",
+            json!({"timeout": 3000, "args": ["question", 7]}),
+        ),
+    )
+    .await
+    .expect("emit");
     let (q, n, wants, first, second_refused) = seen.next(STEP).await;
     assert_eq!((q.as_str(), n, wants), ("question", 7, true));
     assert!(first, "the ack failed");
     assert!(second_refused, "a second ack was accepted");
     let r: Value = results.next(STEP).await.arg(0).expect("result");
-    assert_eq!(r, json!({"ok": true, "answer": ["answer", 5, {"test": true}]}));
+    assert_eq!(
+        r,
+        json!({"ok": true, "answer": ["answer", 5, {"test": true}]})
+    );
 
     // without a server-side timeout
-    let r: Value = within(STEP, s.emit_with_ack("askForAck", json!({"args": ["q", 1]}))).await.expect("askForAck");
+    let r: Value = within(
+        STEP,
+        s.emit_with_ack("askForAck", json!({"args": ["q", 1]})),
+    )
+    .await
+    .expect("askForAck");
     assert_eq!(r["answer"], json!(["answer", 5, {"test": true}]));
     s.disconnect();
     m.close();
@@ -104,7 +138,10 @@ async fn an_event_without_ack_request_does_not_want_one() {
     let ev = back.next(STEP).await;
     assert!(!ev.wants_ack());
     assert_eq!(ev.values().expect("values"), vec![json!("a"), json!(2)]);
-    assert_eq!(ev.args::<(String, u8)>().expect("args"), ("a".to_string(), 2));
+    assert_eq!(
+        ev.args::<(String, u8)>().expect("args"),
+        ("a".to_string(), 2)
+    );
     s.disconnect();
     m.close();
 }
@@ -140,9 +177,17 @@ async fn timeout_fires_when_the_server_does_not_ack() {
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
     for event in ["noAck", "unknown"] {
         let start = Instant::now();
-        let r = within(STEP, s.timeout(Duration::from_millis(100)).emit_with_ack::<Value>(event, ())).await;
+        let r = within(
+            STEP,
+            s.timeout(Duration::from_millis(100))
+                .emit_with_ack::<Value>(event, ()),
+        )
+        .await;
         assert!(matches!(r, Err(Error::Timeout)), "{event}: {r:?}");
-        assert!(start.elapsed() >= Duration::from_millis(100), "timed out early");
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "timed out early"
+        );
     }
     assert!(s.connected(), "an ack timeout must not disconnect");
     s.disconnect();
@@ -153,7 +198,12 @@ async fn timeout_fires_when_the_server_does_not_ack() {
 async fn an_ack_in_time_resolves() {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
-    let v: i64 = within(STEP, s.timeout(Duration::from_secs(3)).emit_with_ack("echo", 42)).await.expect("echo");
+    let v: i64 = within(
+        STEP,
+        s.timeout(Duration::from_secs(3)).emit_with_ack("echo", 42),
+    )
+    .await
+    .expect("echo");
     assert_eq!(v, 42);
     s.disconnect();
     m.close();
@@ -165,12 +215,24 @@ async fn a_timed_out_ack_fires_once_and_its_late_answer_is_dropped() {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
     // (a zero timeout on an ack that cannot come in time: socket.io's `timeout(0)`)
-    let r = within(STEP, s.timeout(Duration::ZERO).emit_with_ack::<i64>("ackLater", (100, 42))).await;
+    let r = within(
+        STEP,
+        s.timeout(Duration::ZERO)
+            .emit_with_ack::<i64>("ackLater", (100, 42)),
+    )
+    .await;
     assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
-    let r = within(STEP, s.timeout(Duration::from_millis(50)).emit_with_ack::<String>("ackLater", (200, "late"))).await;
+    let r = within(
+        STEP,
+        s.timeout(Duration::from_millis(50))
+            .emit_with_ack::<String>("ackLater", (200, "late")),
+    )
+    .await;
     assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
     // the late "late" arrives while this one waits, and must not resolve it
-    let v: String = within(STEP, s.emit_with_ack("ackLater", (400, "fresh"))).await.expect("ackLater");
+    let v: String = within(STEP, s.emit_with_ack("ackLater", (400, "fresh")))
+        .await
+        .expect("ackLater");
     assert_eq!(v, "fresh");
     assert!(s.connected());
     s.disconnect();
@@ -185,15 +247,30 @@ async fn the_default_ack_timeout_applies() {
         .ack_timeout(Duration::from_millis(100))
         .build()
         .expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let r = within(STEP, s.emit_with_ack::<Value>("noAck", ())).await;
     assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
     // an explicit timeout wins over the default
-    let v: String = within(STEP, s.timeout(Duration::from_secs(3)).emit_with_ack("ackLater", (300, "ok"))).await.expect("ack");
+    let v: String = within(
+        STEP,
+        s.timeout(Duration::from_secs(3))
+            .emit_with_ack("ackLater", (300, "ok")),
+    )
+    .await
+    .expect("ack");
     assert_eq!(v, "ok");
     s.disconnect();
     // socket-level default
-    let s2 = within(STEP, m.socket("/foo").ack_timeout(Duration::from_millis(100)).connect()).await.expect("connect");
+    let s2 = within(
+        STEP,
+        m.socket("/foo")
+            .ack_timeout(Duration::from_millis(100))
+            .connect(),
+    )
+    .await
+    .expect("connect");
     let r = within(STEP, s2.emit_with_ack::<Value>("noAck", ())).await;
     assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
     s2.disconnect();
@@ -205,11 +282,19 @@ async fn timeout_while_not_connected_and_the_packet_is_not_sent_later() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::WebsocketOnly);
     let s = m.socket("/").build();
-    let r = within(STEP, s.timeout(Duration::from_millis(50)).emit_with_ack::<Value>("echo", "stale")).await;
+    let r = within(
+        STEP,
+        s.timeout(Duration::from_millis(50))
+            .emit_with_ack::<Value>("echo", "stale"),
+    )
+    .await;
     assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
     within(STEP, s.connect()).await.expect("connect");
     let stats = server::stats(&s).await;
-    assert!(stats["events"].get("echo").is_none(), "a timed-out buffered packet was sent: {stats}");
+    assert!(
+        stats["events"].get("echo").is_none(),
+        "a timed-out buffered packet was sent: {stats}"
+    );
     s.disconnect();
     m.close();
 }
@@ -250,7 +335,10 @@ async fn pending_acks_fail_with_disconnected_on_client_disconnect() {
         let h = pending_ack(&s, timeout).await;
         s.disconnect();
         let r = within(STEP, h).await.expect("join");
-        assert!(matches!(r, Err(Error::Disconnected)), "timeout {timeout:?}: {r:?}");
+        assert!(
+            matches!(r, Err(Error::Disconnected)),
+            "timeout {timeout:?}: {r:?}"
+        );
         m.close();
     }
     // with a default ack timeout
@@ -258,7 +346,9 @@ async fn pending_acks_fail_with_disconnected_on_client_disconnect() {
         .ack_timeout(Duration::from_secs(10))
         .build()
         .expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let h = pending_ack(&s, None).await;
     s.disconnect();
     let r = within(STEP, h).await.expect("join");
@@ -270,8 +360,13 @@ async fn pending_acks_fail_with_disconnected_on_client_disconnect() {
 async fn pending_acks_fail_with_disconnected_on_server_disconnect_and_transport_close() {
     let peer = shared_peer().await;
     for fault in ["disconnectMe", "closeEngine"] {
-        let m = builder(&peer.url(), Transports::WebsocketOnly).reconnection(false).build().expect("manager");
-        let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+        let m = builder(&peer.url(), Transports::WebsocketOnly)
+            .reconnection(false)
+            .build()
+            .expect("manager");
+        let s = within(STEP, m.socket("/").connect())
+            .await
+            .expect("connect");
         let mut down = disconnects(&s);
         let h = pending_ack(&s, Some(Duration::from_secs(10))).await;
         within(STEP, s.emit(fault, ())).await.expect("emit");

@@ -47,7 +47,10 @@ async fn receives_a_buffer(t: Transports) {
     within(STEP, s.emit("doge", ())).await.expect("emit");
     let ev = doge.next(STEP).await;
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev.arg::<Bytes>(0).expect("bytes"), Bytes::from_static(b"asdfasdf"));
+    assert_eq!(
+        ev.arg::<Bytes>(0).expect("bytes"),
+        Bytes::from_static(b"asdfasdf")
+    );
     s.disconnect();
     m.close();
 }
@@ -55,7 +58,12 @@ async fn receives_a_buffer(t: Transports) {
 async fn sends_a_buffer(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
-    let d: Value = within(STEP, s.emit_with_ack("describe", Bytes::from_static(b"asdfasdf"))).await.expect("describe");
+    let d: Value = within(
+        STEP,
+        s.emit_with_ack("describe", Bytes::from_static(b"asdfasdf")),
+    )
+    .await
+    .expect("describe");
     assert_eq!(d, json!([{"$binary": "6173646661736466"}]));
     s.disconnect();
     m.close();
@@ -64,9 +72,18 @@ async fn sends_a_buffer(t: Transports) {
 async fn sends_a_buffer_mixed_with_json(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
-    let mixed = Mixed { hello: "lol".into(), message: Bytes::from_static(b"howdy"), goodbye: "gotcha".into() };
-    let d: Value = within(STEP, s.emit_with_ack("describe", mixed)).await.expect("describe");
-    assert_eq!(d, json!([{"hello": "lol", "message": {"$binary": "686f776479"}, "goodbye": "gotcha"}]));
+    let mixed = Mixed {
+        hello: "lol".into(),
+        message: Bytes::from_static(b"howdy"),
+        goodbye: "gotcha".into(),
+    };
+    let d: Value = within(STEP, s.emit_with_ack("describe", mixed))
+        .await
+        .expect("describe");
+    assert_eq!(
+        d,
+        json!([{"hello": "lol", "message": {"$binary": "686f776479"}, "goodbye": "gotcha"}])
+    );
     s.disconnect();
     m.close();
 }
@@ -76,12 +93,17 @@ async fn sends_several_attachments(t: Transports) {
     let (m, s) = connect(&peer.url(), "/", t).await;
     let nested = Nested {
         text: "nested".into(),
-        inner: Inner { bytes: Bytes::from_static(&[1, 2, 3]) },
+        inner: Inner {
+            bytes: Bytes::from_static(&[1, 2, 3]),
+        },
         list: (Bytes::from_static(&[4, 5]), "x".into(), Bytes::new()),
     };
-    let d: Value = within(STEP, s.emit_with_ack("describe", (Bytes::from_static(&[0xff]), nested, "plain")))
-        .await
-        .expect("describe");
+    let d: Value = within(
+        STEP,
+        s.emit_with_ack("describe", (Bytes::from_static(&[0xff]), nested, "plain")),
+    )
+    .await
+    .expect("describe");
     assert_eq!(
         d,
         json!([
@@ -105,11 +127,16 @@ async fn receives_nested_buffers(t: Transports) {
     assert_eq!(top, Bytes::from_static(b"asdfasdf"));
     assert_eq!(nested.text, "nested");
     assert_eq!(nested.inner.bytes, Bytes::from_static(&[1, 2, 3]));
-    assert_eq!(nested.list, (Bytes::from_static(&[4, 5]), "x".to_string(), Bytes::new()));
+    assert_eq!(
+        nested.list,
+        (Bytes::from_static(&[4, 5]), "x".to_string(), Bytes::new())
+    );
     assert_eq!(plain, "plain");
     // the same through an ack
     let (top, nested, plain): (Bytes, Nested, String) =
-        within(STEP, s.emit_with_ack("getBinary", ())).await.expect("ack");
+        within(STEP, s.emit_with_ack("getBinary", ()))
+            .await
+            .expect("ack");
     assert_eq!(top, Bytes::from_static(b"asdfasdf"));
     assert_eq!(nested.list.0, Bytes::from_static(&[4, 5]));
     assert_eq!(plain, "plain");
@@ -120,15 +147,28 @@ async fn receives_nested_buffers(t: Transports) {
 async fn binary_round_trip_through_an_ack(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
-    let sent = Mixed { hello: "h".into(), message: Bytes::from_static(&[0, 1, 2, 254, 255]), goodbye: "g".into() };
-    let (b, back): (Bytes, Mixed) =
-        within(STEP, s.emit_with_ack("binary", (Bytes::from_static(b"\x00zero"), sent.clone()))).await.expect("binary");
+    let sent = Mixed {
+        hello: "h".into(),
+        message: Bytes::from_static(&[0, 1, 2, 254, 255]),
+        goodbye: "g".into(),
+    };
+    let (b, back): (Bytes, Mixed) = within(
+        STEP,
+        s.emit_with_ack("binary", (Bytes::from_static(b"\x00zero"), sent.clone())),
+    )
+    .await
+    .expect("binary");
     assert_eq!(b, Bytes::from_static(b"\x00zero"));
     assert_eq!(back, sent);
     // and as an event
     let mut back_ev = events(&s, "binary-back");
-    within(STEP, s.emit("binary", Bytes::from_static(&[9, 9]))).await.expect("emit");
-    assert_eq!(back_ev.next(STEP).await.arg::<Bytes>(0).expect("bytes"), Bytes::from_static(&[9, 9]));
+    within(STEP, s.emit("binary", Bytes::from_static(&[9, 9])))
+        .await
+        .expect("emit");
+    assert_eq!(
+        back_ev.next(STEP).await.arg::<Bytes>(0).expect("bytes"),
+        Bytes::from_static(&[9, 9])
+    );
     s.disconnect();
     m.close();
 }
@@ -136,10 +176,24 @@ async fn binary_round_trip_through_an_ack(t: Transports) {
 async fn binary_then_text_keep_their_order_client_to_server(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
-    within(STEP, s.emit("abuff1", Bytes::from_static(b"abuff1"))).await.expect("emit");
-    within(STEP, s.emit("abuff2", "please arrive second")).await.expect("emit");
-    within(STEP, s.emit("abuff3", (Bytes::from_static(&[3]), Bytes::from_static(&[3, 3])))).await.expect("emit");
-    within(STEP, s.emit("abuff4", "fourth")).await.expect("emit");
+    within(STEP, s.emit("abuff1", Bytes::from_static(b"abuff1")))
+        .await
+        .expect("emit");
+    within(STEP, s.emit("abuff2", "please arrive second"))
+        .await
+        .expect("emit");
+    within(
+        STEP,
+        s.emit(
+            "abuff3",
+            (Bytes::from_static(&[3]), Bytes::from_static(&[3, 3])),
+        ),
+    )
+    .await
+    .expect("emit");
+    within(STEP, s.emit("abuff4", "fourth"))
+        .await
+        .expect("emit");
     let stats = server::stats(&s).await;
     let received: Vec<Value> = stats["received"]
         .as_array()
@@ -165,17 +219,25 @@ async fn binary_then_text_keep_their_order_server_to_client(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
     let mut seq = events(&s, "seq");
-    within(STEP, s.emit("emitBinaryThenText", ())).await.expect("emit");
+    within(STEP, s.emit("emitBinaryThenText", ()))
+        .await
+        .expect("emit");
     let got: Vec<Event> = seq.take(4, STEP).await;
     let order: Vec<u32> = got.iter().map(|e| e.arg::<u32>(0).expect("n")).collect();
     assert_eq!(order, [1, 2, 3, 4]);
-    assert_eq!(got[0].arg::<Bytes>(1).expect("bytes"), Bytes::from_static(&[1]));
+    assert_eq!(
+        got[0].arg::<Bytes>(1).expect("bytes"),
+        Bytes::from_static(&[1])
+    );
     assert_eq!(got[1].arg::<String>(1).expect("text"), "text");
     #[derive(Deserialize)]
     struct B {
         b: Bytes,
     }
-    assert_eq!(got[2].arg::<B>(1).expect("nested bytes").b, Bytes::from_static(&[3, 3]));
+    assert_eq!(
+        got[2].arg::<B>(1).expect("nested bytes").b,
+        Bytes::from_static(&[3, 3])
+    );
     assert_eq!(got[3].arg::<String>(1).expect("text"), "end");
     s.disconnect();
     m.close();
@@ -184,11 +246,18 @@ async fn binary_then_text_keep_their_order_server_to_client(t: Transports) {
 async fn large_and_empty_buffers(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
-    let big: Bytes = (0..200_000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>().into();
-    let back: Bytes = within(STEP, s.emit_with_ack("ack", big.clone())).await.expect("big");
+    let big: Bytes = (0..200_000u32)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let back: Bytes = within(STEP, s.emit_with_ack("ack", big.clone()))
+        .await
+        .expect("big");
     assert_eq!(back.len(), big.len());
     assert_eq!(back, big);
-    let empty: Bytes = within(STEP, s.emit_with_ack("ack", Bytes::new())).await.expect("empty");
+    let empty: Bytes = within(STEP, s.emit_with_ack("ack", Bytes::new()))
+        .await
+        .expect("empty");
     assert!(empty.is_empty());
     s.disconnect();
     m.close();
@@ -210,9 +279,17 @@ async fn the_server_can_ask_for_a_binary_ack() {
         timeout: u32,
         args: (Bytes,),
     }
-    let ask = Ask { timeout: 3000, args: (Bytes::from_static(&[1, 2, 3]),) };
-    let r: Value = within(STEP, s.emit_with_ack("askForAck", ask)).await.expect("askForAck");
-    assert_eq!(r, json!({"ok": true, "answer": [{"$binary": "030201"}, "done"]}));
+    let ask = Ask {
+        timeout: 3000,
+        args: (Bytes::from_static(&[1, 2, 3]),),
+    };
+    let r: Value = within(STEP, s.emit_with_ack("askForAck", ask))
+        .await
+        .expect("askForAck");
+    assert_eq!(
+        r,
+        json!({"ok": true, "answer": [{"$binary": "030201"}, "done"]})
+    );
     s.disconnect();
     m.close();
 }

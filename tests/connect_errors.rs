@@ -89,7 +89,10 @@ async fn an_open_timeout_fails_with_timeout() {
         let start = Instant::now();
         let r = within(STEP, s.connect()).await;
         assert!(matches!(r, Err(Error::Timeout)), "{t:?}: {r:?}");
-        assert!(start.elapsed() >= Duration::from_millis(200), "timed out early");
+        assert!(
+            start.elapsed() >= Duration::from_millis(200),
+            "timed out early"
+        );
         let ce = errors.next(STEP).await;
         assert_eq!(ce.message, "timeout", "{t:?}");
         m.close();
@@ -100,16 +103,26 @@ async fn an_open_timeout_fails_with_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_timeout_against_a_slow_server() {
     // the real server, which answers every engine request after 1 s
-    let peer = NodePeer::start(PeerOptions::new().allow_request_delay(Duration::from_secs(1))).await;
+    let peer =
+        NodePeer::start(PeerOptions::new().allow_request_delay(Duration::from_secs(1))).await;
     for t in [Transports::PollingOnly, Transports::WebsocketOnly] {
-        let m = builder(&peer.url(), t).timeout(Duration::from_millis(100)).reconnection(false).build().expect("manager");
+        let m = builder(&peer.url(), t)
+            .timeout(Duration::from_millis(100))
+            .reconnection(false)
+            .build()
+            .expect("manager");
         let r = within(STEP, m.socket("/").connect()).await;
         assert!(matches!(r, Err(Error::Timeout)), "{t:?}: {r:?}");
         m.close();
     }
     // and a timeout long enough connects
-    let m = builder(&peer.url(), Transports::WebsocketOnly).timeout(Duration::from_secs(4)).build().expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect with a long timeout");
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .timeout(Duration::from_secs(4))
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect with a long timeout");
     s.disconnect();
     m.close();
 }
@@ -118,13 +131,17 @@ async fn an_open_timeout_against_a_slow_server() {
 async fn a_middleware_refusal_carries_message_and_data_and_is_not_retried() {
     let peer = shared_peer().await;
     for t in Transports::ALL {
-        let m = builder(&peer.url(), t).reconnection_delay(Duration::from_millis(10)).build().expect("manager");
+        let m = builder(&peer.url(), t)
+            .reconnection_delay(Duration::from_millis(10))
+            .build()
+            .expect("manager");
         let s = m.socket("/auth").auth(json!({"token": "wrong"})).build();
         let mut errors = connect_errors(&s);
         let mut up = connects(&s);
         let r = within(STEP, s.connect()).await;
         let err = r.expect_err("the middleware must refuse");
-        let ce = is_connect_error(&err, "not authorized").unwrap_or_else(|| panic!("{t:?}: {err:?}"));
+        let ce =
+            is_connect_error(&err, "not authorized").unwrap_or_else(|| panic!("{t:?}: {err:?}"));
         assert_eq!(ce.data, Some(json!({"content": "Please retry later"})));
         let ev = errors.next(STEP).await;
         assert_eq!(ev, ce);
@@ -142,7 +159,12 @@ async fn a_middleware_refusal_carries_message_and_data_and_is_not_retried() {
 async fn the_right_token_passes_the_middleware() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::PollingUpgrade);
-    let s = within(STEP, m.socket("/auth").auth(json!({"token": "secret"})).connect()).await.expect("connect");
+    let s = within(
+        STEP,
+        m.socket("/auth").auth(json!({"token": "secret"})).connect(),
+    )
+    .await
+    .expect("connect");
     let hs = server::handshake(&s).await;
     assert_eq!(hs["auth"]["token"], "secret");
     s.disconnect();
@@ -154,21 +176,39 @@ async fn refusals_of_other_namespaces() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::WebsocketOnly);
     // a custom namespace's middleware, no data
-    let err = within(STEP, m.socket("/no").connect()).await.expect_err("refused");
-    let ce = is_connect_error(&err, "Auth failed (custom namespace)").unwrap_or_else(|| panic!("{err:?}"));
+    let err = within(STEP, m.socket("/no").connect())
+        .await
+        .expect_err("refused");
+    let ce = is_connect_error(&err, "Auth failed (custom namespace)")
+        .unwrap_or_else(|| panic!("{err:?}"));
     assert_eq!(ce.data, None);
     // an unknown namespace
-    let err = within(STEP, m.socket("/does-not-exist").connect()).await.expect_err("refused");
-    assert!(is_connect_error(&err, "Invalid namespace").is_some(), "{err:?}");
+    let err = within(STEP, m.socket("/does-not-exist").connect())
+        .await
+        .expect_err("refused");
+    assert!(
+        is_connect_error(&err, "Invalid namespace").is_some(),
+        "{err:?}"
+    );
     // the refusals did not break the connection for others
-    let s = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let s = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo");
     s.disconnect();
     m.close();
 
     // the main namespace's middleware (reads the query)
-    let m = builder(&peer.url(), Transports::WebsocketOnly).query("fail", "true").build().expect("manager");
-    let err = within(STEP, m.socket("/").connect()).await.expect_err("refused");
-    assert!(is_connect_error(&err, "Auth failed (main namespace)").is_some(), "{err:?}");
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .query("fail", "true")
+        .build()
+        .expect("manager");
+    let err = within(STEP, m.socket("/").connect())
+        .await
+        .expect_err("refused");
+    assert!(
+        is_connect_error(&err, "Auth failed (main namespace)").is_some(),
+        "{err:?}"
+    );
     m.close();
 }
 
@@ -176,10 +216,19 @@ async fn refusals_of_other_namespaces() {
 async fn a_connect_that_is_never_answered_fails() {
     // The /timeout middleware never calls next(); the server closes an engine connection that
     // joined no namespace after its connectTimeout. The client must not wait forever.
-    let peer = NodePeer::start(PeerOptions::new().connect_timeout(Duration::from_millis(500))).await;
-    let m = builder(&peer.url(), Transports::WebsocketOnly).reconnection(false).build().expect("manager");
+    let peer =
+        NodePeer::start(PeerOptions::new().connect_timeout(Duration::from_millis(500))).await;
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .reconnection(false)
+        .build()
+        .expect("manager");
     let s = m.socket("/timeout").build();
-    let r = within_for(STEP, "connect() after the server closed the connection", s.connect()).await;
+    let r = within_for(
+        STEP,
+        "connect() after the server closed the connection",
+        s.connect(),
+    )
+    .await;
     assert!(r.is_err(), "{r:?}");
     assert!(!s.active());
     m.close();
@@ -205,7 +254,10 @@ async fn a_connect_error_after_the_connection_does_not_fire_on_an_established_so
     // socket.io-client: "doesn't fire a connect_error event when the connection is already
     // established"; closing the engine gives a disconnect, not a connect_error.
     let peer = shared_peer().await;
-    let m = builder(&peer.url(), Transports::WebsocketOnly).reconnection(false).build().expect("manager");
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .reconnection(false)
+        .build()
+        .expect("manager");
     let s = m.socket("/").build();
     let mut errors = connect_errors(&s);
     let mut down = disconnects(&s);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ferrio::{DisconnectReason, ManagerEvent, Manager, TransportKind};
+use ferrio::{DisconnectReason, Manager, ManagerEvent, TransportKind};
 use ferrio_suite::*;
 use serde_json::Value;
 
@@ -43,8 +43,11 @@ async fn settles_on_the_expected_transport(t: Transports) {
         _ => TransportKind::Websocket,
     };
     until(STEP, format!("the manager's transport is {want:?}"), || {
-        matches!((m.transport(), want), (Some(TransportKind::Polling), TransportKind::Polling)
-            | (Some(TransportKind::Websocket), TransportKind::Websocket))
+        matches!(
+            (m.transport(), want),
+            (Some(TransportKind::Polling), TransportKind::Polling)
+                | (Some(TransportKind::Websocket), TransportKind::Websocket)
+        )
     })
     .await;
     // the server agrees
@@ -59,7 +62,10 @@ async fn settles_on_the_expected_transport(t: Transports) {
     assert_eq!(seen, t.settled_transport());
     // the first request says where the client started
     let hs = server::handshake(&s).await;
-    let first = hs["query"]["transport"].as_str().unwrap_or_default().to_string();
+    let first = hs["query"]["transport"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match t {
         Transports::WebsocketOnly => assert_eq!(first, "websocket"),
         _ => assert_eq!(first, "polling"),
@@ -72,19 +78,34 @@ async fn settles_on_the_expected_transport(t: Transports) {
 async fn namespaces_share_one_engine_connection(t: Transports) {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), t);
-    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
-    let bar = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
+    let nsp_foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo");
+    let bar = within(STEP, m.socket("/bar").connect())
+        .await
+        .expect("connect /bar");
     let hs_foo = server::handshake(&nsp_foo).await;
     let hs_bar = server::handshake(&bar).await;
     assert_eq!(hs_foo["nsp"], "/foo");
     assert_eq!(hs_bar["nsp"], "/bar");
-    assert_eq!(hs_foo["engineId"], hs_bar["engineId"], "two engine connections for one manager");
+    assert_eq!(
+        hs_foo["engineId"], hs_bar["engineId"],
+        "two engine connections for one manager"
+    );
     assert_eq!(m.engine_id().as_deref(), hs_foo["engineId"].as_str());
     assert_ne!(nsp_foo.id(), bar.id());
     // exactly one CONNECT per namespace went over the wire
     let log = server::raw_log(&nsp_foo).await;
-    assert_eq!(log.iter().filter(|p| p.starts_with("0/foo,")).count(), 1, "{log:?}");
-    assert_eq!(log.iter().filter(|p| p.starts_with("0/bar,")).count(), 1, "{log:?}");
+    assert_eq!(
+        log.iter().filter(|p| p.starts_with("0/foo,")).count(),
+        1,
+        "{log:?}"
+    );
+    assert_eq!(
+        log.iter().filter(|p| p.starts_with("0/bar,")).count(),
+        1,
+        "{log:?}"
+    );
     nsp_foo.disconnect();
     bar.disconnect();
     m.close();
@@ -93,29 +114,44 @@ async fn namespaces_share_one_engine_connection(t: Transports) {
 async fn disconnecting_one_namespace_keeps_the_other(t: Transports) {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), t);
-    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
-    let bar = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
+    let nsp_foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo");
+    let bar = within(STEP, m.socket("/bar").connect())
+        .await
+        .expect("connect /bar");
     let mut foo_down = disconnects(&nsp_foo);
     let mut bar_down = disconnects(&bar);
     let engine = m.engine_id();
     assert!(engine.is_some());
 
     nsp_foo.disconnect();
-    assert_eq!(foo_down.next(STEP).await, DisconnectReason::IoClientDisconnect);
+    assert_eq!(
+        foo_down.next(STEP).await,
+        DisconnectReason::IoClientDisconnect
+    );
     assert!(!nsp_foo.connected());
     assert!(nsp_foo.id().is_none());
 
     // /bar still works, on the same engine connection
-    let v: String = within(STEP, bar.emit_with_ack("echo", "still here")).await.expect("echo on /bar");
+    let v: String = within(STEP, bar.emit_with_ack("echo", "still here"))
+        .await
+        .expect("echo on /bar");
     assert_eq!(v, "still here");
     assert!(bar.connected());
     assert_eq!(m.engine_id(), engine);
     bar_down.assert_quiet(Duration::from_millis(100)).await;
     let log = server::raw_log(&bar).await;
-    assert!(log.iter().any(|p| p == "1/foo,"), "no DISCONNECT for /foo: {log:?}");
+    assert!(
+        log.iter().any(|p| p == "1/foo,"),
+        "no DISCONNECT for /foo: {log:?}"
+    );
 
     bar.disconnect();
-    assert_eq!(bar_down.next(STEP).await, DisconnectReason::IoClientDisconnect);
+    assert_eq!(
+        bar_down.next(STEP).await,
+        DisconnectReason::IoClientDisconnect
+    );
     m.close();
 }
 
@@ -130,9 +166,20 @@ async fn receives_utf8_multibyte_characters(t: Transports) {
         .iter()
         .map(|e| e.arg::<String>(0).expect("a string"))
         .collect();
-    assert_eq!(got, ["てすと", "Я Б Г Д Ж Й", "Ä ä Ü ü ß", "utf8 — string", "utf8 — string"]);
+    assert_eq!(
+        got,
+        [
+            "てすと",
+            "Я Б Г Д Ж Й",
+            "Ä ä Ü ü ß",
+            "utf8 — string",
+            "utf8 — string"
+        ]
+    );
     // and back, through an ack
-    let back: String = within(STEP, s.emit_with_ack("echo", "てすと — Ä ß 🦀")).await.expect("echo");
+    let back: String = within(STEP, s.emit_with_ack("echo", "てすと — Ä ß 🦀"))
+        .await
+        .expect("echo");
     assert_eq!(back, "てすと — Ä ß 🦀");
     s.disconnect();
     m.close();
@@ -161,7 +208,10 @@ async fn receives_dates_as_strings(t: Transports) {
     let date: String = within(STEP, s.emit_with_ack("getAckDate", json!({"test": true})))
         .await
         .expect("date ack");
-    assert!(date.ends_with('Z') && date.contains('T'), "not an ISO date: {date}");
+    assert!(
+        date.ends_with('Z') && date.contains('T'),
+        "not an ISO date: {date}"
+    );
     let mut take = events(&s, "takeDate");
     let mut take_obj = events(&s, "takeDateObj");
     within(STEP, s.emit("getDate", ())).await.expect("emit");
@@ -178,10 +228,14 @@ async fn receives_dates_as_strings(t: Transports) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn io_shortcut_connects_the_namespace_of_the_url() {
     let peer = shared_peer().await;
-    let s = within(STEP, ferrio::io(&peer.url_for("/foo"))).await.expect("io(/foo)");
+    let s = within(STEP, ferrio::io(&peer.url_for("/foo")))
+        .await
+        .expect("io(/foo)");
     assert_eq!(s.namespace(), "/foo");
     assert!(s.connected());
-    let id: String = within(STEP, s.emit_with_ack("getId", ())).await.expect("getId");
+    let id: String = within(STEP, s.emit_with_ack("getId", ()))
+        .await
+        .expect("getId");
     assert_eq!(s.id().as_deref(), Some(id.as_str()));
     s.disconnect();
     s.manager().close();
@@ -223,10 +277,15 @@ async fn connects_a_namespace_after_the_connection_is_established() {
     let peer = shared_peer().await;
     let (m, root) = connect(&peer.url(), "/", Transports::PollingUpgrade).await;
     let engine = m.engine_id();
-    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo");
     assert_eq!(m.engine_id(), engine);
     let hs = server::handshake(&nsp_foo).await;
-    assert_eq!(Some(hs["engineId"].as_str().unwrap_or_default()), engine.as_deref());
+    assert_eq!(
+        Some(hs["engineId"].as_str().unwrap_or_default()),
+        engine.as_deref()
+    );
     nsp_foo.disconnect();
     root.disconnect();
     m.close();
@@ -239,8 +298,12 @@ async fn opens_a_new_namespace_after_the_other_disconnected() {
     let mut down = disconnects(&root);
     root.disconnect();
     assert_eq!(down.next(STEP).await, DisconnectReason::IoClientDisconnect);
-    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo after / left");
-    let id: String = within(STEP, nsp_foo.emit_with_ack("getId", ())).await.expect("getId");
+    let nsp_foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo after / left");
+    let id: String = within(STEP, nsp_foo.emit_with_ack("getId", ()))
+        .await
+        .expect("getId");
     assert_eq!(nsp_foo.id(), Some(id));
     nsp_foo.disconnect();
     m.close();
@@ -255,10 +318,16 @@ async fn connect_twice_sends_one_connect() {
     a.expect("first connect");
     b.expect("second connect");
     // and once more while connected
-    within(STEP, s.connect()).await.expect("connect while connected");
+    within(STEP, s.connect())
+        .await
+        .expect("connect while connected");
     assert!(s.connected());
     let log = server::raw_log(&s).await;
-    assert_eq!(log.iter().filter(|p| p.starts_with('0')).count(), 1, "duplicate CONNECT: {log:?}");
+    assert_eq!(
+        log.iter().filter(|p| p.starts_with('0')).count(),
+        1,
+        "duplicate CONNECT: {log:?}"
+    );
     s.disconnect();
     m.close();
 }
@@ -267,10 +336,14 @@ async fn connect_twice_sends_one_connect() {
 async fn connect_while_disconnecting_another_socket() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::PollingUpgrade);
-    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
+    let nsp_foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo");
     let asd = m.socket("/asd").build();
     nsp_foo.disconnect();
-    within(STEP, asd.connect()).await.expect("connect /asd while /foo leaves");
+    within(STEP, asd.connect())
+        .await
+        .expect("connect /asd while /foo leaves");
     assert!(asd.connected());
     asd.disconnect();
     m.close();
@@ -281,7 +354,9 @@ async fn manager_reports_open_and_close() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::WebsocketOnly);
     let mut evs = m.events();
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     next_manager_event(&mut evs, STEP, |e| matches!(e, ManagerEvent::Open)).await;
     s.disconnect();
     m.close();
@@ -305,7 +380,9 @@ async fn manual_disconnect_then_connect_gets_a_new_session() {
     up.next(STEP).await;
     let second = s.id().expect("an id again");
     assert_ne!(first, second);
-    let id: String = within(STEP, s.emit_with_ack("getId", ())).await.expect("getId");
+    let id: String = within(STEP, s.emit_with_ack("getId", ()))
+        .await
+        .expect("getId");
     assert_eq!(id, second);
     // one disconnect only
     down.assert_quiet(Duration::from_millis(100)).await;
@@ -318,7 +395,9 @@ async fn a_built_manager_is_independent_of_its_url_path() {
     // Manager::builder takes the origin; a path in the URL does not change the engine path.
     let peer = shared_peer().await;
     let m: Manager = manager(&peer.url_for("/foo"), Transports::WebsocketOnly);
-    let s = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
+    let s = within(STEP, m.socket("/bar").connect())
+        .await
+        .expect("connect /bar");
     assert_eq!(s.namespace(), "/bar");
     s.disconnect();
     m.close();

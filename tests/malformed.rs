@@ -12,9 +12,14 @@ transport_matrix!(garbage_closes_the_connection_with_parse_error);
 
 async fn garbage_closes_the_connection_with_parse_error(t: Transports) {
     let peer = shared_peer().await;
-    let m = builder(&peer.url(), t).reconnection(false).build().expect("manager");
+    let m = builder(&peer.url(), t)
+        .reconnection(false)
+        .build()
+        .expect("manager");
     let mut evs = m.events();
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let mut down = disconnects(&s);
     let mut any = any_events(&s);
     within(STEP, s.emit("garbage", ())).await.expect("emit");
@@ -24,7 +29,10 @@ async fn garbage_closes_the_connection_with_parse_error(t: Transports) {
         assert_eq!(reason.to_string(), "parse error");
     }
     assert!(!s.connected());
-    assert!(m.engine_id().is_none(), "the engine connection is still open");
+    assert!(
+        m.engine_id().is_none(),
+        "the engine connection is still open"
+    );
     any.assert_quiet(Duration::from_millis(1)).await;
     m.close();
 }
@@ -39,7 +47,10 @@ const MALFORMED: &[(&str, &str)] = &[
     ("an EVENT with a reserved name", r#""2[\"connect\"]""#),
     ("an EVENT with an empty array", r#""2[]""#),
     ("a CONNECT with non-object data", r#""0\"x\"""#),
-    ("a binary frame when none is expected", r#"[{"$binary": "010203"}]"#),
+    (
+        "a binary frame when none is expected",
+        r#"[{"$binary": "010203"}]"#,
+    ),
     (
         "text while attachments are awaited",
         r#"["51-[\"a\",{\"_placeholder\":true,\"num\":0}]", "2[\"b\"]"]"#,
@@ -58,8 +69,13 @@ async fn every_malformed_packet_is_a_parse_error() {
     let mut failures = Vec::new();
     for (what, raw) in MALFORMED {
         let raw: Value = serde_json::from_str(raw).expect("test vector");
-        let m = builder(&peer.url(), Transports::WebsocketOnly).reconnection(false).build().expect("manager");
-        let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+        let m = builder(&peer.url(), Transports::WebsocketOnly)
+            .reconnection(false)
+            .build()
+            .expect("manager");
+        let s = within(STEP, m.socket("/").connect())
+            .await
+            .expect("connect");
         let mut down = disconnects(&s);
         within(STEP, s.emit("garbage", (raw,))).await.expect("emit");
         match down.try_next(STEP).await {
@@ -68,7 +84,11 @@ async fn every_malformed_packet_is_a_parse_error() {
         }
         m.close();
     }
-    assert!(failures.is_empty(), "not a `parse error`:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "not a `parse error`:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,12 +104,17 @@ async fn a_parse_error_reconnects_on_a_new_engine_connection() {
     let engine = m.engine_id().expect("engine id");
     within(STEP, s.emit("garbage", ())).await.expect("emit");
     assert_eq!(down.next(STEP).await, DisconnectReason::ParseError);
-    assert!(s.active(), "a parse error must leave the socket trying to reconnect");
+    assert!(
+        s.active(),
+        "a parse error must leave the socket trying to reconnect"
+    );
     next_manager_event(&mut evs, STEP, |e| matches!(e, ManagerEvent::Reconnect(_))).await;
     up.next(STEP).await;
     assert!(s.connected());
     assert_ne!(m.engine_id().as_deref(), Some(engine.as_str()));
-    let v: i64 = within(STEP, s.emit_with_ack("echo", 1)).await.expect("echo after reconnect");
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 1))
+        .await
+        .expect("echo after reconnect");
     assert_eq!(v, 1);
     s.disconnect();
     m.close();
@@ -102,12 +127,16 @@ async fn an_undecodable_payload_for_a_listener_does_not_kill_the_connection() {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
     let mut back = events(&s, "echo-back");
-    within(STEP, s.emit("echo", "not a number")).await.expect("emit");
+    within(STEP, s.emit("echo", "not a number"))
+        .await
+        .expect("emit");
     let ev = back.next(STEP).await;
     assert!(ev.arg::<u64>(0).is_err());
     assert!(ev.args::<(u64, u64)>().is_err());
     assert!(s.connected());
-    let v: String = within(STEP, s.emit_with_ack("echo", "ok")).await.expect("echo");
+    let v: String = within(STEP, s.emit_with_ack("echo", "ok"))
+        .await
+        .expect("echo");
     assert_eq!(v, "ok");
     s.disconnect();
     m.close();

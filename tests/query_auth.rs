@@ -15,8 +15,13 @@ transport_matrix!(
 async fn query_reaches_the_handshake(t: Transports) {
     let peer = shared_peer().await;
     // default namespace, asked through an ack
-    let m = builder(&peer.url(), t).query("e", "f").build().expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let m = builder(&peer.url(), t)
+        .query("e", "f")
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let hs = server::handshake(&s).await;
     assert_eq!(hs["query"]["e"], "f", "{hs}");
     assert_eq!(hs["query"]["EIO"], "4");
@@ -33,15 +38,21 @@ async fn query_reaches_the_handshake(t: Transports) {
 
 async fn query_in_the_url_reaches_the_handshake(t: Transports) {
     let peer = shared_peer().await;
-    let m = builder(&format!("{}/?c=d", peer.url()), t).build().expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let m = builder(&format!("{}/?c=d", peer.url()), t)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let hs = server::handshake(&s).await;
     assert_eq!(hs["query"]["c"], "d", "{hs}");
     s.disconnect();
     m.close();
 
     // io() with a namespace and a query
-    let s = within(STEP, ferrio::io(&format!("{}/abc?b=c&d=e", peer.url()))).await.expect("io");
+    let s = within(STEP, ferrio::io(&format!("{}/abc?b=c&d=e", peer.url())))
+        .await
+        .expect("io");
     assert_eq!(s.namespace(), "/abc");
     let hs = server::handshake(&s).await;
     assert_eq!(hs["query"]["b"], "c", "{hs}");
@@ -57,7 +68,9 @@ async fn query_special_characters_are_encoded(t: Transports) {
         .query("space key", "a b+c%20/ü")
         .build()
         .expect("manager");
-    let s = within(STEP, m.socket("/abc").connect()).await.expect("connect");
+    let s = within(STEP, m.socket("/abc").connect())
+        .await
+        .expect("connect");
     let hs = server::handshake(&s).await;
     assert_eq!(hs["query"]["&a"], "&=?a", "{hs}");
     assert_eq!(hs["query"]["space key"], "a b+c%20/ü", "{hs}");
@@ -69,14 +82,25 @@ async fn query_special_characters_are_encoded(t: Transports) {
 async fn auth_reaches_the_handshake(t: Transports) {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), t);
-    let abc = m.socket("/abc").auth(json!({"a": "b", "c": "d", "special": "ü &=?\"\\"})).build();
+    let abc = m
+        .socket("/abc")
+        .auth(json!({"a": "b", "c": "d", "special": "ü &=?\"\\"}))
+        .build();
     let mut hs_ev = events(&abc, "handshake");
     within(STEP, abc.connect()).await.expect("connect");
     let hs: Value = hs_ev.next(STEP).await.arg(0).expect("handshake");
-    assert_eq!(hs["auth"], json!({"a": "b", "c": "d", "special": "ü &=?\"\\"}));
-    assert!(hs["query"].get("a").is_none(), "auth leaked into the query: {hs}");
+    assert_eq!(
+        hs["auth"],
+        json!({"a": "b", "c": "d", "special": "ü &=?\"\\"})
+    );
+    assert!(
+        hs["query"].get("a").is_none(),
+        "auth leaked into the query: {hs}"
+    );
     // each namespace has its own auth
-    let root = within(STEP, m.socket("/").auth(json!({"token": 1})).connect()).await.expect("connect /");
+    let root = within(STEP, m.socket("/").auth(json!({"token": 1})).connect())
+        .await
+        .expect("connect /");
     let hs = server::handshake(&root).await;
     assert_eq!(hs["auth"], json!({"token": 1}));
     abc.disconnect();
@@ -103,9 +127,17 @@ async fn auth_with_a_struct() {
     }
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::WebsocketOnly);
-    let s = within(STEP, m.socket("/auth").auth(Auth { token: "secret".into(), user: 7 }).connect())
-        .await
-        .expect("connect");
+    let s = within(
+        STEP,
+        m.socket("/auth")
+            .auth(Auth {
+                token: "secret".into(),
+                user: 7,
+            })
+            .connect(),
+    )
+    .await
+    .expect("connect");
     let hs = server::handshake(&s).await;
     assert_eq!(hs["auth"], json!({"token": "secret", "user": 7}));
     s.disconnect();
@@ -116,7 +148,10 @@ async fn auth_with_a_struct() {
 async fn extra_headers_reach_the_server() {
     let peer = shared_peer().await;
     for t in Transports::ALL {
-        let m = builder(&peer.url(), t).extra_header("x-ferrio", "yes").build().expect("manager");
+        let m = builder(&peer.url(), t)
+            .extra_header("x-ferrio", "yes")
+            .build()
+            .expect("manager");
         let s = m.socket("/").build();
         within(STEP, s.connect()).await.expect("connect");
         let hs = server::handshake(&s).await;

@@ -10,17 +10,25 @@ use serde_json::Value;
 
 // ---- identity -----------------------------------------------------------------------------
 
-transport_matrix!(id_is_the_servers_socket_id, receives_events_emitted_on_connect);
+transport_matrix!(
+    id_is_the_servers_socket_id,
+    receives_events_emitted_on_connect
+);
 
 async fn id_is_the_servers_socket_id(t: Transports) {
     let peer = shared_peer().await;
     for nsp in ["/", "/foo"] {
         let (m, s) = connect(&peer.url(), nsp, t).await;
-        let id: String = within(STEP, s.emit_with_ack("getId", ())).await.expect("getId");
+        let id: String = within(STEP, s.emit_with_ack("getId", ()))
+            .await
+            .expect("getId");
         assert!(!id.is_empty());
         assert_eq!(s.id().as_deref(), Some(id.as_str()), "{nsp}");
         let engine = m.engine_id().expect("an engine id while open");
-        assert_ne!(id, engine, "the socket id must not be the engine id ({nsp})");
+        assert_ne!(
+            id, engine,
+            "the socket id must not be the engine id ({nsp})"
+        );
         s.disconnect();
         m.close();
     }
@@ -52,7 +60,10 @@ async fn receives_events_emitted_on_connect(t: Transports) {
     });
     within(STEP, s.connect()).await.expect("connect");
     let got = order.take(4, STEP).await;
-    assert_eq!(got, ["connect", "welcome 1/1", "welcome 2/2", "welcome 3/2"]);
+    assert_eq!(
+        got,
+        ["connect", "welcome 1/1", "welcome 2/2", "welcome 3/2"]
+    );
     s.disconnect();
     m.close();
 }
@@ -81,7 +92,9 @@ async fn server_disconnect_gives_io_server_disconnect_and_no_reconnect() {
         .expect("manager");
     let (s, mut up) = connect_watched(&m, "/").await;
     let mut down = disconnects(&s);
-    within(STEP, s.emit("disconnectMe", ())).await.expect("emit");
+    within(STEP, s.emit("disconnectMe", ()))
+        .await
+        .expect("emit");
     assert_eq!(down.next(STEP).await, DisconnectReason::IoServerDisconnect);
     assert!(s.id().is_none());
     assert!(!s.active());
@@ -96,7 +109,14 @@ async fn server_disconnect_gives_io_server_disconnect_and_no_reconnect() {
 async fn reserved_event_names_are_refused() {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
-    for name in ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"] {
+    for name in [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ] {
         match within(STEP, s.emit(name, "goodbye")).await {
             Err(Error::ReservedEvent(n)) => assert_eq!(n, name),
             other => panic!("emit({name:?}) gave {other:?}, not ReservedEvent"),
@@ -113,7 +133,10 @@ async fn reserved_event_names_are_refused() {
     // nothing of it reached the server, and the connection survived
     let stats = server::stats(&s).await;
     for name in ["connect", "disconnect", "disconnecting", "newListener"] {
-        assert!(stats["events"].get(name).is_none(), "{name} was sent: {stats}");
+        assert!(
+            stats["events"].get(name).is_none(),
+            "{name} was sent: {stats}"
+        );
     }
     assert!(s.connected());
     s.disconnect();
@@ -125,14 +148,24 @@ async fn events_emitted_before_connect_are_sent_in_order() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::PollingUpgrade);
     let s = m.socket("/").build();
-    within_for(STEP, "an emit before connect (it must be buffered, not wait)", s.emit("num", 1))
-        .await
-        .expect("buffered emit");
+    within_for(
+        STEP,
+        "an emit before connect (it must be buffered, not wait)",
+        s.emit("num", 1),
+    )
+    .await
+    .expect("buffered emit");
     let mut second = Box::pin(s.emit_with_ack::<i64>("num", 2));
-    assert!(poll_once(&mut second).await.is_none(), "an ack arrived before the socket connected");
+    assert!(
+        poll_once(&mut second).await.is_none(),
+        "an ack arrived before the socket connected"
+    );
     within(STEP, s.emit("num", 3)).await.expect("buffered emit");
     within(STEP, s.connect()).await.expect("connect");
-    assert_eq!(within(STEP, second).await.expect("ack of a buffered emit"), 2);
+    assert_eq!(
+        within(STEP, second).await.expect("ack of a buffered emit"),
+        2
+    );
     let stats = server::stats(&s).await;
     assert_eq!(stats["nums"], json!([1, 2, 3]), "{stats}");
     s.disconnect();
@@ -143,20 +176,33 @@ async fn events_emitted_before_connect_are_sent_in_order() {
 async fn emit_spreads_tuples_and_keeps_single_values_whole() {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
-    let d: Value = within(STEP, s.emit_with_ack("describe", ("a", 1, true, Value::Null))).await.expect("describe");
+    let d: Value = within(
+        STEP,
+        s.emit_with_ack("describe", ("a", 1, true, Value::Null)),
+    )
+    .await
+    .expect("describe");
     assert_eq!(d, json!(["a", 1, true, null]));
-    let d: Value = within(STEP, s.emit_with_ack("describe", vec![1, 2, 3])).await.expect("describe");
+    let d: Value = within(STEP, s.emit_with_ack("describe", vec![1, 2, 3]))
+        .await
+        .expect("describe");
     assert_eq!(d, json!([[1, 2, 3]]), "a Vec is one argument");
-    let d: Value = within(STEP, s.emit_with_ack("describe", json!({"k": "v"}))).await.expect("describe");
+    let d: Value = within(STEP, s.emit_with_ack("describe", json!({"k": "v"})))
+        .await
+        .expect("describe");
     assert_eq!(d, json!([{"k": "v"}]));
-    let d: Value = within(STEP, s.emit_with_ack("describe", ())).await.expect("describe");
+    let d: Value = within(STEP, s.emit_with_ack("describe", ()))
+        .await
+        .expect("describe");
     assert_eq!(d, json!([]));
     // send() is emit("message", ..)
     within(STEP, s.send("hello")).await.expect("send");
     let stats = server::stats(&s).await;
     assert_eq!(stats["events"]["message"], 1, "{stats}");
     // compress(false) still delivers
-    within(STEP, s.compress(false).emit("num", 7)).await.expect("emit uncompressed");
+    within(STEP, s.compress(false).emit("num", 7))
+        .await
+        .expect("emit uncompressed");
     let stats = server::stats(&s).await;
     assert_eq!(stats["nums"], json!([7]));
     s.disconnect();
@@ -175,12 +221,21 @@ async fn volatile_is_dropped_when_not_connected() {
         Err(e) => panic!("volatile emit while disconnected: {e}"),
     }
     // an ack for a dropped packet must not hang
-    let r = within_for(STEP, "the ack of a dropped volatile emit", s.volatile().emit_with_ack::<String>("getId", ())).await;
+    let r = within_for(
+        STEP,
+        "the ack of a dropped volatile emit",
+        s.volatile().emit_with_ack::<String>("getId", ()),
+    )
+    .await;
     assert!(r.is_err(), "a dropped volatile packet was acked: {r:?}");
     within(STEP, s.emit("num", 2)).await.expect("buffered emit");
     within(STEP, s.connect()).await.expect("connect");
     let stats = server::stats(&s).await;
-    assert_eq!(stats["nums"], json!([2]), "the volatile packet was sent: {stats}");
+    assert_eq!(
+        stats["nums"],
+        json!([2]),
+        "the volatile packet was sent: {stats}"
+    );
     assert!(stats["events"].get("getId").is_none(), "{stats}");
     s.disconnect();
     m.close();
@@ -194,7 +249,12 @@ async fn volatile_is_sent_when_connected() {
         // socket.io may drop a volatile packet while the transport is busy: try a few times
         let mut got = None;
         for _ in 0..20 {
-            if let Ok(id) = s.volatile().timeout(Duration::from_millis(250)).emit_with_ack::<String>("getId", ()).await {
+            if let Ok(id) = s
+                .volatile()
+                .timeout(Duration::from_millis(250))
+                .emit_with_ack::<String>("getId", ())
+                .await
+            {
                 got = Some(id);
                 break;
             }
@@ -226,23 +286,38 @@ async fn on_once_prepend_and_off() {
     let on_id = s.on("tick", rec("on"));
     s.once("tick", rec("once"));
     s.prepend("tick", rec("pre"));
-    within(STEP, s.emit("emitN", json!({"n": 2, "event": "tick"}))).await.expect("emit");
+    within(STEP, s.emit("emitN", json!({"n": 2, "event": "tick"})))
+        .await
+        .expect("emit");
     done.take(2, STEP).await;
     // handlers of one socket run one at a time, in order; the inbox listener ran last for tick 1
-    until(STEP, "every listener ran", || calls.lock().map(|c| c.len() >= 5).unwrap_or(false)).await;
-    assert_eq!(*calls.lock().expect("lock"), ["pre0", "on0", "once0", "pre1", "on1"]);
+    until(STEP, "every listener ran", || {
+        calls.lock().map(|c| c.len() >= 5).unwrap_or(false)
+    })
+    .await;
+    assert_eq!(
+        *calls.lock().expect("lock"),
+        ["pre0", "on0", "once0", "pre1", "on1"]
+    );
 
     calls.lock().expect("lock").clear();
     s.off(on_id);
-    within(STEP, s.emit("emitN", json!({"n": 1, "event": "tick"}))).await.expect("emit");
+    within(STEP, s.emit("emitN", json!({"n": 1, "event": "tick"})))
+        .await
+        .expect("emit");
     done.next(STEP).await;
-    until(STEP, "the prepended listener ran", || calls.lock().map(|c| !c.is_empty()).unwrap_or(false)).await;
+    until(STEP, "the prepended listener ran", || {
+        calls.lock().map(|c| !c.is_empty()).unwrap_or(false)
+    })
+    .await;
     assert_eq!(*calls.lock().expect("lock"), ["pre0"]);
 
     calls.lock().expect("lock").clear();
     s.off_event("tick");
     let mut other = events(&s, "tick"); // a listener added after off_event still works
-    within(STEP, s.emit("emitN", json!({"n": 1, "event": "tick"}))).await.expect("emit");
+    within(STEP, s.emit("emitN", json!({"n": 1, "event": "tick"})))
+        .await
+        .expect("emit");
     other.next(STEP).await;
     done.assert_quiet(Duration::from_millis(100)).await;
     assert!(calls.lock().expect("lock").is_empty());
@@ -317,13 +392,20 @@ async fn on_any_outgoing_sees_every_emit() {
     assert_eq!(ev.args, vec![json!("123")]);
 
     // binary arguments too
-    within(STEP, s.emit("my-event", bytes::Bytes::from_static(&[1, 2, 3]))).await.expect("emit");
+    within(
+        STEP,
+        s.emit("my-event", bytes::Bytes::from_static(&[1, 2, 3])),
+    )
+    .await
+    .expect("emit");
     let ev = out.next(STEP).await;
     assert_eq!(ev.name, "my-event");
     assert_eq!(ev.args.len(), 1);
 
     // and acked emits
-    let _: Value = within(STEP, s.emit_with_ack("echo", ("x", 2))).await.expect("echo");
+    let _: Value = within(STEP, s.emit_with_ack("echo", ("x", 2)))
+        .await
+        .expect("echo");
     let ev = out.next(STEP).await;
     assert_eq!(ev.name, "echo");
     assert_eq!(ev.args, vec![json!("x"), json!(2)]);
@@ -355,7 +437,9 @@ async fn prepend_any_outgoing_and_off_any_outgoing() {
     assert_eq!(*calls.lock().expect("lock"), ["first", "second"]);
     s.off_any_outgoing(None);
     within(STEP, s.emit("my-event", "456")).await.expect("emit");
-    let _: String = within(STEP, s.emit_with_ack("getId", ())).await.expect("getId");
+    let _: String = within(STEP, s.emit_with_ack("getId", ()))
+        .await
+        .expect("getId");
     last.assert_quiet(Duration::from_millis(100)).await;
     assert_eq!(calls.lock().expect("lock").len(), 2);
     s.disconnect();
@@ -366,8 +450,12 @@ async fn prepend_any_outgoing_and_off_any_outgoing() {
 async fn a_slow_handler_does_not_block_other_sockets() {
     let peer = shared_peer().await;
     let m = manager(&peer.url(), Transports::WebsocketOnly);
-    let nsp_foo = within(STEP, m.socket("/foo").connect()).await.expect("connect /foo");
-    let bar = within(STEP, m.socket("/bar").connect()).await.expect("connect /bar");
+    let nsp_foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("connect /foo");
+    let bar = within(STEP, m.socket("/bar").connect())
+        .await
+        .expect("connect /bar");
     let (release_tx, release_rx) = tokio::sync::watch::channel(false);
     nsp_foo.on("hi", move |_ev: Event| {
         let mut rx = release_rx.clone();
@@ -380,7 +468,9 @@ async fn a_slow_handler_does_not_block_other_sockets() {
     let mut hi = events(&bar, "hi");
     within(STEP, bar.emit("hi", ())).await.expect("emit");
     hi.next(STEP).await;
-    let v: i64 = within(STEP, bar.emit_with_ack("echo", 5)).await.expect("echo");
+    let v: i64 = within(STEP, bar.emit_with_ack("echo", 5))
+        .await
+        .expect("echo");
     assert_eq!(v, 5);
     let _ = release_tx.send(true);
     nsp_foo.disconnect();

@@ -28,8 +28,15 @@ async fn many_events_keep_their_order_both_ways(t: Transports) {
     assert_eq!(nums, (0..500).collect::<Vec<_>>());
     // server -> client
     let mut num = events(&s, "num");
-    within(STEP, s.emit("emitN", json!({"n": 1000}))).await.expect("emit");
-    let got: Vec<i64> = num.take(1000, STEP).await.iter().map(|e| e.arg(0).expect("n")).collect();
+    within(STEP, s.emit("emitN", json!({"n": 1000})))
+        .await
+        .expect("emit");
+    let got: Vec<i64> = num
+        .take(1000, STEP)
+        .await
+        .iter()
+        .map(|e| e.arg(0).expect("n"))
+        .collect();
     assert_eq!(got, (0..1000).collect::<Vec<_>>());
     s.disconnect();
     m.close();
@@ -39,10 +46,14 @@ async fn a_large_message_round_trips(t: Transports) {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", t).await;
     let big = "ü".repeat(200_000); // 400 kB of UTF-8, under the 1 MB default limit
-    let back: String = within(STEP, s.emit_with_ack("echo", big.as_str())).await.expect("echo");
+    let back: String = within(STEP, s.emit_with_ack("echo", big.as_str()))
+        .await
+        .expect("echo");
     assert_eq!(back, big);
     let mut large = events(&s, "large");
-    within(STEP, s.emit("emitLarge", json!({"size": 900_000}))).await.expect("emit");
+    within(STEP, s.emit("emitLarge", json!({"size": 900_000})))
+        .await
+        .expect("emit");
     let got: String = large.next(STEP).await.arg(0).expect("large");
     assert_eq!(got.len(), 900_000);
     s.disconnect();
@@ -51,19 +62,28 @@ async fn a_large_message_round_trips(t: Transports) {
 
 async fn heartbeat_keeps_the_connection_alive(t: Transports) {
     let peer = NodePeer::start(
-        PeerOptions::new().ping_interval(Duration::from_millis(100)).ping_timeout(Duration::from_millis(200)),
+        PeerOptions::new()
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(200)),
     )
     .await;
-    let m = builder(&peer.url(), t).reconnection(false).build().expect("manager");
+    let m = builder(&peer.url(), t)
+        .reconnection(false)
+        .build()
+        .expect("manager");
     let mut evs = m.events();
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let mut down = disconnects(&s);
     for _ in 0..5 {
         next_manager_event(&mut evs, STEP, |e| matches!(e, ManagerEvent::Ping)).await;
     }
     // 5 pings later (> pingInterval + pingTimeout), the server still has us
     assert!(s.connected());
-    let v: i64 = within(STEP, s.emit_with_ack("echo", 1)).await.expect("echo");
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 1))
+        .await
+        .expect("echo");
     assert_eq!(v, 1);
     down.assert_quiet(Duration::from_millis(1)).await;
     s.disconnect();
@@ -72,13 +92,22 @@ async fn heartbeat_keeps_the_connection_alive(t: Transports) {
 
 async fn a_server_that_stops_pinging_gives_a_ping_timeout(t: Transports) {
     let peer = NodePeer::start(
-        PeerOptions::new().ping_interval(Duration::from_millis(200)).ping_timeout(Duration::from_millis(200)),
+        PeerOptions::new()
+            .ping_interval(Duration::from_millis(200))
+            .ping_timeout(Duration::from_millis(200)),
     )
     .await;
-    let m = builder(&peer.url(), t).reconnection(false).build().expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let m = builder(&peer.url(), t)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let mut down = disconnects(&s);
-    let _: bool = within(STEP, s.emit_with_ack("stopPinging", ())).await.expect("stopPinging");
+    let _: bool = within(STEP, s.emit_with_ack("stopPinging", ()))
+        .await
+        .expect("stopPinging");
     assert_eq!(down.next(STEP).await, DisconnectReason::PingTimeout);
     assert!(!s.connected());
     m.close();
@@ -86,10 +115,18 @@ async fn a_server_that_stops_pinging_gives_a_ping_timeout(t: Transports) {
 
 async fn a_message_over_max_http_buffer_size_closes_the_connection(t: Transports) {
     let peer = NodePeer::start(PeerOptions::new().max_http_buffer_size(10_000)).await;
-    let m = builder(&peer.url(), t).reconnection(false).build().expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let m = builder(&peer.url(), t)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     if t == Transports::PollingUpgrade {
-        until(STEP, "the upgrade", || matches!(m.transport(), Some(TransportKind::Websocket))).await;
+        until(STEP, "the upgrade", || {
+            matches!(m.transport(), Some(TransportKind::Websocket))
+        })
+        .await;
     }
     let mut down = disconnects(&s);
     let ack = tokio::spawn({
@@ -111,13 +148,22 @@ async fn a_message_over_max_http_buffer_size_closes_the_connection(t: Transports
 async fn the_upgrade_goes_from_polling_to_websocket() {
     let peer = shared_peer().await;
     let (m, s) = connect(&peer.url(), "/", Transports::PollingUpgrade).await;
-    until(STEP, "the upgrade", || matches!(m.transport(), Some(TransportKind::Websocket))).await;
-    let v: i64 = within(STEP, s.emit_with_ack("echo", 9)).await.expect("echo after the upgrade");
+    until(STEP, "the upgrade", || {
+        matches!(m.transport(), Some(TransportKind::Websocket))
+    })
+    .await;
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 9))
+        .await
+        .expect("echo after the upgrade");
     assert_eq!(v, 9);
     let log = server::request_log(&s).await;
     let transports: Vec<&str> = log.iter().filter_map(|r| r["transport"].as_str()).collect();
     assert!(transports.first() == Some(&"polling"), "{transports:?}");
-    assert_eq!(transports.iter().filter(|t| **t == "websocket").count(), 1, "{transports:?}");
+    assert_eq!(
+        transports.iter().filter(|t| **t == "websocket").count(),
+        1,
+        "{transports:?}"
+    );
     assert_eq!(server::transport(&s).await, "websocket");
     s.disconnect();
     m.close();
@@ -141,7 +187,10 @@ async fn polling_only_never_upgrades_and_websocket_only_never_polls() {
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
     let hs = server::handshake(&s).await;
     assert_eq!(hs["query"]["transport"], "websocket");
-    assert!(server::request_log(&s).await.iter().all(|r| r["transport"] != "polling"));
+    assert!(server::request_log(&s)
+        .await
+        .iter()
+        .all(|r| r["transport"] != "polling"));
     assert!(matches!(m.transport(), Some(TransportKind::Websocket)));
     s.disconnect();
     m.close();
@@ -152,7 +201,9 @@ async fn an_upgrade_refused_by_the_server_stays_on_polling() {
     let peer = NodePeer::start(PeerOptions::new().allow_upgrades(false)).await;
     let (m, s) = connect(&peer.url(), "/", Transports::PollingUpgrade).await;
     for i in 0..10 {
-        let v: i64 = within(STEP, s.emit_with_ack("echo", i)).await.expect("echo");
+        let v: i64 = within(STEP, s.emit_with_ack("echo", i))
+            .await
+            .expect("echo");
         assert_eq!(v, i);
     }
     assert!(matches!(m.transport(), Some(TransportKind::Polling)));
@@ -165,7 +216,9 @@ async fn an_upgrade_refused_by_the_server_stays_on_polling() {
 async fn a_websocket_only_server_with_a_websocket_only_client() {
     let peer = NodePeer::start(PeerOptions::new().transports(&["websocket"])).await;
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
-    let v: i64 = within(STEP, s.emit_with_ack("echo", 3)).await.expect("echo");
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 3))
+        .await
+        .expect("echo");
     assert_eq!(v, 3);
     s.disconnect();
     m.close();
@@ -178,7 +231,10 @@ async fn cookies_are_kept_across_requests() {
     for t in [Transports::PollingOnly, Transports::PollingUpgrade] {
         let (m, s) = connect(&peer.url(), "/", t).await;
         if t == Transports::PollingUpgrade {
-            until(STEP, "the upgrade", || matches!(m.transport(), Some(TransportKind::Websocket))).await;
+            until(STEP, "the upgrade", || {
+                matches!(m.transport(), Some(TransportKind::Websocket))
+            })
+            .await;
         }
         for i in 0..5 {
             within(STEP, s.emit("num", i)).await.expect("emit");
@@ -189,7 +245,10 @@ async fn cookies_are_kept_across_requests() {
         assert!(!log.is_empty());
         for r in &log {
             let cookie = r["cookie"].as_str().unwrap_or_default();
-            assert!(cookie.contains(&format!("io={engine}")), "{t:?}: a request without the cookie: {r}");
+            assert!(
+                cookie.contains(&format!("io={engine}")),
+                "{t:?}: a request without the cookie: {r}"
+            );
         }
         s.disconnect();
         m.close();
@@ -200,15 +259,29 @@ async fn cookies_are_kept_across_requests() {
 async fn the_path_option() {
     let peer = NodePeer::start(PeerOptions::new().path("/custom/")).await;
     for t in Transports::ALL {
-        let m = builder(&peer.url(), t).path("/custom/").build().expect("manager");
-        let s = within(STEP, m.socket("/").connect()).await.expect("connect on /custom/");
+        let m = builder(&peer.url(), t)
+            .path("/custom/")
+            .build()
+            .expect("manager");
+        let s = within(STEP, m.socket("/").connect())
+            .await
+            .expect("connect on /custom/");
         let hs = server::handshake(&s).await;
-        assert!(hs["url"].as_str().unwrap_or_default().starts_with("/custom/"), "{hs}");
+        assert!(
+            hs["url"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("/custom/"),
+            "{hs}"
+        );
         s.disconnect();
         m.close();
     }
     // the default path is not served there
-    let m = builder(&peer.url(), Transports::PollingOnly).reconnection(false).build().expect("manager");
+    let m = builder(&peer.url(), Transports::PollingOnly)
+        .reconnection(false)
+        .build()
+        .expect("manager");
     let r = within(STEP, m.socket("/").connect()).await;
     assert!(r.is_err(), "{r:?}");
     m.close();
@@ -218,11 +291,18 @@ async fn the_path_option() {
 async fn a_slow_listener_does_not_delay_pongs() {
     // a handler that blocks its socket's queue for longer than pingInterval + pingTimeout
     let peer = NodePeer::start(
-        PeerOptions::new().ping_interval(Duration::from_millis(100)).ping_timeout(Duration::from_millis(100)),
+        PeerOptions::new()
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(100)),
     )
     .await;
-    let m = builder(&peer.url(), Transports::WebsocketOnly).reconnection(false).build().expect("manager");
-    let s = within(STEP, m.socket("/").connect()).await.expect("connect");
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
     let mut down = disconnects(&s);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     s.on("hi", move |_ev: ferrio::Event| {
@@ -236,7 +316,9 @@ async fn a_slow_listener_does_not_delay_pongs() {
     within(STEP, rx.recv()).await;
     down.assert_quiet(Duration::from_millis(1)).await;
     assert!(s.connected());
-    let v: Value = within(STEP, s.emit_with_ack("echo", "alive")).await.expect("echo");
+    let v: Value = within(STEP, s.emit_with_ack("echo", "alive"))
+        .await
+        .expect("echo");
     assert_eq!(v, "alive");
     s.disconnect();
     m.close();

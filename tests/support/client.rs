@@ -22,17 +22,20 @@ pub enum Transports {
 
 impl Transports {
     /// Every configuration.
-    pub const ALL: [Transports; 3] =
-        [Transports::WebsocketOnly, Transports::PollingOnly, Transports::PollingUpgrade];
+    pub const ALL: [Transports; 3] = [
+        Transports::WebsocketOnly,
+        Transports::PollingOnly,
+        Transports::PollingUpgrade,
+    ];
 
     /// Applies the configuration to a manager builder.
     pub fn apply(self, b: ManagerBuilder) -> ManagerBuilder {
         match self {
             Transports::WebsocketOnly => b.transports(&[TransportKind::Websocket]),
             Transports::PollingOnly => b.transports(&[TransportKind::Polling]),
-            Transports::PollingUpgrade => {
-                b.transports(&[TransportKind::Polling, TransportKind::Websocket]).upgrade(true)
-            }
+            Transports::PollingUpgrade => b
+                .transports(&[TransportKind::Polling, TransportKind::Websocket])
+                .upgrade(true),
         }
     }
 
@@ -195,7 +198,9 @@ pub mod server {
 
     async fn ask(socket: &Socket, event: &str, args: Value) -> Value {
         let r = match args {
-            Value::Null => tokio::time::timeout(STEP, socket.emit_with_ack::<Value>(event, ())).await,
+            Value::Null => {
+                tokio::time::timeout(STEP, socket.emit_with_ack::<Value>(event, ())).await
+            }
             a => tokio::time::timeout(STEP, socket.emit_with_ack::<Value>(event, (a,))).await,
         };
         match r {

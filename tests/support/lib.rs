@@ -16,9 +16,8 @@ pub mod proxy;
 pub mod wait;
 
 pub use client::{
-    server,
-    any_events, builder, connect, connect_errors, connect_watched, connects, disconnects, events, manager,
-    next_manager_event, outgoing_events, Transports,
+    any_events, builder, connect, connect_errors, connect_watched, connects, disconnects, events,
+    manager, next_manager_event, outgoing_events, server, Transports,
 };
 pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
 pub use proxy::{Mode, Proxy};

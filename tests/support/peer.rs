@@ -163,7 +163,10 @@ impl PeerOptions {
             push("recovery-duration", ms(d));
         }
         if let Some(on) = self.recovery_skip_middlewares {
-            push("recovery-skip-middlewares", if on { "1" } else { "0" }.into());
+            push(
+                "recovery-skip-middlewares",
+                if on { "1" } else { "0" }.into(),
+            );
         }
         if let Some(d) = self.allow_request_delay {
             push("allow-request-delay", ms(d));
@@ -183,7 +186,9 @@ impl PeerOptions {
 pub fn peer_dir() -> PathBuf {
     match std::env::var_os("FERRIO_PEER_DIR") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("peer"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join("peer"),
     }
 }
 
@@ -197,8 +202,14 @@ fn npm_bin() -> String {
 
 /// `node_modules` is complete: npm writes `node_modules/.package-lock.json` last.
 fn installed(dir: &Path) -> bool {
-    dir.join("node_modules").join(".package-lock.json").is_file()
-        && dir.join("node_modules").join("socket.io").join("package.json").is_file()
+    dir.join("node_modules")
+        .join(".package-lock.json")
+        .is_file()
+        && dir
+            .join("node_modules")
+            .join("socket.io")
+            .join("package.json")
+            .is_file()
 }
 
 static INSTALL: OnceCell<Result<(), String>> = OnceCell::const_new();
@@ -213,7 +224,10 @@ pub async fn ensure_installed() -> Result<(), String> {
                 return Ok(());
             }
             if !dir.join("package-lock.json").is_file() {
-                return Err(format!("{} has no package-lock.json (set FERRIO_PEER_DIR?)", dir.display()));
+                return Err(format!(
+                    "{} has no package-lock.json (set FERRIO_PEER_DIR?)",
+                    dir.display()
+                ));
             }
             install_locked(&dir).await
         })
@@ -253,7 +267,11 @@ async fn install_locked(dir: &Path) -> Result<(), String> {
             Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
         }
     }
-    let result = if installed(dir) { Ok(()) } else { run_npm_ci(dir, deadline).await };
+    let result = if installed(dir) {
+        Ok(())
+    } else {
+        run_npm_ci(dir, deadline).await
+    };
     let _ = std::fs::remove_dir(&lock);
     result
 }
@@ -266,12 +284,18 @@ async fn run_npm_ci(dir: &Path, deadline: Instant) -> Result<(), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run `npm ci` in {} ({e}); is Node.js installed?", dir.display()))?;
+    let child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot run `npm ci` in {} ({e}); is Node.js installed?",
+            dir.display()
+        )
+    })?;
     let left = deadline.saturating_duration_since(Instant::now());
     match tokio::time::timeout(left, child.wait_with_output()).await {
-        Err(_) => Err(format!("`npm ci` in {} took longer than {INSTALL_DEADLINE:?}", dir.display())),
+        Err(_) => Err(format!(
+            "`npm ci` in {} took longer than {INSTALL_DEADLINE:?}",
+            dir.display()
+        )),
         Ok(Err(e)) => Err(format!("`npm ci` in {} failed: {e}", dir.display())),
         Ok(Ok(out)) if !out.status.success() => Err(format!(
             "`npm ci` in {} failed ({}):\n{}{}",
@@ -280,9 +304,10 @@ async fn run_npm_ci(dir: &Path, deadline: Instant) -> Result<(), String> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )),
-        Ok(Ok(_)) if !installed(dir) => {
-            Err(format!("`npm ci` in {} left no node_modules/socket.io", dir.display()))
-        }
+        Ok(Ok(_)) if !installed(dir) => Err(format!(
+            "`npm ci` in {} left no node_modules/socket.io",
+            dir.display()
+        )),
         Ok(Ok(_)) => Ok(()),
     }
 }
@@ -308,7 +333,9 @@ impl Output {
             s.push_str(chunk);
             if s.len() > 64 * 1024 {
                 let cut = s.len() - 32 * 1024;
-                let cut = (cut..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+                let cut = (cut..s.len())
+                    .find(|&i| s.is_char_boundary(i))
+                    .unwrap_or(s.len());
                 s.drain(..cut);
             }
         }
@@ -354,7 +381,13 @@ impl NodePeer {
         ensure_installed().await?;
         let output = Arc::new(Output::default());
         let (child, stdin, port) = spawn(&options, options.port, &output).await?;
-        Ok(NodePeer { options, port, child: Some(child), stdin: Some(stdin), output })
+        Ok(NodePeer {
+            options,
+            port,
+            child: Some(child),
+            stdin: Some(stdin),
+            output,
+        })
     }
 
     /// `http://127.0.0.1:<port>`
@@ -405,7 +438,10 @@ impl NodePeer {
     pub async fn stop(&mut self) {
         self.stdin = None; // EOF on the server's stdin
         if let Some(mut child) = self.child.take() {
-            if tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(3), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.start_kill();
                 let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
             }
@@ -427,22 +463,36 @@ impl NodePeer {
         self.stdin = None;
         match spawn(&self.options, self.port, &self.output).await {
             Ok((child, stdin, port)) => {
-                assert_eq!(port, self.port, "the restarted server listens on another port");
+                assert_eq!(
+                    port, self.port,
+                    "the restarted server listens on another port"
+                );
                 self.child = Some(child);
                 self.stdin = Some(stdin);
             }
-            Err(e) => panic!("cannot restart the Node reference server on port {}: {e}", self.port),
+            Err(e) => panic!(
+                "cannot restart the Node reference server on port {}: {e}",
+                self.port
+            ),
         }
     }
 
     /// Every stdout line printed after `LISTENING`, by every incarnation, in order.
     pub fn lines(&self) -> Vec<String> {
-        self.output.lines.lock().map(|l| l.clone()).unwrap_or_default()
+        self.output
+            .lines
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 
     /// The tail of the server's stderr (every incarnation).
     pub fn stderr(&self) -> String {
-        self.output.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+        self.output
+            .stderr
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     /// The `EVENT` lines (see `PeerOptions::log_events`), parsed:
@@ -487,7 +537,10 @@ impl Drop for NodePeer {
         if std::thread::panicking() {
             let err = self.stderr();
             if !err.trim().is_empty() {
-                eprintln!("--- Node reference server stderr (port {}) ---\n{err}", self.port);
+                eprintln!(
+                    "--- Node reference server stderr (port {}) ---\n{err}",
+                    self.port
+                );
             }
         }
         self.stdin = None;
@@ -519,9 +572,12 @@ async fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run `node server.js` in {} ({e}); is Node.js installed?", dir.display()))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot run `node server.js` in {} ({e}); is Node.js installed?",
+            dir.display()
+        )
+    })?;
     let stdin = child.stdin.take().ok_or("no stdin pipe")?;
     let stdout = child.stdout.take().ok_or("no stdout pipe")?;
     let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
@@ -547,7 +603,10 @@ async fn spawn(
         let mut tx = Some(tx);
         while let Ok(Some(line)) = lines.next_line().await {
             if tx.is_some() {
-                if let Some(p) = line.strip_prefix("LISTENING ").and_then(|p| p.trim().parse().ok()) {
+                if let Some(p) = line
+                    .strip_prefix("LISTENING ")
+                    .and_then(|p| p.trim().parse().ok())
+                {
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(p);
                     }
@@ -614,29 +673,34 @@ pub async fn shared_peer() -> SharedPeer {
     let r = SHARED
         .get_or_init(|| async {
             let (tx, rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
-            let spawned = std::thread::Builder::new().name("ferrio-shared-peer".into()).spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = tx.send(Err(format!("cannot build a runtime: {e}")));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    match NodePeer::try_start(PeerOptions::default()).await {
-                        Ok(peer) => {
-                            let _ = tx.send(Ok(peer.port()));
-                            // Keep the peer (and the tasks draining its pipes) for the life of
-                            // the process.
-                            std::future::pending::<()>().await;
-                            drop(peer);
-                        }
+            let spawned = std::thread::Builder::new()
+                .name("ferrio-shared-peer".into())
+                .spawn(move || {
+                    let rt = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt,
                         Err(e) => {
-                            let _ = tx.send(Err(e));
+                            let _ = tx.send(Err(format!("cannot build a runtime: {e}")));
+                            return;
                         }
-                    }
+                    };
+                    rt.block_on(async move {
+                        match NodePeer::try_start(PeerOptions::default()).await {
+                            Ok(peer) => {
+                                let _ = tx.send(Ok(peer.port()));
+                                // Keep the peer (and the tasks draining its pipes) for the life of
+                                // the process.
+                                std::future::pending::<()>().await;
+                                drop(peer);
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                            }
+                        }
+                    });
                 });
-            });
             if let Err(e) = spawned {
                 return Err(format!("cannot spawn the shared peer's thread: {e}"));
             }
@@ -696,24 +760,40 @@ mod tests {
 
     #[tokio::test]
     async fn starts_stops_and_restarts_on_the_same_port() {
-        let mut peer = NodePeer::start(PeerOptions::new().ping_interval(Duration::from_millis(700))).await;
+        let mut peer =
+            NodePeer::start(PeerOptions::new().ping_interval(Duration::from_millis(700))).await;
         let port = peer.port();
         assert!(port > 0);
         let body = handshake(port).await.expect("handshake");
-        assert!(body.contains("\"sid\"") && body.contains("\"pingInterval\":700"), "{body}");
+        assert!(
+            body.contains("\"sid\"") && body.contains("\"pingInterval\":700"),
+            "{body}"
+        );
 
         peer.kill().await;
         assert!(!peer.is_running());
-        assert!(handshake(port).await.is_err(), "a killed server still answers");
+        assert!(
+            handshake(port).await.is_err(),
+            "a killed server still answers"
+        );
 
         peer.start_again().await;
         assert_eq!(peer.port(), port);
-        assert!(handshake(port).await.expect("handshake after restart").contains("\"sid\""));
+        assert!(handshake(port)
+            .await
+            .expect("handshake after restart")
+            .contains("\"sid\""));
 
         peer.restart().await;
-        assert!(handshake(port).await.expect("handshake after restart").contains("\"sid\""));
+        assert!(handshake(port)
+            .await
+            .expect("handshake after restart")
+            .contains("\"sid\""));
         peer.stop().await;
-        assert!(handshake(port).await.is_err(), "a stopped server still answers");
+        assert!(
+            handshake(port).await.is_err(),
+            "a stopped server still answers"
+        );
     }
 
     #[tokio::test]
@@ -721,6 +801,9 @@ mod tests {
         let a = shared_peer().await;
         let b = shared_peer().await;
         assert_eq!(a.port(), b.port());
-        assert!(handshake(a.port()).await.expect("handshake").contains("\"sid\""));
+        assert!(handshake(a.port())
+            .await
+            .expect("handshake")
+            .contains("\"sid\""));
     }
 }

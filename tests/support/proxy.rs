@@ -82,10 +82,25 @@ impl Proxy {
             Ok(a) => a,
             Err(e) => panic!("the proxy has no local address: {e}"),
         };
-        let (state, _) = watch::channel(State { mode: Mode::Pass, epoch: 0, closed: false });
+        let (state, _) = watch::channel(State {
+            mode: Mode::Pass,
+            epoch: 0,
+            closed: false,
+        });
         let counters = Arc::new(Counters::default());
-        let accept_task = tokio::spawn(accept_loop(listener, upstream, state.clone(), counters.clone()));
-        Proxy { addr, upstream, state, counters, accept_task }
+        let accept_task = tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            state.clone(),
+            counters.clone(),
+        ));
+        Proxy {
+            addr,
+            upstream,
+            state,
+            counters,
+            accept_task,
+        }
     }
 
     /// The proxy's address (what the client connects to).
@@ -148,7 +163,10 @@ impl Proxy {
         let end = tokio::time::Instant::now() + deadline;
         while self.accepted() < n {
             if tokio::time::Instant::now() > end {
-                panic!("the proxy accepted {} connections, not {n}, within {deadline:?}", self.accepted());
+                panic!(
+                    "the proxy accepted {} connections, not {n}, within {deadline:?}",
+                    self.accepted()
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -159,7 +177,10 @@ impl Proxy {
         let end = tokio::time::Instant::now() + deadline;
         while self.open_connections() > 0 {
             if tokio::time::Instant::now() > end {
-                panic!("the proxy still has {} open connections after {deadline:?}", self.open_connections());
+                panic!(
+                    "the proxy still has {} open connections after {deadline:?}",
+                    self.open_connections()
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -239,13 +260,21 @@ async fn handle(client: TcpStream, upstream: SocketAddr, rx: watch::Receiver<Sta
 async fn pump(mut r: OwnedReadHalf, mut w: OwnedWriteHalf, mut rx: watch::Receiver<State>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        if rx.wait_for(|s| s.mode != Mode::Stall || s.closed).await.is_err() {
+        if rx
+            .wait_for(|s| s.mode != Mode::Stall || s.closed)
+            .await
+            .is_err()
+        {
             return;
         }
         let n = match r.read(&mut buf).await {
             Ok(0) => {
                 // a FIN is held like bytes while stalled
-                if rx.wait_for(|s| s.mode != Mode::Stall || s.closed).await.is_ok() {
+                if rx
+                    .wait_for(|s| s.mode != Mode::Stall || s.closed)
+                    .await
+                    .is_ok()
+                {
                     let _ = w.shutdown().await;
                 }
                 return;
@@ -253,7 +282,11 @@ async fn pump(mut r: OwnedReadHalf, mut w: OwnedWriteHalf, mut rx: watch::Receiv
             Err(_) => return,
             Ok(n) => n,
         };
-        if rx.wait_for(|s| s.mode != Mode::Stall || s.closed).await.is_err() {
+        if rx
+            .wait_for(|s| s.mode != Mode::Stall || s.closed)
+            .await
+            .is_err()
+        {
             return;
         }
         if w.write_all(&buf[..n]).await.is_err() {
@@ -286,13 +319,19 @@ mod tests {
     async fn roundtrip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
         s.write_all(msg).await.expect("write");
         let mut got = vec![0u8; msg.len()];
-        tokio::time::timeout(D, s.read_exact(&mut got)).await.expect("echo in time").expect("read");
+        tokio::time::timeout(D, s.read_exact(&mut got))
+            .await
+            .expect("echo in time")
+            .expect("read");
         got
     }
 
     async fn expect_eof(s: &mut TcpStream) {
         let mut b = [0u8; 16];
-        match tokio::time::timeout(D, s.read(&mut b)).await.expect("closed in time") {
+        match tokio::time::timeout(D, s.read(&mut b))
+            .await
+            .expect("closed in time")
+        {
             Ok(0) | Err(_) => {}
             Ok(n) => panic!("expected the connection to be closed, read {n} bytes"),
         }
@@ -322,7 +361,10 @@ mod tests {
         assert!(r.is_err(), "bytes went through a stalled proxy: {r:?}");
         assert_eq!(proxy.open_connections(), 1);
         proxy.set_mode(Mode::Pass);
-        tokio::time::timeout(D, s.read_exact(&mut b)).await.expect("released in time").expect("read");
+        tokio::time::timeout(D, s.read_exact(&mut b))
+            .await
+            .expect("released in time")
+            .expect("read");
         assert_eq!(&b, b"two");
     }
 
@@ -335,11 +377,15 @@ mod tests {
         expect_eof(&mut s).await;
         proxy.wait_idle(D).await;
         // while cut, a new connection is closed at once
-        let mut s2 = TcpStream::connect(proxy.addr()).await.expect("connect while cut");
+        let mut s2 = TcpStream::connect(proxy.addr())
+            .await
+            .expect("connect while cut");
         expect_eof(&mut s2).await;
         // back to pass: new connections work
         proxy.set_mode(Mode::Pass);
-        let mut s3 = TcpStream::connect(proxy.addr()).await.expect("connect after cut");
+        let mut s3 = TcpStream::connect(proxy.addr())
+            .await
+            .expect("connect after cut");
         assert_eq!(roundtrip(&mut s3, b"back").await, b"back");
     }
 

@@ -93,7 +93,11 @@ pub struct Inbox<T> {
 /// A new inbox named `name` (the name appears in failure messages).
 pub fn inbox<T>(name: impl Into<String>) -> Inbox<T> {
     let (tx, rx) = mpsc::unbounded_channel();
-    Inbox { rx, tx, name: name.into() }
+    Inbox {
+        rx,
+        tx,
+        name: name.into(),
+    }
 }
 
 impl<T> Inbox<T> {
@@ -115,7 +119,10 @@ impl<T> Inbox<T> {
             match tokio::time::timeout(deadline, self.rx.recv()).await {
                 Ok(Some(v)) => v,
                 Ok(None) => panic!("inbox `{}` closed (at {at})", self.name),
-                Err(_) => panic!("deadline of {deadline:?} passed waiting for `{}` (at {at})", self.name),
+                Err(_) => panic!(
+                    "deadline of {deadline:?} passed waiting for `{}` (at {at})",
+                    self.name
+                ),
             }
         }
     }
@@ -123,7 +130,10 @@ impl<T> Inbox<T> {
     /// The next value within `deadline`, or `None` (for bounded checks that something does NOT
     /// happen; keep such deadlines short).
     pub async fn try_next(&mut self, deadline: Duration) -> Option<T> {
-        tokio::time::timeout(deadline, self.rx.recv()).await.ok().flatten()
+        tokio::time::timeout(deadline, self.rx.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// The next value that satisfies `pred` (others are dropped), failing after `deadline`.
@@ -160,7 +170,11 @@ impl<T> Inbox<T> {
             while out.len() < n {
                 match tokio::time::timeout_at(end, self.rx.recv()).await {
                     Ok(Some(v)) => out.push(v),
-                    Ok(None) => panic!("inbox `{}` closed after {} of {n} values (at {at})", self.name, out.len()),
+                    Ok(None) => panic!(
+                        "inbox `{}` closed after {} of {n} values (at {at})",
+                        self.name,
+                        out.len()
+                    ),
                     Err(_) => panic!(
                         "deadline of {deadline:?} passed with {} of {n} `{}` values (at {at})",
                         out.len(),
@@ -189,7 +203,10 @@ impl<T: Debug> Inbox<T> {
         let at = Location::caller();
         async move {
             if let Ok(Some(v)) = tokio::time::timeout(window, self.rx.recv()).await {
-                panic!("`{}` got an unexpected value within {window:?}: {v:?} (at {at})", self.name);
+                panic!(
+                    "`{}` got an unexpected value within {window:?}: {v:?} (at {at})",
+                    self.name
+                );
             }
         }
     }

@@ -201,10 +201,10 @@ impl Driver {
             }
         }
         socket.fail_sent_acks();
-        socket.resolve_waiters(|| Err(Error::Disconnected));
         if was == Phase::Connected {
             socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoClientDisconnect));
         }
+        socket.resolve_waiters(|| Err(Error::Disconnected));
         self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
         self.close_if_unused().await;
     }
@@ -294,11 +294,12 @@ impl Driver {
             _ => message,
         };
         for socket in &self.sockets {
-            socket.resolve_waiters(|| Err(copy_error(error)));
             socket.dispatch(Dispatch::ConnectError(ConnectError {
                 message: message.clone(),
                 data: None,
             }));
+            let error = copy_error(error);
+            socket.resolve_waiters(move || Err(copy_error(&error)));
         }
         if is_reconnect {
             self.reconnecting = false;
@@ -498,8 +499,8 @@ impl Driver {
         for out in socket.open_and_drain() {
             self.queue_packet(out);
         }
-        socket.resolve_waiters(|| Ok(()));
         socket.dispatch(Dispatch::Connect);
+        socket.resolve_waiters(|| Ok(()));
     }
 
     fn on_connect_error(&mut self, socket: &Arc<SocketShared>, error: ConnectErrorData) {
@@ -512,8 +513,8 @@ impl Driver {
             message: error.message,
             data: error.data,
         };
-        socket.resolve_waiters(|| Err(Error::ConnectError(error.clone())));
-        socket.dispatch(Dispatch::ConnectError(error));
+        socket.dispatch(Dispatch::ConnectError(error.clone()));
+        socket.resolve_waiters(move || Err(Error::ConnectError(error.clone())));
         self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
     }
 
@@ -572,11 +573,11 @@ impl Driver {
             };
             socket.close_buffer();
             socket.fail_sent_acks();
-            if !reconnect {
-                socket.resolve_waiters(|| Err(Error::Disconnected));
-            }
             if was == Phase::Connected {
                 socket.dispatch(Dispatch::Disconnect(reason));
+            }
+            if !reconnect {
+                socket.resolve_waiters(|| Err(Error::Disconnected));
             }
         }
         if reconnect {

@@ -257,6 +257,8 @@ pub(crate) enum Dispatch {
     ConnectError(ConnectError),
     Disconnect(DisconnectReason),
     PayloadError(PayloadError),
+    /// Runs in order with the listeners (used to resolve `connect()` after them).
+    Run(Box<dyn FnOnce() + Send>),
 }
 
 /// Starts the dispatcher of a socket; it ends when the sender is dropped.
@@ -290,6 +292,7 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> mpsc::UnboundedSend
                     let handlers = listeners.write().connect_error.take_call_list();
                     call_all(handlers, error).await;
                 }
+                Dispatch::Run(f) => f(),
                 Dispatch::PayloadError(error) => {
                     let handlers = listeners.write().payload_error.take_call_list();
                     call_all(handlers, error).await;

@@ -270,10 +270,18 @@ impl SocketShared {
         let _ = self.dispatch.send(item);
     }
 
-    /// Resolves the `connect()` calls waiting for the outcome.
-    pub(crate) fn resolve_waiters(&self, outcome: impl Fn() -> Result<()>) {
-        for waiter in self.state().waiters.drain(..) {
-            let _ = waiter.send(outcome());
+    /// Resolves the `connect()` calls waiting for the outcome, through the dispatcher:
+    /// after the listeners of what was dispatched before (`connect`, `connect_error`) have
+    /// run, so a listener registered once `connect()` returned never sees that connect.
+    pub(crate) fn resolve_waiters(&self, outcome: impl Fn() -> Result<()> + Send + 'static) {
+        let waiters = std::mem::take(&mut self.state().waiters);
+        if waiters.is_empty() {
+            return;
         }
+        self.dispatch(Dispatch::Run(Box::new(move || {
+            for waiter in waiters {
+                let _ = waiter.send(outcome());
+            }
+        })));
     }
 }
