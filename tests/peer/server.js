@@ -9,6 +9,7 @@
 //
 //   PORT                       listening port on 127.0.0.1 (0 = any free port)
 //   PATH_PREFIX                engine path, default "/socket.io/"
+//   TLS_CERT, TLS_KEY          PEM files: serve HTTPS / WSS instead of HTTP / WS
 //   PING_INTERVAL, PING_TIMEOUT, MAX_HTTP_BUFFER_SIZE, CONNECT_TIMEOUT, UPGRADE_TIMEOUT (ms/bytes)
 //   TRANSPORTS                 "polling,websocket" (default), "websocket", "polling"
 //   ALLOW_UPGRADES             "0" forbids the polling -> websocket upgrade
@@ -183,10 +184,19 @@ function logRequest(req) {
 
 // Requests outside the engine's path get a 404 (the engine only passes those on to the
 // listeners that existed when it attached).
-const httpServer = http.createServer((req, res) => {
+const notFound = (req, res) => {
   res.writeHead(404, { "content-type": "text/plain" });
   res.end("not found");
-});
+};
+const tlsCert = opt("TLS_CERT", undefined);
+const tlsKey = opt("TLS_KEY", undefined);
+const httpServer =
+  tlsCert && tlsKey
+    ? require("https").createServer(
+        { cert: require("fs").readFileSync(tlsCert), key: require("fs").readFileSync(tlsKey) },
+        notFound,
+      )
+    : http.createServer(notFound);
 const io = new Server(httpServer, serverOptions);
 // prepended after the engine attached (it re-wraps the "request" listeners it finds), so every
 // request is seen before the engine handles it

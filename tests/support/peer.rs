@@ -57,6 +57,8 @@ pub struct PeerOptions {
     pub log_events: bool,
     /// The engine's path (default `/socket.io/`).
     pub path: Option<String>,
+    /// Serve HTTPS with this certificate chain and key (PEM files): `TLS_CERT`, `TLS_KEY`.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl PeerOptions {
@@ -129,6 +131,11 @@ impl PeerOptions {
         self.path = Some(path.to_string());
         self
     }
+    /// Serves HTTPS (and WSS) with this certificate chain and private key, both PEM files.
+    pub fn tls(mut self, cert: PathBuf, key: PathBuf) -> Self {
+        self.tls = Some((cert, key));
+        self
+    }
     /// Sets the port (0 = any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -176,6 +183,10 @@ impl PeerOptions {
         }
         if let Some(p) = &self.path {
             push("path-prefix", p.clone());
+        }
+        if let Some((cert, key)) = &self.tls {
+            push("tls-cert", cert.display().to_string());
+            push("tls-key", key.display().to_string());
         }
         push("log-events", if self.log_events { "1" } else { "0" }.into());
         a
@@ -390,9 +401,14 @@ impl NodePeer {
         })
     }
 
-    /// `http://127.0.0.1:<port>`
+    /// `http://127.0.0.1:<port>` (`https://` when serving TLS)
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// `http://127.0.0.1:<port><nsp>`, e.g. `url_for("/foo")`.
