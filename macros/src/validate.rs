@@ -30,7 +30,7 @@ pub(crate) fn trait_shape(item: &ItemTrait, errors: &mut Errors) {
             "a `#[socketio_events]` trait cannot be `unsafe`",
         ));
     }
-    if let Some(auto) = &item.auto_token {
+    if let Some(auto) = &item.modifiers.auto_token {
         errors.push(syn::Error::new(
             auto.span(),
             "a `#[socketio_events]` trait cannot be `auto`",
@@ -111,7 +111,7 @@ pub(crate) fn method_shape(method: &TraitItemFn, errors: &mut Errors) {
             "an event method cannot be `const`",
         ));
     }
-    if let Some(unsafety) = &sig.unsafety {
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.push(syn::Error::new(
             unsafety.span(),
             "an event method cannot be `unsafe`",
@@ -156,7 +156,7 @@ pub(crate) fn payload_type(ty: &Type, errors: &mut Errors) {
         }
         Type::Infer(_) => Some("write the payload type: `_` cannot be inferred here"),
         Type::Never(_) => Some("`!` is no payload type: an event without ack has no return type"),
-        Type::Ptr(_) | Type::BareFn(_) => Some("payload types must be serializable data"),
+        Type::Ptr(_) | Type::FnPtr(_) => Some("payload types must be serializable data"),
         _ => None,
     };
     if let Some(problem) = problem {
