@@ -6,6 +6,7 @@ mod driver;
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -128,6 +129,8 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     /// The connection task, until it is started by the first command.
     driver: Mutex<Option<Driver>>,
+    /// Whether `driver` was taken and spawned.
+    started: AtomicBool,
     sockets: Mutex<HashMap<String, Weak<SocketShared>>>,
 }
 
@@ -224,14 +227,13 @@ impl Manager {
 
     /// Hands a command to the connection task, starting it on first use.
     pub(crate) fn command(&self, command: Command) -> Result<()> {
-        if let Some(driver) = self
-            .inner
-            .driver
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            tokio::spawn(driver.run());
+        // Every emit passes here: after the first command, one atomic load and no lock.
+        if !self.inner.started.load(Ordering::Acquire) {
+            let mut driver = self.inner.driver.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(driver) = driver.take() {
+                tokio::spawn(driver.run());
+            }
+            self.inner.started.store(true, Ordering::Release);
         }
         self.inner.commands.send(command).map_err(|_| Error::Closed)
     }
@@ -415,6 +417,7 @@ impl ManagerBuilder {
                 observed,
                 commands,
                 driver: Mutex::new(Some(driver)),
+                started: AtomicBool::new(false),
                 sockets: Mutex::new(HashMap::new()),
             }),
         })
