@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::contract::{AckDef, Direction, EventDef};
 use crate::export::{
-    lower_first, ExportOptions, Model, Namespace, INTER_SERVER_EVENTS, SOCKET_DATA, TS_RESERVED,
+    lower_first, ExportOptions, Model, Namespace, INTER_SERVER_EVENTS, SOCKET_DATA,
 };
 use crate::walk::{binary_format, sorted, wide_integer_format, BINARY_FORMAT};
 
@@ -692,11 +692,65 @@ fn param_name(name: &str) -> String {
             .collect();
         return format!("_{cleaned}");
     }
-    if TS_RESERVED.contains(&name) && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+    if PARAM_RESERVED.contains(&name) {
         return format!("{name}_");
     }
     name.to_owned()
 }
+
+/// Words a parameter cannot be named: JavaScript's reserved words in strict mode (which
+/// modules use), and `arguments` and `eval`, which strict mode does not let a binding take.
+/// TypeScript's contextual keywords (`from`, `type`, `string`...) are fine as parameter names.
+const PARAM_RESERVED: &[&str] = &[
+    "arguments",
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "eval",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+];
 
 #[cfg(test)]
 mod tests {
@@ -782,8 +836,11 @@ mod tests {
     fn names_are_quoted_or_escaped_when_needed() {
         assert_eq!(property_key("chat message"), "\"chat message\"");
         assert_eq!(property_key("hello"), "hello");
-        assert_eq!(param_name("r#type"), "type_");
-        assert_eq!(param_name("in"), "in_");
+        assert_eq!(param_name("r#type"), "type");
+        assert_eq!(param_name("r#in"), "in_");
+        assert_eq!(param_name("class"), "class_");
+        assert_eq!(param_name("from"), "from");
+        assert_eq!(param_name("string"), "string");
         assert_eq!(param_name("room"), "room");
     }
 

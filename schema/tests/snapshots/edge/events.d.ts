@@ -20,7 +20,7 @@ export interface ClientToServerEvents {
    *
    * @param ackCallback The acknowledgement: call it once with the reply.
    */
-  "room:update/v2": (type_: string, data: unknown, callback: Record2, ackCallback: (ack: Page) => void) => void;
+  "room:update/v2": (type: string, data: unknown, callback: Record2, ackCallback: (ack: Page) => void) => void;
 }
 
 /**
