@@ -5,7 +5,8 @@
 //! cargo run --example chat -- http://127.0.0.1:3000 # against a server with the same /chat events
 //! ```
 //!
-//! The `ChatEvents` trait below is the whole contract: `#[ferrio::socketio_events]` turns it
+//! The `ChatEvents` trait (in `common/chat_contract.rs`, shared with the export command
+//! `export_schema` and the suites) is the whole contract: `#[ferrio::socketio_events]` turns it
 //! into `ChatEventsSocket`, whose methods take and return the declared types, and into the
 //! `ChatEvents` marker that describes the events (JSON Schema, AsyncAPI, TypeScript through
 //! `ferrio::schema`). The embedded server (module `embedded_server`, socketioxide in this
@@ -17,100 +18,20 @@
 //! (`message`, `user joined`, `typing`, `file`), a binary field (`SharedFile::data` travels
 //! as a binary attachment), and the server asking a client for an ack (`question`, answered
 //! by the listener's return value).
-//!
-//! The payload types derive `JsonSchema` through the schemars that ferrio re-exports
-//! (`#[schemars(crate = "ferrio::schema::schemars")]`), so a program needs no schemars
-//! dependency of its own.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio::schema::schemars::{self, JsonSchema, Schema, SchemaGenerator};
+use ferrio::schema::schemars;
 use ferrio::{Acked, EventContract, Manager};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-/// The auth of a client: its name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Auth {
-    /// The name the others see.
-    pub name: String,
-}
+// The contract, shared with the export command and the suites (`pub`: this program uses only
+// part of it).
+#[path = "common/chat_contract.rs"]
+pub mod chat_contract;
 
-/// A message in a room.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[schemars(crate = "ferrio::schema::schemars")]
-pub struct ChatMessage {
-    /// The room.
-    pub room: String,
-    /// Who wrote it.
-    pub user: String,
-    /// What they wrote.
-    pub text: String,
-}
-
-/// A room and who is in it.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[schemars(crate = "ferrio::schema::schemars")]
-pub struct RoomInfo {
-    /// The room's name.
-    pub name: String,
-    /// Its members, sorted.
-    pub members: Vec<String>,
-}
-
-/// A file shared in a room; its bytes travel as a binary attachment.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[schemars(crate = "ferrio::schema::schemars")]
-pub struct SharedFile {
-    /// The file's name.
-    pub name: String,
-    /// The content.
-    #[schemars(schema_with = "binary")]
-    pub data: Bytes,
-}
-
-/// The schema of bytes sent as an attachment.
-fn binary(_: &mut SchemaGenerator) -> Schema {
-    ferrio::schema::binary_schema()
-}
-
-/// The chat: what a client says and hears in the `/chat` namespace. Clients connect with
-/// `{"name": ...}` as their auth.
-#[ferrio::socketio_events(namespace = "/chat")]
-pub trait ChatEvents {
-    /// Tell a room you are typing; fire and forget.
-    #[emit]
-    fn typing(room: String);
-    /// Join a room; the server acks with the room's info.
-    #[emit]
-    fn join(room: String) -> RoomInfo;
-    /// Say something in a room; the server acks (without a value) once it is delivered.
-    #[emit(name = "chat message")]
-    fn say(room: String, text: String) -> Acked;
-    /// Share a file in a room; the server acks with the number of bytes it got.
-    #[emit]
-    fn share(room: String, file: SharedFile) -> u64;
-    /// Ask the other members of a room a question; the server acks with their answers.
-    #[emit]
-    fn ask(room: String, question: String) -> Vec<String>;
-    /// A message in a room this client joined.
-    #[on]
-    fn message(msg: ChatMessage);
-    /// Someone joined a room this client is in.
-    #[on(name = "user joined")]
-    fn user_joined(user: String, room: String);
-    /// Someone is typing in a room this client is in (the same wire name as the `#[emit]`
-    /// event: each direction has its own names).
-    #[on(name = "typing")]
-    fn someone_typing(user: String, room: String);
-    /// A file shared in a room this client is in.
-    #[on]
-    fn file(from: String, file: SharedFile);
-    /// The server relays a question; the listener's answer is the ack.
-    #[on]
-    fn question(from: String, question: String) -> String;
-}
+use chat_contract::{Auth, ChatEvents, ChatEventsSocket, SharedFile};
 
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(5);
@@ -277,7 +198,7 @@ mod embedded_server {
     use socketioxide::socket::Sid;
     use socketioxide::SocketIo;
 
-    use super::{Auth, ChatMessage, RoomInfo, SharedFile};
+    use crate::chat_contract::{Auth, ChatMessage, RoomInfo, SharedFile};
 
     /// Who is who: socket id -> the name given in the auth.
     type Names = Arc<Mutex<HashMap<Sid, String>>>;

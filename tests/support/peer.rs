@@ -223,27 +223,44 @@ fn installed(dir: &Path) -> bool {
             .is_file()
 }
 
-static INSTALL: OnceCell<Result<(), String>> = OnceCell::const_new();
-
 /// Makes sure `tests/peer/node_modules` exists, running `npm ci` at most once per process and
 /// once across concurrent processes. Returns a readable error when it cannot.
 pub async fn ensure_installed() -> Result<(), String> {
-    INSTALL
-        .get_or_init(|| async {
-            let dir = peer_dir();
-            if installed(&dir) {
-                return Ok(());
+    ensure_installed_in(&peer_dir()).await
+}
+
+/// Makes sure the npm package in `dir` (a `package.json` depending on `socket.io` and its
+/// `package-lock.json`) has its `node_modules`, running `npm ci` in `dir` at most once per
+/// process and folder and once across concurrent processes, like [`ensure_installed`] does
+/// for the Node peer. Returns a readable error when it cannot.
+pub async fn ensure_installed_in(dir: &Path) -> Result<(), String> {
+    type Once = Arc<OnceCell<Result<(), String>>>;
+    static INSTALLS: Mutex<Vec<(PathBuf, Once)>> = Mutex::new(Vec::new());
+    let once = {
+        let mut installs = INSTALLS.lock().unwrap_or_else(|e| e.into_inner());
+        match installs.iter().find(|(d, _)| d == dir) {
+            Some((_, once)) => once.clone(),
+            None => {
+                let once = Once::default();
+                installs.push((dir.to_path_buf(), once.clone()));
+                once
             }
-            if !dir.join("package-lock.json").is_file() {
-                return Err(format!(
-                    "{} has no package-lock.json (set FERRIO_PEER_DIR?)",
-                    dir.display()
-                ));
-            }
-            install_locked(&dir).await
-        })
-        .await
-        .clone()
+        }
+    };
+    once.get_or_init(|| async {
+        if installed(dir) {
+            return Ok(());
+        }
+        if !dir.join("package-lock.json").is_file() {
+            return Err(format!(
+                "{} has no package-lock.json (set FERRIO_PEER_DIR?)",
+                dir.display()
+            ));
+        }
+        install_locked(dir).await
+    })
+    .await
+    .clone()
 }
 
 async fn install_locked(dir: &Path) -> Result<(), String> {
