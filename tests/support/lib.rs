@@ -4,6 +4,8 @@
 //!   `npm ci` when needed, started on a free loopback port, stopped by its handle, restartable
 //!   on the same port); [`shared_peer`] is one such server shared by a whole test binary.
 //! - [`Proxy`]: a loopback TCP proxy that passes, stalls or cuts connections on command.
+//! - [`HostileServer`]: a hand-written Engine.IO server that gets a client connected, then
+//!   misbehaves on command (stops pinging, stalls mid-frame, sends garbage...).
 //! - [`within`], [`Inbox`]: every wait has a deadline and fails with a clear message.
 //! - [`Transports`] and [`transport_matrix!`]: run a scenario over websocket only, polling only
 //!   and polling with the upgrade.
@@ -11,6 +13,7 @@
 //! The handlers of the Node peer are documented at the top of `tests/peer/server.js`.
 
 pub mod client;
+pub mod hostile;
 pub mod peer;
 pub mod proxy;
 pub mod wait;
@@ -19,6 +22,7 @@ pub use client::{
     any_events, builder, connect, connect_errors, connect_watched, connects, disconnects, events,
     manager, next_manager_event, outgoing_events, server, Transports,
 };
+pub use hostile::{HostileServer, PanicCounter};
 pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
 pub use proxy::{Mode, Proxy};
 pub use wait::{inbox, poll_once, until, within, within_for, Inbox, Outbox, STEP};
