@@ -548,6 +548,16 @@ io.of("/no").use((socket, next) => next(new Error("Auth failed (custom namespace
 // "/timeout": the middleware never calls next(): the CONNECT is never answered.
 io.of("/timeout").use(() => {});
 
+// "/slow": the middleware lets the socket in after `auth.delay` ms (default 500, at most 60 s):
+// a namespace that takes a while to connect (buffered emits and acks while it connects).
+io.of("/slow")
+  .use((socket, next) => {
+    const auth = socket.handshake.auth || {};
+    const delay = auth.delay === undefined ? 500 : Number(auth.delay) || 0;
+    setTimeout(() => next(), Math.min(delay, 60000));
+  })
+  .on("connection", install);
+
 // ---------------------------------------------------------------------------------------------
 // lifecycle
 
