@@ -51,6 +51,7 @@ both_wires!(
     thousands_of_attachments_are_refused_at_the_header,
     a_length_prefixed_handshake_is_a_legacy_server,
     a_legacy_server_is_not_retried_until_the_connect_timeout,
+    odd_handshake_values_connect_or_fail_cleanly,
 );
 
 /// A manager for the hostile server over `w`, with a quick reconnection.
@@ -472,6 +473,104 @@ async fn thousands_of_attachments_are_refused_at_the_header(w: Wire) {
     s.disconnect();
     m.close();
     panics.assert_none();
+}
+
+// ---- odd handshakes ---------------------------------------------------------------------------
+
+/// Handshake values a server may well send (a zero `maxPayload`, a heartbeat of zero) or a
+/// broken one could (a heartbeat of `u64::MAX` ms, negative numbers, wrong types): each either
+/// connects or fails with an error, without a panic, and the same client connects again once
+/// the handshake is sane.
+async fn odd_handshake_values_connect_or_fail_cleanly(w: Wire) {
+    let cases = [
+        json!({"maxPayload": 0}),
+        json!({"maxPayload": u64::MAX}),
+        json!({"pingInterval": 0, "pingTimeout": 0}),
+        json!({"pingInterval": u64::MAX, "pingTimeout": u64::MAX}),
+        json!({"pingInterval": u64::MAX, "pingTimeout": 1}),
+        json!({"pingInterval": -1}),
+        json!({"pingTimeout": 1.5e300}),
+        json!({"upgrades": "websocket"}),
+        json!({"sid": null}),
+        json!({"sid": ""}),
+    ];
+    let server = HostileServer::start().await;
+    let mut failures = Vec::new();
+    for fields in cases {
+        let panics = PanicCounter::start();
+        server.set_handshake_fields(fields.clone());
+        let m = build(client(&server, w).reconnection(false));
+        let s = m.socket("/").build();
+        let mut down = disconnects(&s);
+        let r = within_for(STEP, format!("a connect with {fields}"), s.connect()).await;
+        if r.is_ok() {
+            // connected: it works, or (a zero heartbeat) ends at once with a reason
+            let echoed = tokio::time::timeout(STEP, s.emit_with_ack::<i64>("echo", 1)).await;
+            if !matches!(echoed, Ok(Ok(1))) {
+                let reason = down.next(STEP).await;
+                assert!(!s.connected(), "{fields}: {echoed:?}, then {reason:?}");
+            }
+        }
+        if panics.count() > 0 {
+            failures.push(format!("{fields}: a task panicked (connect gave {r:?})"));
+        }
+        server.set_handshake_fields(json!({}));
+        if r.is_err() {
+            // the same client connects once the handshake is sane
+            match within_for(STEP, format!("a connect after {fields}"), s.connect()).await {
+                Ok(()) => echo(&s, 10).await,
+                Err(e) => failures.push(format!("{fields}: no connection afterwards: {e}")),
+            }
+        }
+        m.close();
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The error `connect()` returns names its cause once: a broken handshake, a refused port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runtime bug: connect() errors read `transport error: transport error: transport \
+            error: ...` (on_open_error applies copy_error twice, and each call wraps an \
+            Error::Transport's Display in a new Error::Transport)"]
+async fn connect_errors_name_their_cause_once() {
+    let server = HostileServer::start().await;
+    server.set_handshake_fields(json!({"pingInterval": -1}));
+    let refused = {
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        drop(l);
+        format!("http://{addr}")
+    };
+    for (what, url, w) in [
+        (
+            "a broken handshake over polling",
+            server.url(),
+            Wire::Polling,
+        ),
+        (
+            "a broken handshake over websocket",
+            server.url(),
+            Wire::Websocket,
+        ),
+        ("a refused port", refused, Wire::Websocket),
+    ] {
+        let m = build(
+            Manager::builder(&url)
+                .transports(&[match w {
+                    Wire::Websocket => TransportKind::Websocket,
+                    Wire::Polling => TransportKind::Polling,
+                }])
+                .reconnection(false),
+        );
+        let e = within(STEP, m.socket("/").connect())
+            .await
+            .expect_err("a failed connect");
+        let text = e.to_string();
+        assert_eq!(text.matches("transport error").count(), 1, "{what}: {text}");
+        m.close();
+    }
 }
 
 // ---- servers of an older protocol -----------------------------------------------------------

@@ -166,6 +166,8 @@ struct Shared {
     ping_timeout: Duration,
     max_payload: u64,
     opening: Mutex<Opening>,
+    /// Fields that replace (or add to) those of the v4 handshake.
+    handshake_fields: Mutex<serde_json::Map<String, Value>>,
     sessions: Mutex<HashMap<String, SessionHandle>>,
     subscribers: Mutex<Vec<Outbox<Seen>>>,
     tasks: Mutex<Vec<AbortHandle>>,
@@ -200,16 +202,21 @@ impl Shared {
     fn opening_packets(&self, sid: &str) -> (Opening, Vec<String>) {
         let opening = *lock(&self.opening);
         let packets = match opening {
-            Opening::V4 => vec![format!(
-                "0{}",
-                json!({
+            Opening::V4 => {
+                let mut handshake = json!({
                     "sid": sid,
                     "upgrades": [],
                     "pingInterval": self.ping_interval.as_millis() as u64,
                     "pingTimeout": self.ping_timeout.as_millis() as u64,
                     "maxPayload": self.max_payload,
-                })
-            )],
+                });
+                if let Value::Object(fields) = &mut handshake {
+                    for (k, v) in lock(&self.handshake_fields).iter() {
+                        fields.insert(k.clone(), v.clone());
+                    }
+                }
+                vec![format!("0{handshake}")]
+            }
             Opening::LengthPrefixed | Opening::SocketIoV2 => vec![
                 format!(
                     "0{}",
@@ -259,6 +266,7 @@ impl HostileServer {
             ping_timeout,
             max_payload: 1_000_000,
             opening: Mutex::new(Opening::V4),
+            handshake_fields: Mutex::new(serde_json::Map::new()),
             sessions: Mutex::new(HashMap::new()),
             subscribers: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
@@ -288,6 +296,16 @@ impl HostileServer {
     /// How the next handshakes are answered (v4 until changed).
     pub fn set_opening(&self, opening: Opening) {
         *lock(&self.shared.opening) = opening;
+    }
+
+    /// Sets fields of the next v4 handshakes, replacing the server's own (`pingInterval`,
+    /// `maxPayload`, `sid`...): e.g. `json!({"pingInterval": u64::MAX})`. `null` values stay
+    /// as `null`; an empty object goes back to the server's own handshake.
+    pub fn set_handshake_fields(&self, fields: Value) {
+        *lock(&self.shared.handshake_fields) = match fields {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
     }
 
     /// Hands `acts` to every open session; each session carries them out in order.
@@ -1095,6 +1113,7 @@ mod tests {
             ping_timeout: Duration::from_secs(1),
             max_payload: 1,
             opening: Mutex::new(Opening::V4),
+            handshake_fields: Mutex::new(serde_json::Map::new()),
             sessions: Mutex::new(HashMap::new()),
             subscribers: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
