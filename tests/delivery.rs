@@ -44,16 +44,36 @@ async fn nums(s: &Socket) -> Vec<i64> {
 
 // ---- at-least-once, in order, across restarts -------------------------------------------------
 
-/// 10,000 numbered events, each awaited under an ack timeout with retries, while the server
-/// is killed and restarted on the same port three times: the server (its `EVENT` log, which
-/// outlives every incarnation) receives every number at least once, and the first arrivals
-/// come in order.
+/// 10,000 numbered events over websocket, each awaited under an ack timeout with retries,
+/// while the server is killed and restarted on the same port three times: the server (its
+/// `EVENT` log, which outlives every incarnation) receives every number at least once, and the
+/// first arrivals come in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_lost_while_the_server_restarts_three_times() {
-    const N: u32 = 10_000;
-    const RESTARTS: u32 = 3;
+    nothing_lost(Transports::WebsocketOnly, 10_000, 3).await;
+}
+
+/// The same over long-polling (slower: 1,000 events).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_over_polling_while_the_server_restarts() {
+    nothing_lost(Transports::PollingOnly, 1_000, 3).await;
+}
+
+/// The same with the upgrade: every restart starts over on polling, then upgrades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_through_upgrades_while_the_server_restarts() {
+    nothing_lost(Transports::PollingUpgrade, 1_000, 3).await;
+}
+
+async fn nothing_lost(t: Transports, n: u32, restarts: u32) {
     let peer = NodePeer::start(PeerOptions::new().log_events(true)).await;
-    let m = build(quick(&peer.url()).ack_timeout(Duration::from_secs(2)));
+    let m = build(
+        builder(&peer.url(), t)
+            .reconnection_delay(Duration::from_millis(20))
+            .reconnection_delay_max(Duration::from_millis(100))
+            .randomization_factor(0.0)
+            .ack_timeout(Duration::from_secs(2)),
+    );
     let mut evs = m.events();
     let s = within(STEP, m.socket("/").retries(30).connect())
         .await
@@ -72,8 +92,8 @@ async fn nothing_is_lost_while_the_server_restarts_three_times() {
     });
 
     let started = std::time::Instant::now();
-    for i in 0..N {
-        if i > 0 && i % (N / (RESTARTS + 1)) == 0 {
+    for i in 0..n {
+        if i > 0 && i % (n / (restarts + 1)) == 0 {
             restart_tx.send(()).expect("restarter");
         }
         let got: u32 = within_for(
@@ -89,8 +109,8 @@ async fn nothing_is_lost_while_the_server_restarts_three_times() {
     let peer = within(STEP * 4, restarter).await.expect("restarter");
     let elapsed = started.elapsed();
 
-    // three restarts, three disconnections, three reconnections
-    let reasons = down.take(RESTARTS as usize, STEP).await;
+    // as many disconnections and reconnections as restarts
+    let reasons = down.take(restarts as usize, STEP).await;
     assert!(
         reasons.iter().all(|r| matches!(
             r,
@@ -98,37 +118,39 @@ async fn nothing_is_lost_while_the_server_restarts_three_times() {
         )),
         "{reasons:?}"
     );
-    for _ in 0..RESTARTS {
+    for _ in 0..restarts {
         next_manager_event(&mut evs, STEP, |e| matches!(e, ManagerEvent::Reconnect(_))).await;
     }
 
-    let last = f64::from(N - 1);
+    let last = f64::from(n - 1);
     let events = peer
         .wait_for_events(STEP, |evs| {
             evs.iter()
                 .any(|e| e["event"] == "num" && e["args"][0].as_f64() == Some(last))
         })
         .await;
-    let mut first_arrivals = Vec::with_capacity(N as usize);
+    let mut first_arrivals = Vec::with_capacity(n as usize);
     let mut seen = HashSet::new();
     let mut duplicates = 0;
     for e in events.iter().filter(|e| e["event"] == "num") {
-        let n = e["args"][0].as_u64().expect("a number") as u32;
-        if seen.insert(n) {
-            first_arrivals.push(n);
+        let num = e["args"][0].as_u64().expect("a number") as u32;
+        if seen.insert(num) {
+            first_arrivals.push(num);
         } else {
             duplicates += 1;
         }
     }
-    let missing: Vec<u32> = (0..N).filter(|n| !seen.contains(n)).take(10).collect();
+    let missing: Vec<u32> = (0..n).filter(|i| !seen.contains(i)).take(10).collect();
     assert!(missing.is_empty(), "never received: {missing:?}...");
     let out_of_order = first_arrivals
         .windows(2)
         .find(|w| w[1] != w[0] + 1)
         .map(|w| (w[0], w[1]));
     assert_eq!(out_of_order, None, "first arrivals out of order");
-    assert_eq!(first_arrivals.len(), N as usize);
-    eprintln!("{N} events across {RESTARTS} restarts in {elapsed:?}, {duplicates} received twice");
+    assert_eq!(first_arrivals.len(), n as usize);
+    eprintln!(
+        "{t:?}: {n} events across {restarts} restarts in {elapsed:?}, {duplicates} received twice"
+    );
     s.disconnect();
     m.close();
     drop(peer);

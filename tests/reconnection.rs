@@ -368,6 +368,23 @@ async fn no_attempt_after_disconnect_during_the_loop() {
     m.close();
 }
 
+/// `Manager::close()` (socket.io's `manager._close()`) during the loop stops it too: the
+/// sockets get no more attempts and are no longer active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_manager_stops_the_loop() {
+    let port = refused_port().await;
+    let m = build(
+        quick(&format!("http://127.0.0.1:{port}")).reconnection_delay(Duration::from_millis(50)),
+    );
+    let mut evs = timed_events(&m);
+    let s = m.socket("/").build();
+    let _ = within(STEP, s.connect()).await;
+    until_label(&mut evs, "reconnect_attempt(1)").await;
+    m.close();
+    assert_no_attempt(&mut evs, Duration::from_millis(400)).await;
+    assert!(!s.active());
+}
+
 /// "should reconnect after stopping reconnection": `disconnect()` then `connect()` during the
 /// loop starts attempts again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,12 +62,17 @@ async fn receive_an_event(s: &Socket) {
 /// only then is its session kept for recovery. A server that misses a cut (a polling client
 /// cut between two polls) notices it by its heartbeat, hence the fast one of [`peer`].
 async fn server_noticed_the_disconnect(other: &Socket, id: &str) {
+    server_noticed_disconnects(other, id, 1).await;
+}
+
+/// Waits until the server saw the socket `id` disconnect `count` times in all.
+async fn server_noticed_disconnects(other: &Socket, id: &str, count: usize) {
     let end = tokio::time::Instant::now() + STEP;
     loop {
         let reasons: Vec<String> = within(STEP, other.emit_with_ack("disconnectLog", id))
             .await
             .expect("disconnectLog");
-        if !reasons.is_empty() {
+        if reasons.len() >= count {
             return;
         }
         assert!(
@@ -248,6 +253,59 @@ async fn every_namespace_recovers_its_session() {
     assert_eq!((root_got, foo_got), (vec![0, 1], vec![10, 11]));
     root.disconnect();
     foo.disconnect();
+    other.disconnect();
+    m.close();
+    m2.close();
+}
+
+/// A missed binary event is restored with its attachment (and the offset after it), and a
+/// recovered session recovers again at the next cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_missed_events_and_a_second_recovery() {
+    #[derive(serde::Serialize)]
+    struct EmitTo<'a> {
+        room: &'a str,
+        event: &'a str,
+        args: (i64, bytes::Bytes),
+    }
+    let peer = peer().await;
+    let proxy = Proxy::start(peer.addr()).await;
+    let m = build(quick(&proxy.url(), Transports::WebsocketOnly));
+    let (s, mut up) = connect_watched(&m, "/").await;
+    receive_an_event(&s).await;
+    let id = s.id().expect("id");
+    let mut missed = events(&s, "missed-bin");
+    let mut down = disconnects(&s);
+    let (m2, other) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
+
+    for round in 0..2i64 {
+        proxy.set_mode(Mode::Cut);
+        down.next(STEP).await;
+        server_noticed_disconnects(&other, &id, round as usize + 1).await;
+        let payload = bytes::Bytes::from(vec![round as u8, 0xff, 0x00]);
+        let _: bool = within(
+            STEP,
+            other.emit_with_ack(
+                "emitTo",
+                EmitTo {
+                    room: &id,
+                    event: "missed-bin",
+                    args: (round, payload.clone()),
+                },
+            ),
+        )
+        .await
+        .expect("emitTo");
+        proxy.set_mode(Mode::Pass);
+        up.next(STEP).await;
+        assert!(s.recovered(), "round {round}: not recovered");
+        assert_eq!(s.id().as_deref(), Some(id.as_str()));
+        let ev = missed.next(STEP).await;
+        let (n, bytes): (i64, bytes::Bytes) = ev.args().expect("(n, bytes)");
+        assert_eq!((n, bytes), (round, payload), "round {round}");
+        assert_eq!(ev.len(), 3, "two arguments and the offset: {ev:?}");
+    }
+    s.disconnect();
     other.disconnect();
     m.close();
     m2.close();
