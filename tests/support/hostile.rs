@@ -16,7 +16,8 @@
 //! - [`HostileServer::seen`] reports what the server saw ([`Seen`]): sessions opened, namespace
 //!   CONNECTs, events, pings sent, pongs, and the client closing its side.
 //! - [`HostileServer::set_opening`] changes how the next handshakes are answered
-//!   ([`Opening`]), e.g. like an Engine.IO v3 server.
+//!   ([`Opening`]), e.g. like an Engine.IO v3 server; [`HostileServer::set_handshake_fields`]
+//!   changes fields of the v4 handshake; [`HostileServer::lose_events`] loses client events.
 //!
 //! The server never upgrades (its handshake offers no upgrade): a client reaches it over
 //! polling only or over websocket only. Dropping the server (or [`HostileServer::stop`]) ends
@@ -170,6 +171,8 @@ struct Shared {
     handshake_fields: Mutex<serde_json::Map<String, Value>>,
     sessions: Mutex<HashMap<String, SessionHandle>>,
     subscribers: Mutex<Vec<Outbox<Seen>>>,
+    /// How many of the next client events are lost (neither reported nor acked).
+    lose: AtomicUsize,
     tasks: Mutex<Vec<AbortHandle>>,
     next_id: AtomicU64,
 }
@@ -269,6 +272,7 @@ impl HostileServer {
             handshake_fields: Mutex::new(serde_json::Map::new()),
             sessions: Mutex::new(HashMap::new()),
             subscribers: Mutex::new(Vec::new()),
+            lose: AtomicUsize::new(0),
             tasks: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
         });
@@ -306,6 +310,12 @@ impl HostileServer {
             Value::Object(map) => map,
             _ => serde_json::Map::new(),
         };
+    }
+
+    /// Loses the next `n` events the client sends (any session): they are neither reported
+    /// nor acknowledged, as if they never arrived.
+    pub fn lose_events(&self, n: usize) {
+        self.shared.lose.store(n, Ordering::SeqCst);
     }
 
     /// Hands `acts` to every open session; each session carries them out in order.
@@ -735,6 +745,13 @@ fn on_socketio(shared: &Shared, sid: &str, packet: &str) -> Option<String> {
             let mut array = array.into_iter();
             let name = array.next()?.as_str()?.to_owned();
             let args: Vec<Value> = array.collect();
+            let lost = shared
+                .lose
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if lost {
+                return None;
+            }
             shared.report(Seen::Event {
                 sid: sid.to_owned(),
                 nsp: nsp.to_owned(),
@@ -1116,6 +1133,7 @@ mod tests {
             handshake_fields: Mutex::new(serde_json::Map::new()),
             sessions: Mutex::new(HashMap::new()),
             subscribers: Mutex::new(Vec::new()),
+            lose: AtomicUsize::new(0),
             tasks: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
         };
