@@ -190,9 +190,6 @@ async fn retries_send_each_try_with_a_new_ack_id_and_end_with_the_timeout() {
 /// delays the emits after it instead of letting them overtake it. Here the server loses the
 /// first try of the first of two concurrent emits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runtime bug: retries are per call, so a later concurrent emit overtakes an earlier \
-            one whose try was lost; socket.io-client queues emits with retries and sends them \
-            one at a time (in-order at-least-once)"]
 async fn retries_keep_the_order_of_concurrent_emits() {
     let server = HostileServer::start().await;
     let mut seen = server.seen();

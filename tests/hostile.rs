@@ -529,9 +529,6 @@ async fn odd_handshake_values_connect_or_fail_cleanly(w: Wire) {
 
 /// The error `connect()` returns names its cause once: a broken handshake, a refused port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runtime bug: connect() errors read `transport error: transport error: transport \
-            error: ...` (on_open_error applies copy_error twice, and each call wraps an \
-            Error::Transport's Display in a new Error::Transport)"]
 async fn connect_errors_name_their_cause_once() {
     let server = HostileServer::start().await;
     server.set_handshake_fields(json!({"pingInterval": -1}));
@@ -636,9 +633,6 @@ async fn a_legacy_server_is_not_retried_until_the_connect_timeout(w: Wire) {
 /// reports "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client"
 /// as a `connect_error`; ferrio must fail the connect too, not loop on parse errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runtime bug: a CONNECT without data (socket.io 2's `40`) is a parse error and \
-            connect() fails with Disconnected (or, with reconnection on, loops until its \
-            timeout) instead of reporting a legacy server"]
 async fn a_socketio_v2_server_over_websocket_is_a_legacy_server() {
     let panics = PanicCounter::start();
     let server = HostileServer::start().await;

@@ -580,10 +580,6 @@ async fn auth_fn_is_evaluated_at_every_connection() {
 /// connected (the reference client's "should reconnect after stopping reconnection" does this
 /// in one go).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runtime bug: disconnect() only queues a command, so a connect() right after it \
-            returns Ok on the stale Connected state (then the queued disconnect fails the next \
-            ack with Disconnected), or its waiter is resolved by that disconnect with \
-            Err(Disconnected)"]
 async fn disconnect_then_connect_at_once_leaves_the_socket_connected() {
     let peer = shared_peer().await;
     let m = build(quick(&peer.url()));

@@ -55,6 +55,30 @@ pub enum Error {
     AlreadyAcked,
 }
 
+impl Error {
+    /// The same error again, for every waiter of one failure. Variants that carry a
+    /// non-clonable source keep its message.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::ConnectError(e) => Error::ConnectError(e.clone()),
+            Error::Timeout => Error::Timeout,
+            Error::Disconnected => Error::Disconnected,
+            Error::ReservedEvent(name) => Error::ReservedEvent(name.clone()),
+            Error::BufferFull(n) => Error::BufferFull(*n),
+            Error::Transport(message) => Error::Transport(message.clone()),
+            Error::LegacyServer => Error::LegacyServer,
+            Error::Config(message) => Error::Config(message.clone()),
+            Error::Tls(message) => Error::Tls(message.clone()),
+            Error::Closed => Error::Closed,
+            Error::NoAck => Error::NoAck,
+            Error::AlreadyAcked => Error::AlreadyAcked,
+            Error::Serialize(e) => Error::Transport(format!("cannot serialize the payload: {e}")),
+            Error::Decode(e) => Error::Transport(format!("cannot decode the payload: {e}")),
+            Error::Protocol(e) => Error::Transport(format!("protocol error: {e}")),
+        }
+    }
+}
+
 /// The server's refusal of a namespace connection: `next(new Error(message))` in a
 /// socket.io middleware, with the error's `data` if it set one.
 #[derive(Debug, Clone, PartialEq)]

@@ -53,6 +53,8 @@ pub(crate) struct Driver {
     /// A socket asked to connect while no connection is open.
     open_requested: bool,
     pending: Option<PendingBinary>,
+    /// Counts the connections opened, so answers are matched to the connection that asked.
+    generation: u64,
 }
 
 impl Driver {
@@ -79,6 +81,7 @@ impl Driver {
             reconnecting: false,
             open_requested: false,
             pending: None,
+            generation: 0,
         }
     }
 
@@ -128,7 +131,7 @@ impl Driver {
                 }
             }
             Command::Connect(socket) => self.connect_socket(socket),
-            Command::Disconnect(socket) => self.disconnect_socket(&socket).await,
+            Command::Disconnect(socket, was) => self.disconnect_socket(&socket, was).await,
             Command::Close => self.close(DisconnectReason::ForcedClose).await,
         }
     }
@@ -167,6 +170,7 @@ impl Driver {
         let text = {
             let mut state = socket.state();
             state.phase = Phase::Connecting;
+            SocketShared::connect_sent(&mut state, self.generation);
             if let Some(pid) = &state.pid {
                 let mut object = match auth.take() {
                     Some(serde_json::Value::Object(map)) => map,
@@ -185,17 +189,15 @@ impl Driver {
         }
     }
 
-    async fn disconnect_socket(&mut self, socket: &Arc<SocketShared>) {
-        let was = {
-            let mut state = socket.state();
-            let was = state.phase;
-            state.phase = Phase::Idle;
-            state.active = false;
-            state.id = None;
-            was
+    /// The client left a namespace (its state already changed, in `Socket::disconnect`).
+    async fn disconnect_socket(&mut self, socket: &Arc<SocketShared>, was: Phase) {
+        // Connecting on an open connection means the CONNECT is on its way: the server will
+        // have the socket, so it is told to drop it too.
+        let in_flight = {
+            let state = socket.state();
+            state.unanswered.0 == self.generation && state.unanswered.1 > 0
         };
-        socket.close_buffer();
-        if was == Phase::Connected {
+        if was == Phase::Connected || (was == Phase::Connecting && in_flight) {
             if let Some(engine) = &mut self.engine {
                 engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
             }
@@ -204,9 +206,11 @@ impl Driver {
         if was == Phase::Connected {
             socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoClientDisconnect));
         }
-        socket.resolve_waiters(|| Err(Error::Disconnected));
-        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
-        self.close_if_unused().await;
+        // A `connect()` may already have followed; its command comes next.
+        if !socket.state().active {
+            self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+            self.close_if_unused().await;
+        }
     }
 
     /// Closes the connection when no socket wants it any more (socket.io closes the
@@ -270,6 +274,7 @@ impl Driver {
     }
 
     fn on_open(&mut self, engine: Engine, is_reconnect: bool) {
+        self.generation += 1;
         self.observed
             .set_status(Some(engine.handshake().sid.clone()), engine.transport());
         self.engine = Some(engine);
@@ -298,8 +303,8 @@ impl Driver {
                 message: message.clone(),
                 data: None,
             }));
-            let error = copy_error(error);
-            socket.resolve_waiters(move || Err(copy_error(&error)));
+            let error = error.duplicate();
+            socket.resolve_waiters(move || Err(error.duplicate()));
         }
         if is_reconnect {
             self.reconnecting = false;
@@ -396,9 +401,15 @@ impl Driver {
         }
         let socket = self.socket(packet.nsp);
         let (name, raw) = match packet.body {
-            Body::Connect(reply) => {
+            Body::Connect(Some(reply)) => {
                 if let Some(socket) = socket {
                     self.on_connect(&socket, reply);
+                }
+                return Ok(());
+            }
+            Body::Connect(None) => {
+                if let Some(socket) = socket {
+                    self.on_legacy_connect(&socket);
                 }
                 return Ok(());
             }
@@ -488,7 +499,8 @@ impl Driver {
     fn on_connect(&mut self, socket: &Arc<SocketShared>, reply: ConnectReply) {
         {
             let mut state = socket.state();
-            if state.phase != Phase::Connecting {
+            let last = SocketShared::connect_answered(&mut state, self.generation);
+            if state.phase != Phase::Connecting || !last {
                 return;
             }
             state.recovered = reply.pid.is_some() && state.pid == reply.pid;
@@ -503,9 +515,29 @@ impl Driver {
         socket.resolve_waiters(|| Ok(()));
     }
 
+    /// A CONNECT without data: what a socket.io 2 server sends. The two protocols cannot
+    /// talk; the socket fails as socket.io-client reports it.
+    fn on_legacy_connect(&mut self, socket: &Arc<SocketShared>) {
+        {
+            let mut state = socket.state();
+            state.phase = Phase::Idle;
+            state.active = false;
+        }
+        socket.dispatch(Dispatch::ConnectError(ConnectError {
+            message: "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible".into(),
+            data: None,
+        }));
+        socket.resolve_waiters(|| Err(Error::LegacyServer));
+        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+    }
+
     fn on_connect_error(&mut self, socket: &Arc<SocketShared>, error: ConnectErrorData) {
         {
             let mut state = socket.state();
+            let last = SocketShared::connect_answered(&mut state, self.generation);
+            if state.phase != Phase::Connecting || !last {
+                return;
+            }
             state.phase = Phase::Idle;
             state.active = false;
         }
@@ -623,14 +655,5 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// The error a `connect()` call gets when the connection cannot open.
-fn copy_error(error: &Error) -> Error {
-    match error {
-        Error::Timeout => Error::Timeout,
-        Error::LegacyServer => Error::LegacyServer,
-        other => Error::Transport(other.to_string()),
     }
 }

@@ -16,7 +16,7 @@ use rustls::pki_types::CertificateDer;
 use tokio::sync::mpsc;
 
 use crate::engine::{tls_config, CookieJar, EngineConfig};
-use crate::socket::shared::{Outgoing, SocketShared};
+use crate::socket::shared::{Outgoing, Phase, SocketShared};
 use crate::socket::SocketBuilder;
 use crate::{DisconnectReason, Error, Result, TransportKind};
 use driver::Driver;
@@ -24,7 +24,8 @@ use driver::Driver;
 /// What the connection task is asked to do.
 pub(crate) enum Command {
     Connect(Arc<SocketShared>),
-    Disconnect(Arc<SocketShared>),
+    /// The socket already left (see `SocketShared::leave`), from this phase.
+    Disconnect(Arc<SocketShared>, Phase),
     Packet(Arc<SocketShared>, Outgoing),
     Close,
 }

@@ -87,8 +87,9 @@ pub struct Packet<'a> {
 /// The data of a packet, validated against its type as the reference decoder does.
 #[derive(Debug)]
 pub enum Body<'a> {
-    /// CONNECT from the server: `{"sid": .., "pid": ..}`.
-    Connect(ConnectReply),
+    /// CONNECT from the server: `{"sid": .., "pid": ..}`; `None` when it carries no data,
+    /// as a socket.io 2 server's unasked `40` does.
+    Connect(Option<ConnectReply>),
     /// DISCONNECT: no data.
     Disconnect,
     /// EVENT / BINARY_EVENT: the name and one raw JSON slice per argument.
@@ -187,8 +188,9 @@ fn count_digits(bytes: &[u8]) -> usize {
 fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> {
     let invalid = |why: &str| ProtocolError::InvalidPayload(format!("{kind:?}: {why}"));
     match kind {
+        PacketKind::Connect if data.is_empty() => Ok(Body::Connect(None)),
         PacketKind::Connect => serde_json::from_str(data)
-            .map(Body::Connect)
+            .map(|reply| Body::Connect(Some(reply)))
             .map_err(|e| invalid(&e.to_string())),
         PacketKind::Disconnect if data.is_empty() => Ok(Body::Disconnect),
         PacketKind::Disconnect => Err(invalid("a DISCONNECT packet carries no data")),
@@ -432,7 +434,7 @@ mod tests {
         };
         assert_eq!((p.kind, p.nsp, p.id), (PacketKind::Connect, "/", None));
         assert!(
-            matches!(p.body, Body::Connect(ConnectReply { ref sid, pid: None }) if sid == "oSO0OpakMV_3jnilAAAA")
+            matches!(p.body, Body::Connect(Some(ConnectReply { ref sid, pid: None })) if sid == "oSO0OpakMV_3jnilAAAA")
         );
 
         let Ok(p) = decode(r#"0/admin,{"sid":"x","pid":"y"}"#) else {
@@ -440,7 +442,7 @@ mod tests {
         };
         assert_eq!(p.nsp, "/admin");
         assert!(
-            matches!(p.body, Body::Connect(ConnectReply { pid: Some(ref pid), .. }) if pid == "y")
+            matches!(p.body, Body::Connect(Some(ConnectReply { pid: Some(ref pid), .. })) if pid == "y")
         );
 
         let Ok(p) = decode(r#"4{"message":"Not authorized","data":{"a":1}}"#) else {
@@ -510,7 +512,6 @@ mod tests {
             ("5[\"a\"]", "binary with no count"),
             ("5a-[\"a\"]", "bad count"),
             ("51[\"a\"]", "count without dash"),
-            ("0", "CONNECT without data"),
             ("0[]", "CONNECT data not an object"),
             ("0\"text\"", "CONNECT data a string"),
             ("1{}", "DISCONNECT with data"),

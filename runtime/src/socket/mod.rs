@@ -178,10 +178,17 @@ impl Socket {
     /// socket does not reconnect. Buffered packets stay for a later `connect()`. When it was the last
     /// active socket, the manager closes its connection.
     pub fn disconnect(&self) {
+        // The state changes here, at once, so a `connect()` right after this call starts a
+        // new connection instead of seeing the old one; the connection task sends the
+        // DISCONNECT and tells the listeners.
+        let (was, waiters) = self.shared.leave();
         let _ = self
             .shared
             .manager
-            .command(Command::Disconnect(self.shared.clone()));
+            .command(Command::Disconnect(self.shared.clone(), was));
+        for waiter in waiters {
+            let _ = waiter.send(Err(Error::Disconnected));
+        }
     }
 
     /// The socket id in the namespace, given by the server (socket.io: `socket.id`);
@@ -463,7 +470,9 @@ impl Emitter<'_> {
     /// Retries an unacknowledged emit `retries` times (socket.io: `retries`): after an ack
     /// timeout, or when the connection dropped after the packet was sent. Each try is a new
     /// request with a new ack id, so the server may see an event more than once
-    /// (at-least-once delivery).
+    /// (at-least-once delivery). As in socket.io-client, emits with retries take turns (one
+    /// in flight at a time, in call order) and each try waits for the connection, however
+    /// long that takes; only `emit_with_ack` retries (a plain `emit` has no ack to wait for).
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
@@ -521,7 +530,16 @@ impl Emitter<'_> {
         // Retries resend the same data under a new ack id; keep a copy only if needed.
         let original = (tries_left > 0).then(|| first.clone());
         let mut packet = Some(first);
+        // With retries, emits take turns and each try waits for the connection, so the
+        // server sees them in call order and no try is spent while disconnected.
+        let _turn = match tries_left {
+            0 => None,
+            _ => Some(shared.retry_turn.lock().await),
+        };
         loop {
+            if self.retries > 0 {
+                shared.wait_connected().await;
+            }
             let (tx, rx) = oneshot::channel();
             shared.register_ack(id, tx);
             let _guard = AckGuard { shared, id };

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::listeners::{Dispatch, Listeners};
 use crate::manager::{Command, Manager};
@@ -66,6 +66,10 @@ pub(crate) struct State {
     pub(crate) pid: Option<String>,
     pub(crate) offset: Option<String>,
     pub(crate) recovered: bool,
+    /// CONNECTs sent and not answered yet, on connection number `.0` of the manager: only
+    /// the answer to the last one counts (a socket that left and came back while its first
+    /// CONNECT was in flight).
+    pub(crate) unanswered: (u64, u32),
     /// `connect()` calls waiting for the outcome.
     pub(crate) waiters: Vec<oneshot::Sender<Result<()>>>,
 }
@@ -88,6 +92,11 @@ pub(crate) struct SocketShared {
     pub(crate) max_buffered: usize,
     /// Mirrors `Buffer::connected` for lock-free reads.
     connected: AtomicBool,
+    /// Mirrors `Buffer::connected` for those who wait for it (emits with retries).
+    link: watch::Sender<bool>,
+    /// Emits with retries take turns (socket.io-client's queue): one in flight at a time,
+    /// in call order, so a lost try delays the emits after it instead of being overtaken.
+    pub(crate) retry_turn: tokio::sync::Mutex<()>,
     buffer: Mutex<Buffer>,
     state: Mutex<State>,
     acks: Mutex<HashMap<u64, AckSender>>,
@@ -119,6 +128,8 @@ impl SocketShared {
             retries,
             max_buffered,
             connected: AtomicBool::new(false),
+            link: watch::Sender::new(false),
+            retry_turn: tokio::sync::Mutex::new(()),
             buffer: Mutex::new(Buffer {
                 connected: false,
                 packets: VecDeque::new(),
@@ -130,6 +141,7 @@ impl SocketShared {
                 pid: None,
                 offset: None,
                 recovered: false,
+                unanswered: (0, 0),
                 waiters: Vec::new(),
             }),
             acks: Mutex::new(HashMap::new()),
@@ -206,7 +218,40 @@ impl SocketShared {
         let mut buffer = lock(&self.buffer);
         buffer.connected = true;
         self.connected.store(true, Ordering::Release);
+        self.link.send_replace(true);
         std::mem::take(&mut buffer.packets)
+    }
+
+    /// The client leaves the namespace: not active, not connected, emits buffer from now
+    /// on. Returns the phase it was in and the `connect()` calls that were waiting.
+    pub(crate) fn leave(&self) -> (Phase, Vec<oneshot::Sender<Result<()>>>) {
+        let left = {
+            let mut state = self.state();
+            let was = std::mem::replace(&mut state.phase, Phase::Idle);
+            state.active = false;
+            state.id = None;
+            (was, std::mem::take(&mut state.waiters))
+        };
+        self.close_buffer();
+        left
+    }
+
+    /// Counts a CONNECT sent on connection `generation`.
+    pub(crate) fn connect_sent(state: &mut State, generation: u64) {
+        if state.unanswered.0 != generation {
+            state.unanswered = (generation, 0);
+        }
+        state.unanswered.1 += 1;
+    }
+
+    /// Counts an answer to a CONNECT on connection `generation`; true when it answers the
+    /// last CONNECT sent.
+    pub(crate) fn connect_answered(state: &mut State, generation: u64) -> bool {
+        if state.unanswered.0 != generation || state.unanswered.1 == 0 {
+            return false;
+        }
+        state.unanswered.1 -= 1;
+        state.unanswered.1 == 0
     }
 
     /// Marks the namespace not connected: emits buffer from now on.
@@ -214,6 +259,13 @@ impl SocketShared {
         let mut buffer = lock(&self.buffer);
         buffer.connected = false;
         self.connected.store(false, Ordering::Release);
+        self.link.send_replace(false);
+    }
+
+    /// Waits until the namespace is connected (as long as it takes: socket.io-client's
+    /// queue of emits with retries waits the same way).
+    pub(crate) async fn wait_connected(&self) {
+        let _ = self.link.subscribe().wait_for(|connected| *connected).await;
     }
 
     /// A fresh ack id; ids only grow, so they never collide while acks are outstanding.
