@@ -3,6 +3,7 @@
 //! sockets' dispatchers and never runs user code, so nothing a listener does can delay a
 //! pong.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -16,14 +17,14 @@ use crate::protocol::engine::Frame;
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{Args, ProtocolError};
 use crate::socket::shared::{Outgoing, Phase, SocketShared};
-use crate::socket::{Dispatch, Event};
+use crate::socket::{Dispatch, Event, Name};
 use crate::{ConnectError, DisconnectReason, Error};
 
 /// A binary packet whose attachments are still arriving.
 struct PendingBinary {
     socket: Option<Arc<SocketShared>>,
     kind: PacketKind,
-    name: Arc<str>,
+    name: Name,
     id: Option<u64>,
     args: Args,
     expected: usize,
@@ -425,10 +426,11 @@ impl Driver {
                 }
                 return Ok(());
             }
-            Body::Event { name, args } => (Arc::<str>::from(name), args),
-            Body::Ack { args } => (Arc::<str>::from(""), args),
+            Body::Event { name, args } => (name, args),
+            Body::Ack { args } => (Cow::Borrowed(""), args),
         };
         let args = Args::new(text.clone(), &raw);
+        let name = Name::new(&name, &args);
         let pending = PendingBinary {
             socket,
             kind: packet.kind,

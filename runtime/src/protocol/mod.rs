@@ -111,6 +111,22 @@ impl Args {
         }
     }
 
+    /// Where `part` (a slice of the frame, like a borrowed event name) lies in the frame.
+    pub fn span_of(&self, part: &str) -> Option<(u32, u32)> {
+        let base = self.text.as_str().as_ptr() as usize;
+        let start = (part.as_ptr() as usize).checked_sub(base)?;
+        let end = start.checked_add(part.len())?;
+        (end <= self.text.len()).then_some((start as u32, end as u32))
+    }
+
+    /// The frame's text at `span` (from [`Args::span_of`]).
+    pub fn slice(&self, (start, end): (u32, u32)) -> &str {
+        self.text
+            .as_str()
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
     /// Adds a binary attachment.
     pub fn push_attachment(&mut self, bytes: Bytes) {
         self.attachments.push(bytes);

@@ -5,6 +5,7 @@
 //! its own types later (each event's JSON is parsed once, never through a `Value` tree).
 //! Encoding writes the header and serializes the arguments straight into one buffer.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 
 use bytes::Bytes;
@@ -94,8 +95,9 @@ pub enum Body<'a> {
     Disconnect,
     /// EVENT / BINARY_EVENT: the name and one raw JSON slice per argument.
     Event {
-        /// The event name (a numeric name is given as its decimal text).
-        name: String,
+        /// The event name (a numeric name is given as its decimal text); borrowed from the
+        /// frame unless it had escapes.
+        name: Cow<'a, str>,
         /// The arguments, each still JSON text.
         args: Vec<&'a RawValue>,
     },
@@ -213,7 +215,7 @@ fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> 
             let EventArray { name, args } =
                 serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))?;
             if is_reserved(&name) {
-                return Err(ProtocolError::ReservedEvent(name));
+                return Err(ProtocolError::ReservedEvent(name.into_owned()));
             }
             Ok(Body::Event { name, args })
         }
@@ -227,7 +229,7 @@ fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> 
 
 /// `["name", arg, ...]` read as a name and raw argument slices, in one pass.
 struct EventArray<'a> {
-    name: String,
+    name: Cow<'a, str>,
     args: Vec<&'a RawValue>,
 }
 
@@ -243,7 +245,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for EventArray<'a> {
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let name = seq
-                    .next_element::<EventName>()?
+                    .next_element::<EventName<'de>>()?
                     .ok_or_else(|| de::Error::invalid_length(0, &self))?
                     .0;
                 let mut args = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(16));
@@ -258,28 +260,31 @@ impl<'de: 'a, 'a> Deserialize<'de> for EventArray<'a> {
 }
 
 /// An event name: a string, or a number as the reference parser also accepts.
-struct EventName(String);
+struct EventName<'a>(Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for EventName {
+impl<'de> Deserialize<'de> for EventName<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct NameVisitor;
-        impl Visitor<'_> for NameVisitor {
-            type Value = EventName;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = EventName<'de>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an event name (a string or a number)")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<EventName, E> {
-                Ok(EventName(v.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(EventName(Cow::Borrowed(v)))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EventName, E> {
-                Ok(EventName(v.to_string()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(EventName(Cow::Owned(v.to_owned())))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EventName, E> {
-                Ok(EventName(v.to_string()))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(EventName(Cow::Owned(v.to_string())))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<EventName, E> {
-                Ok(EventName(v.to_string()))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(EventName(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(EventName(Cow::Owned(v.to_string())))
             }
         }
         deserializer.deserialize_any(NameVisitor)

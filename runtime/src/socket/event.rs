@@ -18,7 +18,7 @@ use crate::{Error, Result};
 /// requested type. Cloning is cheap: the frame is shared.
 #[derive(Clone)]
 pub struct Event {
-    name: Arc<str>,
+    name: Name,
     args: Args,
     ack: Option<Arc<AckResponder>>,
 }
@@ -29,7 +29,7 @@ impl std::fmt::Debug for Event {
             .filter_map(|i| self.args.raw(i))
             .collect();
         f.debug_struct("Event")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("args", &args)
             .field("attachments", &self.args.attachments().len())
             .field("wants_ack", &self.wants_ack())
@@ -37,8 +37,26 @@ impl std::fmt::Debug for Event {
     }
 }
 
+/// An event name: where it lies in the frame (no allocation), or its own text when it had
+/// escapes or was a number.
+#[derive(Clone)]
+pub(crate) enum Name {
+    Span((u32, u32)),
+    Owned(Arc<str>),
+}
+
+impl Name {
+    /// The name of an event read from `args`' frame.
+    pub(crate) fn new(name: &str, args: &Args) -> Name {
+        match args.span_of(name) {
+            Some(span) => Name::Span(span),
+            None => Name::Owned(name.into()),
+        }
+    }
+}
+
 impl Event {
-    pub(crate) fn new(name: Arc<str>, args: Args, ack: Option<(Arc<SocketShared>, u64)>) -> Self {
+    pub(crate) fn new(name: Name, args: Args, ack: Option<(Arc<SocketShared>, u64)>) -> Self {
         let ack = ack.map(|(socket, id)| {
             Arc::new(AckResponder {
                 socket,
@@ -51,7 +69,10 @@ impl Event {
 
     /// The event name.
     pub fn name(&self) -> &str {
-        &self.name
+        match &self.name {
+            Name::Span(span) => self.args.slice(*span),
+            Name::Owned(name) => name,
+        }
     }
 
     /// The number of arguments. With connection state recovery on, the server appends the

@@ -39,35 +39,70 @@ struct Entry<A> {
     handler: Handler<A>,
 }
 
-/// One list of listeners for one kind of argument.
-struct List<A>(Vec<Entry<A>>);
+impl<A> Clone for Entry<A> {
+    fn clone(&self) -> Self {
+        Entry {
+            id: self.id,
+            once: self.once,
+            handler: self.handler.clone(),
+        }
+    }
+}
+
+/// The entries of one list at one moment: what a dispatch calls.
+type Snapshot<A> = Arc<Vec<Entry<A>>>;
+
+/// One list of listeners for one kind of argument. Copied on write: registering is rare,
+/// dispatching is per event, and a dispatch only clones the `Arc` (no allocation, a read
+/// lock held for a moment).
+struct List<A> {
+    entries: Snapshot<A>,
+    has_once: bool,
+}
 
 impl<A> Default for List<A> {
     fn default() -> Self {
-        List(Vec::new())
+        List {
+            entries: Arc::new(Vec::new()),
+            has_once: false,
+        }
     }
 }
 
 impl<A> List<A> {
     fn add(&mut self, entry: Entry<A>, prepend: bool) {
+        self.has_once |= entry.once;
+        let entries = Arc::make_mut(&mut self.entries);
         if prepend {
-            self.0.insert(0, entry);
+            entries.insert(0, entry);
         } else {
-            self.0.push(entry);
+            entries.push(entry);
         }
     }
 
-    /// The handlers to call now; `once` listeners leave the list.
-    fn take_call_list(&mut self) -> Vec<Handler<A>> {
-        let handlers = self.0.iter().map(|e| e.handler.clone()).collect();
-        self.0.retain(|e| !e.once);
-        handlers
+    fn remove(&mut self, id: ListenerId) -> bool {
+        if !self.entries.iter().any(|e| e.id == id) {
+            return false;
+        }
+        Arc::make_mut(&mut self.entries).retain(|e| e.id != id);
+        self.has_once = self.entries.iter().any(|e| e.once);
+        true
     }
 
-    fn remove(&mut self, id: ListenerId) -> bool {
-        let before = self.0.len();
-        self.0.retain(|e| e.id != id);
-        before != self.0.len()
+    /// `once` listeners leave the list when they are called.
+    fn remove_once(&mut self) {
+        if self.has_once {
+            Arc::make_mut(&mut self.entries).retain(|e| !e.once);
+            self.has_once = false;
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = List::default();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -212,9 +247,9 @@ impl Listeners {
             || lists.connect_error.remove(id)
             || lists.disconnect.remove(id)
             || lists.payload_error.remove(id);
-        lists.events.retain(|(_, list)| !list.0.is_empty());
+        lists.events.retain(|(_, list)| !list.is_empty());
         self.has_outgoing
-            .store(!lists.any_outgoing.0.is_empty(), Ordering::Release);
+            .store(!lists.any_outgoing.is_empty(), Ordering::Release);
     }
 
     /// Removes every listener of one event.
@@ -224,12 +259,12 @@ impl Listeners {
 
     /// Removes every catch-all listener.
     pub(crate) fn remove_any(&self) {
-        self.write().any.0.clear();
+        self.write().any.clear();
     }
 
     /// Removes every outgoing catch-all listener.
     pub(crate) fn remove_any_outgoing(&self) {
-        self.write().any_outgoing.0.clear();
+        self.write().any_outgoing.clear();
         self.has_outgoing.store(false, Ordering::Release);
     }
 
@@ -245,7 +280,7 @@ impl Listeners {
             .events
             .iter()
             .find(|(n, _)| &**n == name)
-            .map_or(0, |(_, l)| l.0.len())
+            .map_or(0, |(_, l)| l.entries.len())
     }
 }
 
@@ -261,6 +296,25 @@ pub(crate) enum Dispatch {
     Run(Box<dyn FnOnce() + Send>),
 }
 
+impl Listeners {
+    /// What one dispatch calls: a snapshot of the chosen lists (an `Arc` clone each), with
+    /// their `once` listeners taken out. The lock is uncontended (registrations are rare)
+    /// and held for a moment.
+    fn snapshot<A, const N: usize>(
+        &self,
+        pick: impl FnOnce(&mut Lists) -> [Option<&mut List<A>>; N],
+    ) -> [Option<Snapshot<A>>; N] {
+        let mut lists = self.write();
+        pick(&mut lists).map(|list| {
+            list.map(|list| {
+                let snapshot = list.entries.clone();
+                list.remove_once();
+                snapshot
+            })
+        })
+    }
+}
+
 /// Starts the dispatcher of a socket; it ends when the sender is dropped.
 pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> mpsc::UnboundedSender<Dispatch> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Dispatch>();
@@ -268,55 +322,56 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> mpsc::UnboundedSend
         while let Some(item) = rx.recv().await {
             match item {
                 Dispatch::Event(event) => {
-                    let handlers = {
-                        let mut lists = listeners.write();
-                        let mut handlers = lists.any.take_call_list();
-                        if let Some((_, list)) =
-                            lists.events.iter_mut().find(|(n, _)| **n == *event.name())
-                        {
-                            handlers.extend(list.take_call_list());
-                        }
-                        handlers
-                    };
-                    call_all(handlers, event).await;
+                    let name = event.name();
+                    let lists = listeners.snapshot(|lists| {
+                        let own = lists.events.iter_mut().find(|(n, _)| **n == *name);
+                        [Some(&mut lists.any), own.map(|(_, list)| list)]
+                    });
+                    call_all(&lists, event).await;
                 }
                 Dispatch::Outgoing(event) => {
-                    let handlers = listeners.write().any_outgoing.take_call_list();
-                    call_all(handlers, event).await;
+                    let lists = listeners.snapshot(|lists| [Some(&mut lists.any_outgoing)]);
+                    call_all(&lists, event).await;
                 }
                 Dispatch::Connect => {
-                    let handlers = listeners.write().connect.take_call_list();
-                    call_all(handlers, ()).await;
+                    let lists = listeners.snapshot(|lists| [Some(&mut lists.connect)]);
+                    call_all(&lists, ()).await;
                 }
                 Dispatch::ConnectError(error) => {
-                    let handlers = listeners.write().connect_error.take_call_list();
-                    call_all(handlers, error).await;
+                    let lists = listeners.snapshot(|lists| [Some(&mut lists.connect_error)]);
+                    call_all(&lists, error).await;
                 }
-                Dispatch::Run(f) => f(),
                 Dispatch::PayloadError(error) => {
-                    let handlers = listeners.write().payload_error.take_call_list();
-                    call_all(handlers, error).await;
+                    let lists = listeners.snapshot(|lists| [Some(&mut lists.payload_error)]);
+                    call_all(&lists, error).await;
                 }
                 Dispatch::Disconnect(reason) => {
-                    let handlers = listeners.write().disconnect.take_call_list();
-                    call_all(handlers, reason).await;
+                    let lists = listeners.snapshot(|lists| [Some(&mut lists.disconnect)]);
+                    call_all(&lists, reason).await;
                 }
+                Dispatch::Run(f) => f(),
             }
         }
     });
     tx
 }
 
-/// Calls each handler in turn; the argument is cloned for all but the last. A panicking
-/// listener is reported and does not take the dispatcher (and later events) with it.
-async fn call_all<A: Clone>(handlers: Vec<Handler<A>>, arg: A) {
-    let Some((last, rest)) = handlers.split_last() else {
-        return;
-    };
-    for handler in rest {
-        call_one(handler, arg.clone()).await;
+/// Calls each listener of the lists in turn; the argument is cloned for all but the last.
+/// A panicking listener is reported and does not take the dispatcher (and later events)
+/// with it.
+async fn call_all<A: Clone>(lists: &[Option<Snapshot<A>>], arg: A) {
+    let total: usize = lists.iter().flatten().map(|list| list.len()).sum();
+    let mut called = 0;
+    for list in lists.iter().flatten() {
+        for entry in list.iter() {
+            called += 1;
+            if called == total {
+                call_one(&entry.handler, arg).await;
+                return;
+            }
+            call_one(&entry.handler, arg.clone()).await;
+        }
     }
-    call_one(last, arg).await;
 }
 
 async fn call_one<A>(handler: &Handler<A>, arg: A) {

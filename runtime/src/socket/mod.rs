@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+pub(crate) use event::Name;
 pub use event::{Event, OutgoingEvent};
 pub(crate) use listeners::Dispatch;
 pub use listeners::ListenerId;
