@@ -88,22 +88,55 @@ pub enum ProtocolError {
 #[derive(Debug, Clone, Default)]
 pub struct Args {
     text: Utf8Bytes,
-    spans: Vec<(u32, u32)>,
+    spans: Spans,
     attachments: Vec<Bytes>,
+}
+
+/// Where the arguments lie: inline for the usual few, so a received event allocates no
+/// list of its own.
+#[derive(Debug, Clone)]
+enum Spans {
+    Inline(u8, [(u32, u32); 4]),
+    Heap(Vec<(u32, u32)>),
+}
+
+impl Default for Spans {
+    fn default() -> Self {
+        Spans::Inline(0, [(0, 0); 4])
+    }
+}
+
+impl Spans {
+    fn collect(spans: impl ExactSizeIterator<Item = (u32, u32)>) -> Spans {
+        if spans.len() > 4 {
+            return Spans::Heap(spans.collect());
+        }
+        let mut inline = [(0, 0); 4];
+        let mut len = 0;
+        for (slot, span) in inline.iter_mut().zip(spans) {
+            *slot = span;
+            len += 1;
+        }
+        Spans::Inline(len, inline)
+    }
+
+    fn as_slice(&self) -> &[(u32, u32)] {
+        match self {
+            Spans::Inline(len, items) => &items[..usize::from(*len)],
+            Spans::Heap(items) => items,
+        }
+    }
 }
 
 impl Args {
     /// Records `raw` slices, which must point into `text`.
     pub fn new(text: Utf8Bytes, raw: &[&RawValue]) -> Self {
         let base = text.as_str().as_ptr() as usize;
-        let spans = raw
-            .iter()
-            .map(|arg| {
-                let start = (arg.get().as_ptr() as usize).wrapping_sub(base);
-                // Offsets fit u32: frames are capped far below 4 GiB.
-                (start as u32, (start + arg.get().len()) as u32)
-            })
-            .collect();
+        let spans = Spans::collect(raw.iter().map(|arg| {
+            let start = (arg.get().as_ptr() as usize).wrapping_sub(base);
+            // Offsets fit u32: frames are capped far below 4 GiB.
+            (start as u32, (start + arg.get().len()) as u32)
+        }));
         Args {
             text,
             spans,
@@ -139,36 +172,49 @@ impl Args {
 
     /// The number of arguments.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.spans.as_slice().len()
     }
 
     /// Whether there is no argument.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.spans.as_slice().is_empty()
     }
 
     /// The JSON text of argument `i`.
     pub fn raw(&self, i: usize) -> Option<&str> {
-        let &(start, end) = self.spans.get(i)?;
+        let &(start, end) = self.spans.as_slice().get(i)?;
         self.text.as_str().get(start as usize..end as usize)
     }
 
-    fn raws(&self) -> Vec<&str> {
-        (0..self.len()).filter_map(|i| self.raw(i)).collect()
+    /// Calls `f` with the arguments' texts as a slice; on the stack for the usual few
+    /// arguments, so decoding an event allocates nothing of its own.
+    fn with_raws<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        const INLINE: usize = 8;
+        if self.len() <= INLINE {
+            let mut raws = [""; INLINE];
+            for (i, raw) in raws.iter_mut().enumerate().take(self.len()) {
+                *raw = self.raw(i).unwrap_or("null");
+            }
+            f(&raws[..self.len()])
+        } else {
+            let raws: Vec<&str> = (0..self.len())
+                .map(|i| self.raw(i).unwrap_or("null"))
+                .collect();
+            f(&raws)
+        }
     }
 
     /// Checks that every placeholder points at a received attachment.
     pub fn check_placeholders(&self) -> Result<(), binary::DecodeError> {
-        for raw in self.raws() {
-            binary::check_placeholders(raw, self.attachments.len())?;
-        }
-        Ok(())
+        (0..self.len())
+            .filter_map(|i| self.raw(i))
+            .try_for_each(|raw| binary::check_placeholders(raw, self.attachments.len()))
     }
 
     /// Deserializes the arguments: a tuple takes one argument per element, anything else
     /// the first argument (see [`binary::from_args`]).
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, binary::DecodeError> {
-        binary::from_args(&self.raws(), &self.attachments)
+        self.with_raws(|raws| binary::from_args(raws, &self.attachments))
     }
 
     /// Deserializes argument `i` alone.
