@@ -87,7 +87,9 @@ impl Driver {
     }
 
     pub(crate) async fn run(mut self) {
-        let mut batch = Vec::with_capacity(256);
+        // Grows with the largest batch seen, up to 256 commands: an idle connection keeps
+        // none of that (a thousand idle managers would otherwise hold 24 KiB each).
+        let mut batch = Vec::new();
         loop {
             if self.open_requested && self.engine.is_none() && !self.reconnecting {
                 self.open_requested = false;

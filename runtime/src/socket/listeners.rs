@@ -130,11 +130,19 @@ pub(crate) struct Listeners {
     next_id: AtomicU64,
     /// Whether any `on_any_outgoing` listener exists, checked on every emit without a lock.
     has_outgoing: AtomicBool,
+    /// Whether any listener was ever registered.
+    registered: AtomicBool,
 }
 
 impl Listeners {
     fn next_id(&self) -> ListenerId {
+        self.registered.store(true, Ordering::Release);
         ListenerId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Whether any listener was ever registered (then the socket needs its dispatcher).
+    pub(crate) fn any_registered(&self) -> bool {
+        self.registered.load(Ordering::Acquire)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Lists> {

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -102,7 +102,9 @@ pub(crate) struct SocketShared {
     acks: Mutex<HashMap<u64, AckSender>>,
     next_ack: AtomicU64,
     next_seq: AtomicU64,
-    pub(crate) dispatch: mpsc::UnboundedSender<Dispatch>,
+    /// The dispatcher task, started with the first thing it has to call (a socket that
+    /// never gets a listener never has one: thousands of idle sockets stay small).
+    dispatcher: OnceLock<mpsc::UnboundedSender<Dispatch>>,
     pub(crate) listeners: Arc<Listeners>,
 }
 
@@ -147,7 +149,7 @@ impl SocketShared {
             acks: Mutex::new(HashMap::new()),
             next_ack: AtomicU64::new(0),
             next_seq: AtomicU64::new(0),
-            dispatch: super::listeners::spawn_dispatcher(listeners.clone()),
+            dispatcher: OnceLock::new(),
             listeners,
         }
     }
@@ -319,7 +321,22 @@ impl SocketShared {
 
     /// Hands something to the dispatcher (listeners).
     pub(crate) fn dispatch(&self, item: Dispatch) {
-        let _ = self.dispatch.send(item);
+        if let Some(tx) = self.dispatcher.get() {
+            let _ = tx.send(item);
+            return;
+        }
+        match item {
+            // Nothing is queued before it: running it now keeps the order.
+            Dispatch::Run(f) => f(),
+            item if self.listeners.any_registered() => {
+                let tx = self
+                    .dispatcher
+                    .get_or_init(|| super::listeners::spawn_dispatcher(self.listeners.clone()));
+                let _ = tx.send(item);
+            }
+            // No listener was ever registered: there is nobody to call.
+            _ => {}
+        }
     }
 
     /// Resolves the `connect()` calls waiting for the outcome, through the dispatcher:
