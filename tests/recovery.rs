@@ -386,3 +386,46 @@ async fn not_recovered_after_the_recovery_window() {
     m.close();
     m2.close();
 }
+
+/// socket.io-client buffers the missed events until the CONNECT answer is processed: their
+/// listeners already see the socket connected, recovered, with its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_event_listeners_see_the_recovered_socket() {
+    let peer = peer().await;
+    let proxy = Proxy::start(peer.addr()).await;
+    let m = build(quick(&proxy.url(), Transports::WebsocketOnly));
+    let s = m.socket("/").build();
+    let states = inbox("socket state inside the missed listener");
+    let tx = states.sender();
+    let me = s.clone();
+    s.on("missed", move |_ev: Event| {
+        let tx = tx.clone();
+        let me = me.clone();
+        async move {
+            let _ = tx.send((me.connected(), me.recovered(), me.id()));
+        }
+    });
+    let mut states = states;
+    within(STEP, s.connect()).await.expect("connect");
+    receive_an_event(&s).await;
+    let id = s.id().expect("id");
+    let mut down = disconnects(&s);
+    proxy.set_mode(Mode::Cut);
+    down.next(STEP).await;
+    let (m2, other) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
+    server_noticed_the_disconnect(&other, &id).await;
+    emit_missed(&other, &id, 2).await;
+    proxy.set_mode(Mode::Pass);
+    for _ in 0..2 {
+        let (connected, recovered, seen_id) = states.next(STEP).await;
+        assert!(
+            connected && recovered,
+            "connected {connected}, recovered {recovered}"
+        );
+        assert_eq!(seen_id.as_deref(), Some(id.as_str()));
+    }
+    s.disconnect();
+    other.disconnect();
+    m.close();
+    m2.close();
+}

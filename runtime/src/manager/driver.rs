@@ -309,6 +309,12 @@ impl Driver {
             let error = error.duplicate();
             socket.resolve_waiters(move || Err(error.duplicate()));
         }
+        if matches!(error, Error::LegacyServer) {
+            // Another attempt cannot change the server's protocol.
+            self.stop_reconnecting();
+            self.deactivate_all();
+            return;
+        }
         if is_reconnect {
             self.reconnecting = false;
             self.schedule_reconnect();
@@ -494,7 +500,20 @@ impl Driver {
                     }
                 }
                 let ack = pending.id.map(|id| (socket.clone(), id));
-                socket.dispatch(Dispatch::Event(Event::new(pending.name, pending.args, ack)));
+                let event = Event::new(pending.name, pending.args, ack);
+                // Events that arrive before the CONNECT answer (the ones a recovered session
+                // missed) wait for it, as in socket.io-client: their listeners then see the
+                // socket connected, with its id and `recovered()`.
+                let mut state = socket.state();
+                match state.phase {
+                    Phase::Connected => {
+                        drop(state);
+                        socket.dispatch(Dispatch::Event(event));
+                    }
+                    Phase::Connecting => state.received.push(event),
+                    // Not asked to connect: nobody to deliver to.
+                    Phase::Idle => {}
+                }
             }
         }
         Ok(())
@@ -514,6 +533,10 @@ impl Driver {
         }
         for out in socket.open_and_drain() {
             self.queue_packet(out);
+        }
+        let received = std::mem::take(&mut socket.state().received);
+        for event in received {
+            socket.dispatch(Dispatch::Event(event));
         }
         socket.dispatch(Dispatch::Connect);
         socket.resolve_waiters(|| Ok(()));

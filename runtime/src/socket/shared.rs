@@ -70,6 +70,8 @@ pub(crate) struct State {
     /// the answer to the last one counts (a socket that left and came back while its first
     /// CONNECT was in flight).
     pub(crate) unanswered: (u64, u32),
+    /// Events received before the CONNECT answer, delivered right after it.
+    pub(crate) received: Vec<super::Event>,
     /// `connect()` calls waiting for the outcome.
     pub(crate) waiters: Vec<oneshot::Sender<Result<()>>>,
 }
@@ -144,6 +146,7 @@ impl SocketShared {
                 offset: None,
                 recovered: false,
                 unanswered: (0, 0),
+                received: Vec::new(),
                 waiters: Vec::new(),
             }),
             acks: Mutex::new(HashMap::new()),
@@ -232,6 +235,7 @@ impl SocketShared {
             let was = std::mem::replace(&mut state.phase, Phase::Idle);
             state.active = false;
             state.id = None;
+            state.received.clear();
             (was, std::mem::take(&mut state.waiters))
         };
         self.close_buffer();
