@@ -159,6 +159,9 @@ pub mod __private {
     pub fn assert_acked<T: IsAcked>() {}
 }
 
+/// The Socket.IO protocol revision ferrio speaks (socket.io: `io.protocol`).
+pub const PROTOCOL: u32 = 5;
+
 /// The result type of ferrio.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
