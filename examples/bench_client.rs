@@ -1,0 +1,382 @@
+//! The ferrio client of the Socket.IO benchmark harness (`../shared/bench/`): one run of one
+//! scenario against a running sink server, reported as one `RESULT` line.
+//!
+//! ```sh
+//! cargo build --release --example bench_client
+//! target/release/examples/bench_client http://127.0.0.1:19102 emit_throughput 200000
+//! # in the harness, as one more column:
+//! EXTRA_CLIENTS="ferrio=$PWD/target/release/examples/bench_client" ./run.sh
+//! ```
+//!
+//! Usage: `bench_client <url> <emit_throughput|ack_latency|server_push|many_connections> <n>`.
+//! Everything goes through the **typed** API: the harness's events are the `BenchEvents`
+//! trait below, and `#[ferrio::socketio_events]` makes the `BenchEventsSocket` used here.
+//! Websocket-only transport, no reconnection; the clock starts once the server accepted the
+//! namespace (`connect()` resolved) and answered one `stats` (see `ready`), except in
+//! `many_connections`, which times the connecting. Payloads are the ones of the harness's other clients:
+//! `42["count",{"i":i,"text":"hello world"}]`, `42<id>["echo",{..}]`, `42<id>["stats"]`,
+//! `42["blast",{"n":n}]`; received `42["push",{"i":i,"text":"hello world"}]`.
+//!
+//! - emit_throughput: `n` × `emit_count(..).await`, then `emit_stats()` until the server
+//!   counted `n` (socketioxide runs each handler as a task, so a stats ack can overtake
+//!   the last counts: re-polled for at most 10 s).
+//! - ack_latency: `n` sequential `emit_echo(..).await`, each checked to carry its own `i`.
+//! - server_push: `emit_blast({n})`, the server pushes `n` events, each decoded into `Item`
+//!   by the typed `on_push` listener (or, with `BENCH_PUSH=stream`, read from
+//!   `push_stream()`); timed until the `n`th arrived, in order.
+//! - many_connections: `n` managers connecting at once from this process, each with its
+//!   own connection; timed until every namespace CONNECT arrived.
+//!
+//! Environment: `BENCH_TIMEOUT` (seconds, default 120), `BENCH_SERVER_PID` (the server's
+//! CPU in the window), `BENCH_RT=current_thread` (a current-thread tokio runtime instead of
+//! the multi-thread one), `BENCH_PUSH=stream`. Built with `--features count-allocs`, a
+//! counting global allocator reports the heap allocations of the window
+//! (`allocs_per_ev=`); never use that build for timings.
+
+#[path = "bench_client/measure.rs"]
+mod measure;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferrio::schema::schemars::JsonSchema;
+use ferrio::{Manager, TransportKind};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use measure::{deadline, Args, Done, Report, Window};
+
+const CLIENT: &str = "ferrio";
+const TEXT: &str = "hello world";
+
+/// `{"i":i,"text":"hello world"}`: the payload of `count`, `echo` and `push`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
+struct Item {
+    /// The sequence number.
+    i: u64,
+    /// Always `hello world`.
+    text: String,
+}
+
+/// The `stats` ack: `{count, total, conns}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
+struct Stats {
+    /// `count` events this socket sent.
+    count: u64,
+    /// `count` events of every socket.
+    total: u64,
+    /// Connected sockets.
+    conns: u64,
+}
+
+/// The argument of `blast`: `{n}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
+struct Blast {
+    /// How many `push` events the server sends.
+    n: u64,
+}
+
+/// The events of the harness's sink servers (namespace `/`).
+#[ferrio::socketio_events]
+trait BenchEvents {
+    /// Fire and forget: the server counts it for this socket.
+    #[emit]
+    fn count(item: Item);
+    /// The server acks this socket's count, the total and the number of connections.
+    #[emit]
+    fn stats() -> Stats;
+    /// The server sets this socket's count to 0 and acks `true`.
+    #[emit]
+    fn reset() -> bool;
+    /// The server acks the argument.
+    #[emit]
+    fn echo(item: Item) -> Item;
+    /// The server pushes `n` `push` events to this socket (no ack asked).
+    #[emit]
+    fn blast(args: Blast);
+    /// One event of a blast.
+    #[on]
+    fn push(item: Item);
+}
+
+#[cfg(feature = "count-allocs")]
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Allocations (including reallocations) and allocated bytes so far.
+#[cfg(feature = "count-allocs")]
+fn alloc_probe() -> Option<measure::AllocProbe> {
+    Some(|| {
+        let s = GLOBAL.stats();
+        (
+            (s.allocations + s.reallocations) as u64,
+            (s.bytes_allocated + s.bytes_reallocated.max(0) as usize) as u64,
+        )
+    })
+}
+
+#[cfg(not(feature = "count-allocs"))]
+fn alloc_probe() -> Option<measure::AllocProbe> {
+    None
+}
+
+type Outcome = Result<(bool, Done, Option<Vec<u64>>, String), String>;
+
+fn item(i: usize) -> Item {
+    Item {
+        i: i as u64,
+        text: TEXT.to_owned(),
+    }
+}
+
+/// A manager of its own: websocket only, no reconnection.
+fn manager(url: &str) -> Result<Manager, String> {
+    Manager::builder(url)
+        .transports(&[TransportKind::Websocket])
+        .reconnection(false)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("manager: {e}"))
+}
+
+/// Connects the namespace; resolves once the server accepted it.
+async fn connect(url: &str) -> Result<BenchEventsSocket, String> {
+    let manager = manager(url)?;
+    BenchEventsSocket::connect(&manager)
+        .await
+        .map_err(|e| format!("connect: {e}"))
+}
+
+async fn stats(bench: &BenchEventsSocket) -> Result<Stats, String> {
+    bench.emit_stats().await.map_err(|e| format!("stats: {e}"))
+}
+
+/// Waits until the server answers `stats`, before the clock starts. socketioxide 0.18 sends
+/// the namespace CONNECT before its (async) connect handler has registered the event
+/// handlers, so an event sent right after CONNECT can be dropped: the harness's raw floor
+/// client then hangs in a few percent of its `server_push` runs, sioc's `ack_latency` on
+/// echo #0. One `stats` round trip, retried every 200 ms, makes the start reliable.
+/// Gives the number of tries.
+async fn ready(bench: &BenchEventsSocket) -> Result<u32, String> {
+    let probe = bench.timeout(Duration::from_millis(200));
+    for tries in 1..=50 {
+        match probe.emit_stats().await {
+            Ok(_) => return Ok(tries),
+            Err(ferrio::Error::Timeout) => continue,
+            Err(e) => return Err(format!("stats before the start: {e}")),
+        }
+    }
+    Err("the server never answered stats".to_owned())
+}
+
+async fn emit_throughput(a: &Args) -> Outcome {
+    let bench = connect(&a.url).await?;
+    let tries = ready(&bench).await?;
+    let w = Window::start(alloc_probe());
+    for i in 0..a.n {
+        bench
+            .emit_count(item(i))
+            .await
+            .map_err(|e| format!("emit #{i}: {e}"))?;
+    }
+    let mut got = stats(&bench).await?.count;
+    let (mut polls, t1) = (1, Instant::now());
+    while got < a.n as u64 && t1.elapsed() < Duration::from_secs(10) {
+        got = stats(&bench).await?.count;
+        polls += 1;
+    }
+    let d = w.stop();
+    bench.socket().disconnect();
+    Ok((
+        got == a.n as u64,
+        d,
+        None,
+        format!("server_count={got} stats_polls={polls} ready_tries={tries}"),
+    ))
+}
+
+async fn ack_latency(a: &Args) -> Outcome {
+    let bench = connect(&a.url).await?;
+    let tries = ready(&bench).await?;
+    let mut lat = Vec::with_capacity(a.n);
+    let mut bad = 0usize;
+    let w = Window::start(alloc_probe());
+    for i in 0..a.n {
+        let t = Instant::now();
+        let back = bench
+            .emit_echo(item(i))
+            .await
+            .map_err(|e| format!("echo #{i}: {e}"))?;
+        lat.push(t.elapsed().as_nanos() as u64);
+        if back.i != i as u64 {
+            bad += 1;
+        }
+    }
+    let d = w.stop();
+    bench.socket().disconnect();
+    Ok((
+        bad == 0,
+        d,
+        Some(lat),
+        format!("mismatched_acks={bad} ready_tries={tries}"),
+    ))
+}
+
+async fn server_push(a: &Args) -> Outcome {
+    let n = a.n;
+    let manager = manager(&a.url)?;
+    // Built first, so the listener is in place before anything can arrive.
+    let bench = BenchEventsSocket::build(&manager);
+    let use_stream = std::env::var("BENCH_PUSH").is_ok_and(|v| v == "stream");
+    let got = Arc::new(AtomicUsize::new(0));
+    let out_of_order = Arc::new(AtomicU64::new(0));
+    let all_in = Arc::new(Notify::new());
+    let mut stream = None;
+    if use_stream {
+        stream = Some(bench.push_stream());
+    } else {
+        let (got, out_of_order, all_in) = (got.clone(), out_of_order.clone(), all_in.clone());
+        // Listeners of a socket run one at a time, in arrival order.
+        bench.on_push(move |item| {
+            let k = got.fetch_add(1, Ordering::Relaxed);
+            if item.i != k as u64 {
+                out_of_order.fetch_add(1, Ordering::Relaxed);
+            }
+            if k + 1 == n {
+                all_in.notify_one();
+            }
+            std::future::ready(())
+        });
+    }
+    bench
+        .socket()
+        .connect()
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let tries = ready(&bench).await?;
+    let w = Window::start(alloc_probe());
+    bench
+        .emit_blast(Blast { n: n as u64 })
+        .await
+        .map_err(|e| format!("blast: {e}"))?;
+    match stream.as_mut() {
+        Some(stream) => {
+            let mut k = 0usize;
+            while k < n {
+                let Some(item) = stream.next().await else {
+                    return Err(format!("the push stream ended after {k}"));
+                };
+                if item.i != k as u64 {
+                    out_of_order.fetch_add(1, Ordering::Relaxed);
+                }
+                k += 1;
+            }
+            got.store(k, Ordering::Relaxed);
+        }
+        None if n > 0 => {
+            let waited = tokio::time::timeout(deadline(), all_in.notified()).await;
+            if waited.is_err() {
+                let (got, ooo) = (
+                    got.load(Ordering::Relaxed),
+                    out_of_order.load(Ordering::Relaxed),
+                );
+                return Err(format!("timeout: received {got}/{n} (out of order {ooo})"));
+            }
+        }
+        None => {}
+    }
+    let d = w.stop();
+    bench.socket().disconnect();
+    let got = got.load(Ordering::Relaxed);
+    let ooo = out_of_order.load(Ordering::Relaxed);
+    Ok((
+        got == n && ooo == 0,
+        d,
+        None,
+        format!(
+            "received={got} out_of_order={ooo} via={} ready_tries={tries}",
+            if use_stream { "stream" } else { "listener" }
+        ),
+    ))
+}
+
+async fn many_connections(a: &Args) -> Outcome {
+    let w = Window::start(alloc_probe());
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..a.n {
+        let url = a.url.clone();
+        set.spawn(async move { connect(&url).await });
+    }
+    let mut conns = Vec::with_capacity(a.n);
+    let mut errors = 0usize;
+    let mut first_error = String::new();
+    while let Some(joined) = set.join_next().await {
+        match joined.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(bench) => conns.push(bench),
+            Err(e) => {
+                errors += 1;
+                if first_error.is_empty() {
+                    first_error = e;
+                }
+            }
+        }
+    }
+    let d = w.stop();
+    let server_conns = match conns.first() {
+        Some(bench) => stats(bench).await?.conns,
+        None => 0,
+    };
+    let connected = conns.len();
+    for bench in &conns {
+        bench.socket().disconnect();
+    }
+    let ok = errors == 0 && connected == a.n && server_conns >= a.n as u64;
+    Ok((
+        ok,
+        d,
+        None,
+        format!("connected={connected} errors={errors} server_conns={server_conns} {first_error}"),
+    ))
+}
+
+fn main() {
+    let a = measure::parse_args("bench_client");
+    let res = match measure::runtime() {
+        Ok(rt) => rt.block_on(async {
+            let run = async {
+                match a.scenario.as_str() {
+                    "emit_throughput" => emit_throughput(&a).await,
+                    "ack_latency" => ack_latency(&a).await,
+                    "server_push" => server_push(&a).await,
+                    _ => many_connections(&a).await,
+                }
+            };
+            match tokio::time::timeout(deadline(), run).await {
+                Ok(r) => r,
+                Err(_) => Err("overall deadline exceeded".to_owned()),
+            }
+        }),
+        Err(e) => Err(format!("runtime: {e}")),
+    };
+    let (ok, done, lat_ns, note) = match res {
+        Ok((ok, d, lat, note)) => (ok, Some(d), lat, note),
+        Err(e) => (false, None, None, format!("ERROR:{e}")),
+    };
+    let note = format!("{note} rt={}", measure::runtime_name());
+    let report = Report {
+        client: CLIENT,
+        scenario: &a.scenario,
+        n: a.n,
+        ok,
+        done,
+        lat_ns,
+        note,
+    };
+    println!("{}", report.line());
+    // Do not wait for the connections' tasks to wind down.
+    std::process::exit(if ok { 0 } else { 1 });
+}
