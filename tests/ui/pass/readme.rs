@@ -33,7 +33,7 @@ async fn chat(manager: &Manager) -> Result<(), ferrio::Error> {
     let room: RoomInfo = chat.emit_join("rust".into()).await?;
     let Acked = chat.timeout(std::time::Duration::from_secs(1))
         .emit_say("rust".into(), "hi".into()).await?;         // ["chat message", "rust", "hi"]
-    let mut messages = chat.message_stream();                 // or as a Stream
+    let _messages = chat.message_stream();                    // or as a Stream
     chat.on_payload_error(|e| async move { eprintln!("{e}") }); // payloads of the wrong type
     Ok(())
 }
