@@ -105,6 +105,18 @@ pub(crate) enum TransportError {
     Probe(String),
     #[error("transport closed")]
     Closed,
+    #[error("no ping from the server in time")]
+    PingTimeout,
+}
+
+impl TransportError {
+    /// The socket.io disconnect reason this failure gives.
+    pub(crate) fn reason(&self) -> DisconnectReason {
+        match self {
+            TransportError::PingTimeout => DisconnectReason::PingTimeout,
+            _ => DisconnectReason::TransportError,
+        }
+    }
 }
 
 impl TransportError {
@@ -352,11 +364,17 @@ impl Engine {
     }
 
     /// Writes the queued frames.
+    /// Writes the queued frames. A write the network does not take fails once the server's
+    /// ping is overdue: a stalled connection is a ping timeout, whether it was reading or
+    /// writing.
     pub(crate) async fn flush(&mut self) -> Result<(), TransportError> {
         if self.outbox.is_empty() {
             return Ok(());
         }
-        self.transport.send(&mut self.outbox).await
+        tokio::select! {
+            sent = self.transport.send(&mut self.outbox) => sent,
+            () = &mut self.ping_deadline => Err(TransportError::PingTimeout),
+        }
     }
 
     /// Ends the session: sends the close packet and closes the transport.

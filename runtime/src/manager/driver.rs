@@ -93,7 +93,9 @@ impl Driver {
         loop {
             if self.open_requested && self.engine.is_none() && !self.reconnecting {
                 self.open_requested = false;
-                self.open(false).await;
+                // Boxed: opening is rare and its future large; kept inline it would make
+                // every idle connection task carry it.
+                Box::pin(self.open(false)).await;
                 self.flush().await;
                 continue;
             }
@@ -105,14 +107,19 @@ impl Driver {
             match step {
                 Step::Stopped => break,
                 Step::Commands => {
+                    let packets = batch
+                        .iter()
+                        .filter(|c| matches!(c, Command::Packet(..)))
+                        .count();
                     for command in batch.drain(..) {
                         self.handle(command).await;
                     }
+                    self.observed.taken(packets);
                 }
                 Step::Engine(event) => self.on_engine_event(event).await,
                 Step::ReconnectDue => {
                     self.reconnect_at = None;
-                    self.open(true).await;
+                    Box::pin(self.open(true)).await;
                 }
             }
             self.flush().await;
@@ -258,7 +265,9 @@ impl Driver {
                 result = &mut opening => break result,
                 command = self.rx.recv() => {
                     let Some(command) = command else { return };
+                    let packet = matches!(command, Command::Packet(..));
                     self.handle(command).await;
+                    self.observed.taken(usize::from(packet));
                     if self.sockets.is_empty() {
                         return;
                     }
@@ -384,7 +393,7 @@ impl Driver {
                         .set_status(Some(engine.handshake().sid.clone()), engine.transport()),
                     Err(e) => {
                         tracing::debug!("upgrade failed: {e}");
-                        self.close(DisconnectReason::TransportError).await;
+                        self.close(e.reason()).await;
                     }
                 }
             }
@@ -471,7 +480,11 @@ impl Driver {
 
     /// Hands a complete event to its socket's listeners, or an ack to its waiter.
     fn deliver(&mut self, pending: PendingBinary) -> Result<(), ProtocolError> {
-        pending.args.check_placeholders()?;
+        // Placeholders only mean something in binary packets (in a text packet they are
+        // plain data, as for socket.io-parser).
+        if pending.kind.is_binary() {
+            pending.args.check_placeholders()?;
+        }
         let Some(socket) = pending.socket else {
             return Ok(());
         };
@@ -482,21 +495,16 @@ impl Driver {
                 }
             }
             _ => {
-                if pending.id.is_none() {
+                let mut state = socket.state();
+                if pending.id.is_none() && state.pid.is_some() {
                     // With connection state recovery, the last string argument is the
                     // offset to resume from (socket.io-client reads it the same way).
-                    let mut state = socket.state();
-                    if state.pid.is_some() {
-                        let last = pending
-                            .args
-                            .len()
-                            .checked_sub(1)
-                            .and_then(|i| pending.args.raw(i));
-                        if let Some(offset) =
-                            last.and_then(|raw| serde_json::from_str::<String>(raw).ok())
-                        {
-                            state.offset = Some(offset);
-                        }
+                    let last =
+                        (pending.args.len().checked_sub(1)).and_then(|i| pending.args.raw(i));
+                    if let Some(offset) =
+                        last.and_then(|raw| serde_json::from_str::<String>(raw).ok())
+                    {
+                        state.offset = Some(offset);
                     }
                 }
                 let ack = pending.id.map(|id| (socket.clone(), id));
@@ -504,7 +512,6 @@ impl Driver {
                 // Events that arrive before the CONNECT answer (the ones a recovered session
                 // missed) wait for it, as in socket.io-client: their listeners then see the
                 // socket connected, with its id and `recovered()`.
-                let mut state = socket.state();
                 match state.phase {
                     Phase::Connected => {
                         drop(state);
@@ -666,7 +673,7 @@ impl Driver {
         }
         if let Err(e) = engine.flush().await {
             tracing::debug!("write failed: {e}");
-            self.close(DisconnectReason::TransportError).await;
+            self.close(e.reason()).await;
         }
     }
 }

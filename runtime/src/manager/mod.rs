@@ -6,14 +6,14 @@ mod driver;
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use rustls::pki_types::CertificateDer;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::engine::{tls_config, CookieJar, EngineConfig};
 use crate::socket::shared::{Outgoing, Phase, SocketShared};
@@ -94,7 +94,16 @@ impl futures_util::Stream for ManagerEvents {
 pub(crate) struct Observed {
     status: Mutex<Status>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<ManagerEvent>>>,
+    /// Packets handed to the connection task and not yet taken by it.
+    queued: AtomicUsize,
+    /// Signalled when the connection task took the queue back under the low mark.
+    drained: Notify,
 }
+
+/// Above this many packets waiting for the connection task, emits wait (bounded memory in
+/// a burst); they resume under `LOW_WATER`.
+const HIGH_WATER: usize = 8192;
+const LOW_WATER: usize = HIGH_WATER / 2;
 
 #[derive(Default, Clone)]
 struct Status {
@@ -113,6 +122,17 @@ impl Observed {
             engine_id,
             transport,
         };
+    }
+
+    /// The connection task took `n` packets from the queue.
+    pub(crate) fn taken(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let before = self.queued.fetch_sub(n, Ordering::AcqRel);
+        if before >= LOW_WATER && before - n < LOW_WATER {
+            self.drained.notify_waiters();
+        }
     }
 
     fn status(&self) -> Status {
@@ -224,6 +244,27 @@ impl Manager {
         let socket = Arc::new(create());
         sockets.insert(nsp.to_owned(), Arc::downgrade(&socket));
         socket
+    }
+
+    /// Hands a packet to the connection task.
+    pub(crate) fn send_packet(&self, socket: Arc<SocketShared>, out: Outgoing) -> Result<()> {
+        self.inner.observed.queued.fetch_add(1, Ordering::AcqRel);
+        self.command(Command::Packet(socket, out))
+    }
+
+    /// Waits while the connection task is far behind (more than `HIGH_WATER` packets):
+    /// emits then slow down to the pace of the network instead of queueing without bound.
+    pub(crate) async fn make_room(&self) {
+        let observed = &self.inner.observed;
+        while observed.queued.load(Ordering::Acquire) >= HIGH_WATER {
+            let drained = observed.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if observed.queued.load(Ordering::Acquire) < HIGH_WATER {
+                break;
+            }
+            drained.await;
+        }
     }
 
     /// Hands a command to the connection task, starting it on first use.

@@ -513,6 +513,7 @@ impl Emitter<'_> {
         let shared = &self.socket.shared;
         let packet = packet::encode_event(&shared.nsp, event, &args, None)?;
         self.notify_outgoing(event, &args);
+        shared.manager.make_room().await;
         shared.send_packet(packet, self.volatile, None)
     }
 
@@ -551,6 +552,7 @@ impl Emitter<'_> {
                     .ok_or(Error::Timeout)?
                     .with_ack_id(&shared.nsp, id),
             };
+            shared.manager.make_room().await;
             shared.send_packet(this_try, self.volatile, Some(id))?;
             let outcome = match self.timeout {
                 None => rx.await,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::listeners::{Dispatch, Listeners};
-use crate::manager::{Command, Manager};
+use crate::manager::Manager;
 use crate::protocol::packet::Encoded;
 use crate::protocol::Args;
 use crate::{Error, Result};
@@ -182,7 +182,7 @@ impl SocketShared {
         let mut buffer = lock(&self.buffer);
         if buffer.connected {
             drop(buffer);
-            return self.manager.command(Command::Packet(self.clone(), out));
+            return self.manager.send_packet(self.clone(), out);
         }
         if volatile {
             drop(buffer);
