@@ -606,81 +606,33 @@ impl Compound<'_> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = serde_json::Error;
+/// The sequence-like compounds differ only in their method's name and closing bytes.
+macro_rules! sequence_compound {
+    ($($kind:ident :: $method:ident => $close:expr),* $(,)?) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = serde_json::Error;
 
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), serde_json::Error> {
-        self.element(value)
-    }
+            #[inline]
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), serde_json::Error> {
+                self.element(value)
+            }
 
-    #[inline]
-    fn end(self) -> Result<(), serde_json::Error> {
-        self.out.push(b']');
-        Ok(())
-    }
+            #[inline]
+            fn end(self) -> Result<(), serde_json::Error> {
+                self.out.extend_from_slice($close);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), serde_json::Error> {
-        self.element(value)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), serde_json::Error> {
-        self.out.push(b']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), serde_json::Error> {
-        self.element(value)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), serde_json::Error> {
-        self.out.push(b']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), serde_json::Error> {
-        self.element(value)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), serde_json::Error> {
-        self.out.extend_from_slice(b"]}");
-        Ok(())
-    }
-}
+sequence_compound!(
+    SerializeSeq::serialize_element => b"]",
+    SerializeTuple::serialize_element => b"]",
+    SerializeTupleStruct::serialize_field => b"]",
+    SerializeTupleVariant::serialize_field => b"]}",
+);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
