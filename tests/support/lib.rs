@@ -31,3 +31,8 @@ pub use wait::{inbox, poll_once, until, within, within_for, Inbox, Outbox, STEP}
 pub use ferrio;
 pub use serde_json;
 pub use serde_json::json;
+
+/// The README's Rust examples, compiled as doctests so the front page cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
