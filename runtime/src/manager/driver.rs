@@ -311,6 +311,11 @@ impl Driver {
             _ => message,
         };
         for socket in &self.sockets {
+            // A socket that left while this attempt ran (its command is still queued) is
+            // not told: a `connect()` it made since waits for the next attempt.
+            if !socket.state().active {
+                continue;
+            }
             socket.dispatch(Dispatch::ConnectError(ConnectError {
                 message: message.clone(),
                 data: None,
@@ -625,6 +630,11 @@ impl Driver {
         for socket in &self.sockets {
             let was = {
                 let mut state = socket.state();
+                // It left (its command is still queued): nothing to tell it, and a
+                // `connect()` it made since is for the next connection.
+                if !state.active {
+                    continue;
+                }
                 let was = state.phase;
                 state.phase = if reconnect {
                     Phase::Connecting
