@@ -315,15 +315,10 @@ async fn pending_ack(
         }
     });
     // wait until the server saw it
-    let end = Instant::now() + STEP;
-    loop {
-        let stats = server::stats(s).await;
-        if stats["events"].get("noAck").is_some() {
-            break;
-        }
-        assert!(Instant::now() < end, "the server never got noAck");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_async(STEP, "the server got noAck", || async {
+        server::stats(s).await["events"].get("noAck").is_some()
+    })
+    .await;
     h
 }
 

@@ -51,15 +51,12 @@ async fn settles_on_the_expected_transport(t: Transports) {
     })
     .await;
     // the server agrees
-    let mut seen = String::new();
-    for _ in 0..50 {
-        seen = server::transport(&s).await;
-        if seen == t.settled_transport() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(seen, t.settled_transport());
+    until_async(
+        STEP,
+        format!("the server reports {}", t.settled_transport()),
+        || async { server::transport(&s).await == t.settled_transport() },
+    )
+    .await;
     // the first request says where the client started
     let hs = server::handshake(&s).await;
     let first = hs["query"]["transport"]

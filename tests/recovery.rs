@@ -67,20 +67,17 @@ async fn server_noticed_the_disconnect(other: &Socket, id: &str) {
 
 /// Waits until the server saw the socket `id` disconnect `count` times in all.
 async fn server_noticed_disconnects(other: &Socket, id: &str, count: usize) {
-    let end = tokio::time::Instant::now() + STEP;
-    loop {
-        let reasons: Vec<String> = within(STEP, other.emit_with_ack("disconnectLog", id))
-            .await
-            .expect("disconnectLog");
-        if reasons.len() >= count {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "the server never noticed that {id} left"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_async(
+        STEP,
+        format!("the server noticed that {id} left"),
+        || async {
+            let reasons: Vec<String> = within(STEP, other.emit_with_ack("disconnectLog", id))
+                .await
+                .expect("disconnectLog");
+            reasons.len() >= count
+        },
+    )
+    .await;
 }
 
 /// A recovery-enabled server with a fast heartbeat.

@@ -25,7 +25,7 @@ pub use client::{
 pub use hostile::{HostileServer, PanicCounter};
 pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
 pub use proxy::{Mode, Proxy};
-pub use wait::{inbox, poll_once, until, within, within_for, Inbox, Outbox, STEP};
+pub use wait::{inbox, poll_once, until, until_async, within, within_for, Inbox, Outbox, STEP};
 
 /// Re-exported so the suites and the support agree on one version.
 pub use ferrio;

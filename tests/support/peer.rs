@@ -428,9 +428,9 @@ impl NodePeer {
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
-    /// `http://127.0.0.1:<port><nsp>`, e.g. `url_for("/foo")`.
+    /// The URL of a namespace, e.g. `url_for("/foo")`.
     pub fn url_for(&self, nsp: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, nsp)
+        format!("{}{nsp}", self.url())
     }
 
     /// The listening port (kept across restarts).
@@ -685,9 +685,9 @@ impl SharedPeer {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-    /// `http://127.0.0.1:<port><nsp>`
+    /// The URL of a namespace, e.g. `url_for("/foo")`.
     pub fn url_for(&self, nsp: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, nsp)
+        format!("{}{nsp}", self.url())
     }
     /// The listening port.
     pub fn port(&self) -> u16 {

@@ -53,12 +53,23 @@ pub fn until(
     what: impl std::fmt::Display,
     mut cond: impl FnMut() -> bool,
 ) -> impl Future<Output = ()> {
+    until_async(deadline, what, move || std::future::ready(cond()))
+}
+
+/// [`until`] for a condition that must be asked for, such as the server's view of things
+/// (`server::stats`), which no event announces.
+#[track_caller]
+pub fn until_async<F: Future<Output = bool>>(
+    deadline: Duration,
+    what: impl std::fmt::Display,
+    mut cond: impl FnMut() -> F,
+) -> impl Future<Output = ()> {
     let at = Location::caller();
     let what = what.to_string();
     async move {
         let end = tokio::time::Instant::now() + deadline;
         loop {
-            if cond() {
+            if cond().await {
                 return;
             }
             if tokio::time::Instant::now() >= end {

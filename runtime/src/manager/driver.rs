@@ -219,19 +219,20 @@ impl Driver {
         // A `connect()` may already have followed; its command comes next.
         if !socket.state().active {
             self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
-            self.close_if_unused().await;
+            self.close_if_unused();
         }
     }
 
     /// Closes the connection when no socket wants it any more (socket.io closes the
     /// manager when its last active socket goes).
-    async fn close_if_unused(&mut self) {
+    fn close_if_unused(&mut self) {
         if self.sockets.is_empty() {
             self.stop_reconnecting();
             self.open_requested = false;
-            if let Some(mut engine) = self.engine.take() {
-                let _ = engine.flush().await;
-                engine.close().await;
+            if let Some(engine) = self.engine.take() {
+                // Closing flushes what is queued (a last DISCONNECT) and may wait for an
+                // in-flight poll: off this task, which has nothing left to do with it.
+                tokio::spawn(engine.close());
                 self.observed.set_status(None, None);
                 self.observed
                     .emit(ManagerEvent::Close(DisconnectReason::ForcedClose));
@@ -365,9 +366,7 @@ impl Driver {
     /// No more attempts: every socket stops being active.
     fn deactivate_all(&mut self) {
         for socket in self.sockets.drain(..) {
-            let mut state = socket.state();
-            state.active = false;
-            state.phase = Phase::Idle;
+            socket.state().retire();
         }
     }
 
@@ -557,11 +556,7 @@ impl Driver {
     /// A CONNECT without data: what a socket.io 2 server sends. The two protocols cannot
     /// talk; the socket fails as socket.io-client reports it.
     fn on_legacy_connect(&mut self, socket: &Arc<SocketShared>) {
-        {
-            let mut state = socket.state();
-            state.phase = Phase::Idle;
-            state.active = false;
-        }
+        socket.state().retire();
         socket.dispatch(Dispatch::ConnectError(ConnectError {
             message: "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible".into(),
             data: None,
@@ -577,8 +572,7 @@ impl Driver {
             if state.phase != Phase::Connecting || !last {
                 return;
             }
-            state.phase = Phase::Idle;
-            state.active = false;
+            state.retire();
         }
         let error = ConnectError {
             message: error.message,
@@ -590,26 +584,13 @@ impl Driver {
     }
 
     fn on_server_disconnect(&mut self, socket: &Arc<SocketShared>) {
-        {
-            let mut state = socket.state();
-            state.phase = Phase::Idle;
-            state.active = false;
-            state.id = None;
-        }
+        socket.state().retire();
         socket.close_buffer();
         socket.fail_sent_acks();
         socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoServerDisconnect));
         self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
-        if self.sockets.is_empty() {
-            // Like socket.io, the manager closes once its last socket is gone.
-            self.stop_reconnecting();
-            if let Some(engine) = self.engine.take() {
-                tokio::spawn(engine.close());
-                self.observed.set_status(None, None);
-                self.observed
-                    .emit(ManagerEvent::Close(DisconnectReason::ForcedClose));
-            }
-        }
+        // Like socket.io, the manager closes once its last socket is gone.
+        self.close_if_unused();
     }
 
     /// Closes the connection from this side.

@@ -76,6 +76,16 @@ pub(crate) struct State {
     pub(crate) waiters: Vec<oneshot::Sender<Result<()>>>,
 }
 
+impl State {
+    /// The socket stops: not connected, not active, no id; it connects again only when
+    /// asked to.
+    pub(crate) fn retire(&mut self) {
+        self.phase = Phase::Idle;
+        self.active = false;
+        self.id = None;
+    }
+}
+
 /// The send buffer: packets emitted while the namespace is not connected.
 pub(crate) struct Buffer {
     pub(crate) connected: bool,
@@ -232,9 +242,8 @@ impl SocketShared {
     pub(crate) fn leave(&self) -> (Phase, Vec<oneshot::Sender<Result<()>>>) {
         let left = {
             let mut state = self.state();
-            let was = std::mem::replace(&mut state.phase, Phase::Idle);
-            state.active = false;
-            state.id = None;
+            let was = state.phase;
+            state.retire();
             state.received.clear();
             (was, std::mem::take(&mut state.waiters))
         };
