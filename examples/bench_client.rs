@@ -347,16 +347,21 @@ fn main() {
     let a = measure::parse_args("bench_client");
     let res = match measure::runtime() {
         Ok(rt) => rt.block_on(async {
-            let run = async {
-                match a.scenario.as_str() {
-                    "emit_throughput" => emit_throughput(&a).await,
-                    "ack_latency" => ack_latency(&a).await,
-                    "server_push" => server_push(&a).await,
-                    _ => many_connections(&a).await,
+            // The scenario runs as a task, as application code does in a tokio service:
+            // on a worker thread, where the tasks it wakes (the connection task) run next
+            // on the same thread, instead of on the thread blocked in `block_on`.
+            let args = a.clone();
+            let run = tokio::spawn(async move {
+                match args.scenario.as_str() {
+                    "emit_throughput" => emit_throughput(&args).await,
+                    "ack_latency" => ack_latency(&args).await,
+                    "server_push" => server_push(&args).await,
+                    _ => many_connections(&args).await,
                 }
-            };
+            });
             match tokio::time::timeout(deadline(), run).await {
-                Ok(r) => r,
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => Err(format!("the scenario task failed: {e}")),
                 Err(_) => Err("overall deadline exceeded".to_owned()),
             }
         }),

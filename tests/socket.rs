@@ -325,6 +325,73 @@ async fn on_once_prepend_and_off() {
     m.close();
 }
 
+/// socket.io's emitter calls the listeners registered when an event arrives: a change a
+/// listener makes applies from the next event on, also inside one burst (which ferrio's
+/// dispatcher takes as one batch and whose listener lists it keeps between events).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listeners_changed_by_a_listener_apply_from_the_next_event_of_a_burst() {
+    let peer = shared_peer().await;
+    let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
+    let calls = Arc::new(Mutex::new(Vec::<(&'static str, i64)>::new()));
+    let record = |calls: &Arc<Mutex<Vec<(&'static str, i64)>>>, tag, n| {
+        calls.lock().expect("lock").push((tag, n));
+    };
+    let mut all = any_events(&s); // registered first: sees every tick
+    {
+        let (calls, socket) = (calls.clone(), s.clone());
+        s.on("tick", move |ev: Event| {
+            let (calls, socket) = (calls.clone(), socket.clone());
+            async move {
+                let n: i64 = ev.arg(0).unwrap_or(-1);
+                record(&calls, "a", n);
+                if n == 50 {
+                    let calls = calls.clone();
+                    socket.on("tick", move |ev: Event| {
+                        let calls = calls.clone();
+                        async move { record(&calls, "b", ev.arg(0).unwrap_or(-1)) }
+                    });
+                }
+                if n == 120 {
+                    let calls = calls.clone();
+                    socket.once("tick", move |ev: Event| {
+                        let calls = calls.clone();
+                        async move { record(&calls, "c", ev.arg(0).unwrap_or(-1)) }
+                    });
+                }
+                if n == 150 {
+                    socket.off_event("tick");
+                }
+            }
+        });
+    }
+    within(STEP, s.emit("emitN", json!({"n": 200, "event": "tick"})))
+        .await
+        .expect("emit");
+    all.take(200, STEP).await;
+    // The catch-all runs first: the last tick's own listeners may still be running.
+    until(STEP, "tick 150's listeners ran", || {
+        calls
+            .lock()
+            .map(|c| c.contains(&("b", 150)))
+            .unwrap_or(false)
+    })
+    .await;
+    let calls = calls.lock().expect("lock").clone();
+    let of = |tag| {
+        calls
+            .iter()
+            .filter(|(t, _)| *t == tag)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("a"), (0..=150).collect::<Vec<_>>());
+    assert_eq!(of("b"), (51..=150).collect::<Vec<_>>());
+    assert_eq!(of("c"), [121]);
+    assert_eq!(calls.len(), 151 + 100 + 1, "nothing after off_event");
+    s.disconnect();
+    m.close();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_any_gets_name_and_arguments() {
     let peer = shared_peer().await;

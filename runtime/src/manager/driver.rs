@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -19,6 +20,10 @@ use crate::protocol::{Args, ProtocolError};
 use crate::socket::shared::{Outgoing, Phase, SocketShared};
 use crate::socket::{Dispatch, Event, Name};
 use crate::{ConnectError, DisconnectReason, Error};
+
+/// At most this many events are taken per wake-up beyond the first (see
+/// `take_ready_events`).
+const READY_EVENTS_PER_WAKE: usize = 64;
 
 /// A binary packet whose attachments are still arriving.
 struct PendingBinary {
@@ -116,7 +121,10 @@ impl Driver {
                     }
                     self.observed.taken(packets);
                 }
-                Step::Engine(event) => self.on_engine_event(event).await,
+                Step::Engine(event) => {
+                    self.on_engine_event(event).await;
+                    self.take_ready_events().await;
+                }
                 Step::ReconnectDue => {
                     self.reconnect_at = None;
                     Box::pin(self.open(true)).await;
@@ -371,6 +379,22 @@ impl Driver {
     }
 
     // ----- the open connection --------------------------------------------------------
+
+    /// Handles what the transport already holds (a burst the last read brought), without a
+    /// trip through `select!` per event; bounded, so commands and the flush of pongs wait
+    /// for at most that many events.
+    async fn take_ready_events(&mut self) {
+        for _ in 0..READY_EVENTS_PER_WAKE {
+            let Some(engine) = &mut self.engine else {
+                return;
+            };
+            // `next()` is cancel-safe: a poll that finds nothing loses nothing.
+            let Some(event) = engine.next().now_or_never() else {
+                return;
+            };
+            self.on_engine_event(event).await;
+        }
+    }
 
     async fn on_engine_event(&mut self, event: EngineEvent) {
         match event {

@@ -5,15 +5,16 @@
 //! listeners first, as socket.io does). A slow listener delays only the later events of
 //! its own socket; pongs and other namespaces go on.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use futures_util::FutureExt as _;
-use tokio::sync::mpsc;
 
 use super::event::{Event, OutgoingEvent};
+use super::handoff;
 use crate::typed::PayloadError;
 use crate::{ConnectError, DisconnectReason};
 
@@ -89,12 +90,14 @@ impl<A> List<A> {
         true
     }
 
-    /// `once` listeners leave the list when they are called.
-    fn remove_once(&mut self) {
+    /// The entries to call now; `once` listeners leave the list as they are called.
+    fn take_snapshot(&mut self) -> Snapshot<A> {
+        let snapshot = self.entries.clone();
         if self.has_once {
             Arc::make_mut(&mut self.entries).retain(|e| !e.once);
             self.has_once = false;
         }
+        snapshot
     }
 
     fn clear(&mut self) {
@@ -132,6 +135,8 @@ pub(crate) struct Listeners {
     has_outgoing: AtomicBool,
     /// Whether any listener was ever registered.
     registered: AtomicBool,
+    /// Changes with every registration and removal (the dispatcher's cache key).
+    version: AtomicU64,
 }
 
 impl Listeners {
@@ -145,7 +150,15 @@ impl Listeners {
         self.registered.load(Ordering::Acquire)
     }
 
+    /// The lists, to change them.
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Lists> {
+        let lists = self.lock_lists();
+        self.version.fetch_add(1, Ordering::AcqRel);
+        lists
+    }
+
+    /// The lists, to take snapshots (which only take `once` listeners out).
+    fn lock_lists(&self) -> std::sync::RwLockWriteGuard<'_, Lists> {
         self.lists.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -312,56 +325,85 @@ impl Listeners {
         &self,
         pick: impl FnOnce(&mut Lists) -> [Option<&mut List<A>>; N],
     ) -> [Option<Snapshot<A>>; N] {
-        let mut lists = self.write();
-        pick(&mut lists).map(|list| {
-            list.map(|list| {
-                let snapshot = list.entries.clone();
-                list.remove_once();
-                snapshot
-            })
-        })
+        let mut lists = self.lock_lists();
+        pick(&mut lists).map(|list| list.map(List::take_snapshot))
     }
 }
 
 /// Starts the dispatcher of a socket; it ends when the sender is dropped.
-pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> mpsc::UnboundedSender<Dispatch> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Dispatch>();
+pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> handoff::Sender<Dispatch> {
+    let (tx, mut rx) = handoff::queue::<Dispatch>();
     tokio::spawn(async move {
-        while let Some(item) = rx.recv().await {
-            match item {
-                Dispatch::Event(event) => {
-                    let name = event.name();
-                    let lists = listeners.snapshot(|lists| {
-                        let own = lists.events.iter_mut().find(|(n, _)| **n == *name);
-                        [Some(&mut lists.any), own.map(|(_, list)| list)]
-                    });
-                    call_all(&lists, event).await;
-                }
-                Dispatch::Outgoing(event) => {
-                    let lists = listeners.snapshot(|lists| [Some(&mut lists.any_outgoing)]);
-                    call_all(&lists, event).await;
-                }
-                Dispatch::Connect => {
-                    let lists = listeners.snapshot(|lists| [Some(&mut lists.connect)]);
-                    call_all(&lists, ()).await;
-                }
-                Dispatch::ConnectError(error) => {
-                    let lists = listeners.snapshot(|lists| [Some(&mut lists.connect_error)]);
-                    call_all(&lists, error).await;
-                }
-                Dispatch::PayloadError(error) => {
-                    let lists = listeners.snapshot(|lists| [Some(&mut lists.payload_error)]);
-                    call_all(&lists, error).await;
-                }
-                Dispatch::Disconnect(reason) => {
-                    let lists = listeners.snapshot(|lists| [Some(&mut lists.disconnect)]);
-                    call_all(&lists, reason).await;
-                }
-                Dispatch::Run(f) => f(),
+        let mut batch = VecDeque::new();
+        let mut cache = EventCache::default();
+        while rx.recv_batch(&mut batch).await {
+            while let Some(item) = batch.pop_front() {
+                dispatch_one(&listeners, &mut cache, item).await;
             }
         }
     });
     tx
+}
+
+async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispatch) {
+    match item {
+        Dispatch::Event(event) => {
+            let lists = cache.lists_for(listeners, event.name());
+            call_all(&lists, event).await;
+        }
+        Dispatch::Outgoing(event) => {
+            let lists = listeners.snapshot(|lists| [Some(&mut lists.any_outgoing)]);
+            call_all(&lists, event).await;
+        }
+        Dispatch::Connect => {
+            let lists = listeners.snapshot(|lists| [Some(&mut lists.connect)]);
+            call_all(&lists, ()).await;
+        }
+        Dispatch::ConnectError(error) => {
+            let lists = listeners.snapshot(|lists| [Some(&mut lists.connect_error)]);
+            call_all(&lists, error).await;
+        }
+        Dispatch::PayloadError(error) => {
+            let lists = listeners.snapshot(|lists| [Some(&mut lists.payload_error)]);
+            call_all(&lists, error).await;
+        }
+        Dispatch::Disconnect(reason) => {
+            let lists = listeners.snapshot(|lists| [Some(&mut lists.disconnect)]);
+            call_all(&lists, reason).await;
+        }
+        Dispatch::Run(f) => f(),
+    }
+}
+
+/// The lists the last event called (catch-all, then its own), kept while no listener
+/// changed: a stream of one event takes no lock per event. Lists with `once` listeners
+/// are never kept (taking their snapshot changes them).
+#[derive(Default)]
+struct EventCache {
+    version: u64,
+    name: Option<Arc<str>>,
+    lists: [Option<Snapshot<Event>>; 2],
+}
+
+impl EventCache {
+    fn lists_for(&mut self, listeners: &Listeners, name: &str) -> [Option<Snapshot<Event>>; 2] {
+        let fresh = self.name.as_deref() == Some(name)
+            && listeners.version.load(Ordering::Acquire) == self.version;
+        if !fresh {
+            let mut guard = listeners.lock_lists();
+            let lists = &mut *guard;
+            let own = lists.events.iter_mut().find(|(n, _)| **n == *name);
+            let own_name = own.as_ref().map(|(n, _)| n.clone());
+            let own = own.map(|(_, list)| list);
+            let cacheable = !lists.any.has_once && own.as_ref().is_none_or(|l| !l.has_once);
+            let taken = [Some(&mut lists.any), own].map(|list| list.map(List::take_snapshot));
+            self.name = own_name.filter(|_| cacheable);
+            // Read under the lock, after the `once` listeners were taken out.
+            self.version = listeners.version.load(Ordering::Acquire);
+            self.lists = taken;
+        }
+        self.lists.clone()
+    }
 }
 
 /// Calls each listener of the lists in turn; the argument is cloned for all but the last.

@@ -1,6 +1,7 @@
 //! A namespace socket: socket.io's `Socket` (`manager.socket("/admin")`, `io(url)`).
 
 mod event;
+mod handoff;
 mod listeners;
 pub(crate) mod shared;
 

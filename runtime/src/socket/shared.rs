@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
+use super::handoff;
 use super::listeners::{Dispatch, Listeners};
 use crate::manager::Manager;
 use crate::protocol::packet::Encoded;
@@ -116,7 +117,7 @@ pub(crate) struct SocketShared {
     next_seq: AtomicU64,
     /// The dispatcher task, started with the first thing it has to call (a socket that
     /// never gets a listener never has one: thousands of idle sockets stay small).
-    dispatcher: OnceLock<mpsc::UnboundedSender<Dispatch>>,
+    dispatcher: OnceLock<handoff::Sender<Dispatch>>,
     pub(crate) listeners: Arc<Listeners>,
 }
 
@@ -335,7 +336,7 @@ impl SocketShared {
     /// Hands something to the dispatcher (listeners).
     pub(crate) fn dispatch(&self, item: Dispatch) {
         if let Some(tx) = self.dispatcher.get() {
-            let _ = tx.send(item);
+            tx.send(item);
             return;
         }
         match item {
@@ -345,7 +346,7 @@ impl SocketShared {
                 let tx = self
                     .dispatcher
                     .get_or_init(|| super::listeners::spawn_dispatcher(self.listeners.clone()));
-                let _ = tx.send(item);
+                tx.send(item);
             }
             // No listener was ever registered: there is nobody to call.
             _ => {}

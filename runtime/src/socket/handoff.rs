@@ -1,0 +1,147 @@
+//! The hand-off from the connection task to a socket's dispatcher: a queue the dispatcher
+//! takes whole.
+//!
+//! A server push arrives as a flood of small events. A channel pays its synchronisation
+//! per item on both sides; here the connection task pushes under an uncontended lock and
+//! wakes the dispatcher only when it sleeps, and the dispatcher swaps the whole queue out
+//! at once, so a burst costs one lock and one wake-up on its side, not one per event.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+struct Queue<T> {
+    items: VecDeque<T>,
+    /// The receiver found the queue empty and waits for a wake-up.
+    parked: bool,
+    /// The sender is gone: the receiver ends once the queue is empty.
+    closed: bool,
+}
+
+struct Shared<T> {
+    queue: Mutex<Queue<T>>,
+    wake: Notify,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The connection task's end. Dropping it lets the receiver finish what is queued and end.
+pub(crate) struct Sender<T>(Arc<Shared<T>>);
+
+/// The dispatcher's end.
+pub(crate) struct Receiver<T>(Arc<Shared<T>>);
+
+/// A new hand-off queue (unbounded, like the channel it replaces: see the crate's notes on
+/// slow listeners).
+pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue {
+            items: VecDeque::new(),
+            parked: false,
+            closed: false,
+        }),
+        wake: Notify::new(),
+    });
+    (Sender(shared.clone()), Receiver(shared))
+}
+
+impl<T> Sender<T> {
+    /// Queues one item; wakes the receiver if it sleeps.
+    pub(crate) fn send(&self, item: T) {
+        let wake = {
+            let mut queue = self.0.lock();
+            queue.items.push_back(item);
+            std::mem::take(&mut queue.parked)
+        };
+        if wake {
+            // Stores a permit if the receiver is between parking and awaiting it.
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let wake = {
+            let mut queue = self.0.lock();
+            queue.closed = true;
+            std::mem::take(&mut queue.parked)
+        };
+        if wake {
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Moves everything queued into `batch` (which must be empty), waiting while there is
+    /// nothing. `false` once the sender is gone and nothing is left.
+    pub(crate) async fn recv_batch(&mut self, batch: &mut VecDeque<T>) -> bool {
+        debug_assert!(batch.is_empty());
+        loop {
+            {
+                let mut queue = self.0.lock();
+                if !queue.items.is_empty() {
+                    // The two buffers trade places: both keep their capacity.
+                    std::mem::swap(&mut queue.items, batch);
+                    return true;
+                }
+                if queue.closed {
+                    return false;
+                }
+                queue.parked = true;
+            }
+            self.0.wake.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn delivers_in_order_in_batches_and_ends_after_the_sender() {
+        let (tx, mut rx) = queue();
+        for i in 0..5 {
+            tx.send(i);
+        }
+        let mut batch = VecDeque::new();
+        assert!(rx.recv_batch(&mut batch).await);
+        assert_eq!(batch.drain(..).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        tx.send(5);
+        drop(tx);
+        assert!(rx.recv_batch(&mut batch).await);
+        assert_eq!(batch.drain(..).collect::<Vec<_>>(), [5]);
+        assert!(!rx.recv_batch(&mut batch).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_parked_receiver_is_woken_by_every_kind_of_sender() {
+        let (tx, mut rx) = queue::<u32>();
+        let receiver = tokio::spawn(async move {
+            let (mut got, mut batch) = (Vec::new(), VecDeque::new());
+            while rx.recv_batch(&mut batch).await {
+                got.extend(batch.drain(..));
+            }
+            got
+        });
+        for i in 0..10_000 {
+            tx.send(i);
+            if i % 1000 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(tx);
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), receiver)
+            .await
+            .expect("the receiver ended")
+            .expect("the receiver did not panic");
+        assert_eq!(got, (0..10_000).collect::<Vec<_>>());
+    }
+}
