@@ -141,7 +141,8 @@ impl Driver {
 
     async fn handle(&mut self, command: Command) {
         match command {
-            Command::Packet(socket, out) => {
+            Command::Packet(packet) => {
+                let (socket, out) = *packet;
                 if socket.is_connected() && self.engine.is_some() {
                     self.queue_packet(out);
                 } else {

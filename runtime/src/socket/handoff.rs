@@ -2,14 +2,22 @@
 //! takes whole.
 //!
 //! A server push arrives as a flood of small events. A channel pays its synchronisation
-//! per item on both sides; here the connection task pushes under an uncontended lock and
-//! wakes the dispatcher only when it sleeps, and the dispatcher swaps the whole queue out
-//! at once, so a burst costs one lock and one wake-up on its side, not one per event.
+//! per item on both sides; here the connection task pushes under a lock held for a moment
+//! and wakes the dispatcher only when it sleeps, and the dispatcher swaps the whole queue
+//! out at once, so a burst costs it one lock and one wake-up, not one per event (server
+//! push: 0.63 → 0.47 µs of client CPU per event in the harness).
+//!
+//! The handles' commands to the connection task stay on a lock-free channel: emits come
+//! from any number of threads, and there a lock measured worse (0.28 → 0.45 µs per emit:
+//! the lock holder gets preempted on a busy machine).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
+
+/// A buffer that grew beyond this many items is dropped once emptied, not reused.
+const KEEP: usize = 64;
 
 struct Queue<T> {
     items: VecDeque<T>,
@@ -17,6 +25,8 @@ struct Queue<T> {
     parked: bool,
     /// The sender is gone: the receiver ends once the queue is empty.
     closed: bool,
+    /// The receiver is gone: nothing sent is taken any more.
+    gone: bool,
 }
 
 struct Shared<T> {
@@ -44,6 +54,7 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
             items: VecDeque::new(),
             parked: false,
             closed: false,
+            gone: false,
         }),
         wake: Notify::new(),
     });
@@ -51,10 +62,14 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
 }
 
 impl<T> Sender<T> {
-    /// Queues one item; wakes the receiver if it sleeps.
-    pub(crate) fn send(&self, item: T) {
+    /// Queues one item and wakes the receiver if it sleeps; gives the item back when the
+    /// receiver is gone.
+    pub(crate) fn send(&self, item: T) -> Result<(), T> {
         let wake = {
             let mut queue = self.0.lock();
+            if queue.gone {
+                return Err(item);
+            }
             queue.items.push_back(item);
             std::mem::take(&mut queue.parked)
         };
@@ -62,6 +77,7 @@ impl<T> Sender<T> {
             // Stores a permit if the receiver is between parking and awaiting it.
             self.0.wake.notify_one();
         }
+        Ok(())
     }
 }
 
@@ -78,11 +94,24 @@ impl<T> Drop for Sender<T> {
     }
 }
 
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.gone = true;
+        // What was sent and never taken goes now, not with the last sender.
+        queue.items = VecDeque::new();
+    }
+}
+
 impl<T> Receiver<T> {
     /// Moves everything queued into `batch` (which must be empty), waiting while there is
     /// nothing. `false` once the sender is gone and nothing is left.
     pub(crate) async fn recv_batch(&mut self, batch: &mut VecDeque<T>) -> bool {
         debug_assert!(batch.is_empty());
+        if batch.capacity() > KEEP {
+            // Grown by a burst: an idle queue does not keep it.
+            *batch = VecDeque::new();
+        }
         loop {
             {
                 let mut queue = self.0.lock();
@@ -109,16 +138,24 @@ mod tests {
     async fn delivers_in_order_in_batches_and_ends_after_the_sender() {
         let (tx, mut rx) = queue();
         for i in 0..5 {
-            tx.send(i);
+            tx.send(i).expect("the receiver is there");
         }
         let mut batch = VecDeque::new();
         assert!(rx.recv_batch(&mut batch).await);
         assert_eq!(batch.drain(..).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
-        tx.send(5);
+        tx.send(5).expect("the receiver is there");
         drop(tx);
         assert!(rx.recv_batch(&mut batch).await);
         assert_eq!(batch.drain(..).collect::<Vec<_>>(), [5]);
         assert!(!rx.recv_batch(&mut batch).await);
+    }
+
+    #[test]
+    fn sending_after_the_receiver_is_gone_gives_the_item_back() {
+        let (tx, rx) = queue();
+        tx.send(1).expect("the receiver is there");
+        drop(rx);
+        assert_eq!(tx.send(2), Err(2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +169,7 @@ mod tests {
             got
         });
         for i in 0..10_000 {
-            tx.send(i);
+            tx.send(i).expect("the receiver is there");
             if i % 1000 == 0 {
                 tokio::task::yield_now().await;
             }

@@ -336,7 +336,7 @@ impl SocketShared {
     /// Hands something to the dispatcher (listeners).
     pub(crate) fn dispatch(&self, item: Dispatch) {
         if let Some(tx) = self.dispatcher.get() {
-            tx.send(item);
+            let _ = tx.send(item);
             return;
         }
         match item {
@@ -346,7 +346,7 @@ impl SocketShared {
                 let tx = self
                     .dispatcher
                     .get_or_init(|| super::listeners::spawn_dispatcher(self.listeners.clone()));
-                tx.send(item);
+                let _ = tx.send(item);
             }
             // No listener was ever registered: there is nobody to call.
             _ => {}
