@@ -29,7 +29,8 @@
 //!
 //! Environment: `BENCH_TIMEOUT` (seconds, default 120), `BENCH_SERVER_PID` (the server's
 //! CPU in the window), `BENCH_RT=current_thread` (a current-thread tokio runtime instead of
-//! the multi-thread one), `BENCH_PUSH=stream`. Built with `--features count-allocs`, a
+//! the multi-thread one), `BENCH_PUSH=stream`, `BENCH_DRIVE=block_on` (the scenario runs on
+//! the thread of `block_on` instead of as a spawned task, the default). Built with `--features count-allocs`, a
 //! counting global allocator reports the heap allocations of the window
 //! (`allocs_per_ev=`); never use that build for timings.
 
@@ -343,22 +344,38 @@ async fn many_connections(a: &Args) -> Outcome {
     ))
 }
 
+/// Where the scenario runs: `task` (spawned, the default) or `block_on` (`BENCH_DRIVE`).
+fn drive_name() -> &'static str {
+    match std::env::var("BENCH_DRIVE").as_deref() {
+        Ok("block_on") => "block_on",
+        _ => "task",
+    }
+}
+
 fn main() {
     let a = measure::parse_args("bench_client");
     let res = match measure::runtime() {
         Ok(rt) => rt.block_on(async {
-            // The scenario runs as a task, as application code does in a tokio service:
-            // on a worker thread, where the tasks it wakes (the connection task) run next
-            // on the same thread, instead of on the thread blocked in `block_on`.
             let args = a.clone();
-            let run = tokio::spawn(async move {
+            let scenario = async move {
                 match args.scenario.as_str() {
                     "emit_throughput" => emit_throughput(&args).await,
                     "ack_latency" => ack_latency(&args).await,
                     "server_push" => server_push(&args).await,
                     _ => many_connections(&args).await,
                 }
-            });
+            };
+            // The scenario runs as a task, as application code does in a tokio service:
+            // on a worker thread, where the tasks it wakes (the connection task) run next
+            // on the same thread. `BENCH_DRIVE=block_on` runs it on the thread blocked in
+            // `block_on` instead: every hand-off then crosses threads.
+            let run = async {
+                if drive_name() == "block_on" {
+                    Ok(scenario.await)
+                } else {
+                    tokio::spawn(scenario).await
+                }
+            };
             match tokio::time::timeout(deadline(), run).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => Err(format!("the scenario task failed: {e}")),
@@ -371,7 +388,11 @@ fn main() {
         Ok((ok, d, lat, note)) => (ok, Some(d), lat, note),
         Err(e) => (false, None, None, format!("ERROR:{e}")),
     };
-    let note = format!("{note} rt={}", measure::runtime_name());
+    let note = format!(
+        "{note} rt={} drive={}",
+        measure::runtime_name(),
+        drive_name()
+    );
     let report = Report {
         client: CLIENT,
         scenario: &a.scenario,
