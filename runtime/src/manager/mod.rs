@@ -531,3 +531,27 @@ impl ManagerBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Internationalized host names are turned into their ASCII form (the workspace pins the
+    /// unicode-rs back end of `idna`: see the comment on `url` in the root Cargo.toml).
+    #[test]
+    fn an_internationalized_host_is_sent_in_punycode() {
+        let cfg = Manager::builder("http://bücher.example:3000/")
+            .engine_config()
+            .expect("a valid URL");
+        assert_eq!(cfg.host, "xn--bcher-kva.example");
+        assert_eq!(cfg.port, 3000);
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_is_a_config_error() {
+        let error = Manager::builder("http://exa mple:3000/")
+            .engine_config()
+            .expect_err("a space in the host");
+        assert!(matches!(error, Error::Config(_)), "{error:?}");
+    }
+}
