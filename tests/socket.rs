@@ -392,6 +392,29 @@ async fn listeners_changed_by_a_listener_apply_from_the_next_event_of_a_burst() 
     m.close();
 }
 
+/// `off` drops the listener, and what it holds, without waiting for another event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_listener_is_dropped_while_the_socket_is_quiet() {
+    let peer = shared_peer().await;
+    let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i64>();
+    let id = s.on("tick", move |ev: Event| {
+        let _ = tx.send(ev.arg(0).unwrap_or(-1));
+        std::future::ready(())
+    });
+    within(STEP, s.emit("emitN", json!({"n": 3, "event": "tick"})))
+        .await
+        .expect("emit");
+    for i in 0..3 {
+        assert_eq!(within(STEP, rx.recv()).await, Some(i));
+    }
+    s.off(id);
+    // The channel closes once the listener (its only sender) is gone.
+    assert_eq!(within(STEP, rx.recv()).await, None);
+    s.disconnect();
+    m.close();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_any_gets_name_and_arguments() {
     let peer = shared_peer().await;

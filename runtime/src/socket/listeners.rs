@@ -340,6 +340,9 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> handoff::Sender<Dis
             while let Some(item) = batch.pop_front() {
                 dispatch_one(&listeners, &mut cache, item).await;
             }
+            // Kept only within a batch: a listener removed while the socket is quiet is
+            // dropped now (with what it holds), not when the next event comes.
+            cache = EventCache::default();
         }
     });
     tx
@@ -376,7 +379,7 @@ async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispa
 }
 
 /// The lists the last event called (catch-all, then its own), kept while no listener
-/// changed: a stream of one event takes no lock per event. Lists with `once` listeners
+/// changed: a burst of one event takes no lock per event. Lists with `once` listeners
 /// are never kept (taking their snapshot changes them).
 #[derive(Default)]
 struct EventCache {
