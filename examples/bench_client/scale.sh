@@ -4,8 +4,10 @@
 # connected, peak RSS, and the cost per connection.
 #
 #   cargo build --release --example bench_client
-#   SERVER=../shared/bench/rust-server/target/release/sioxide-server \
+#   SERVER=/tmp/bench/rust-server/target/release/sioxide-server \
 #     examples/bench_client/scale.sh 10000 3
+#
+# (/tmp/bench: a copy of shared/bench whose run.sh built its servers; see the README.)
 #
 # Env: SERVER (required: a sink server taking its port as first argument and printing a
 # READY line), CLIENTS ("name=command ..." of clients speaking the harness contract; default
