@@ -46,8 +46,10 @@ pub(crate) struct Sender<T>(Arc<Shared<T>>);
 /// The dispatcher's end.
 pub(crate) struct Receiver<T>(Arc<Shared<T>>);
 
-/// A new hand-off queue (unbounded, like the channel it replaces: see the crate's notes on
-/// slow listeners).
+/// A new hand-off queue. Unbounded, as the channel it replaced: a listener that never
+/// finishes while the server floods its socket makes it grow. Bounding it means stopping to
+/// read the whole connection (then a listener awaiting an ack waits for a read that never
+/// comes) or dropping events; neither is chosen yet.
 pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue {
@@ -96,10 +98,13 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut queue = self.0.lock();
-        queue.gone = true;
-        // What was sent and never taken goes now, not with the last sender.
-        queue.items = VecDeque::new();
+        let items = {
+            let mut queue = self.0.lock();
+            queue.gone = true;
+            std::mem::take(&mut queue.items)
+        };
+        // What was sent and never taken goes now (outside the lock), not with the sender.
+        drop(items);
     }
 }
 
