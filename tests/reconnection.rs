@@ -10,9 +10,9 @@
 //! new socket id after a reconnection, `active()` while the client will reconnect.
 //!
 //! ("should not try to reconnect with incorrect port when reconnection disabled" is
-//! `connect_errors.rs`'s `a_refused_port_fails_the_connect_without_reconnect_attempts`; the
-//! reference client's `manager.reconnection(false)` at run time has no ferrio counterpart: the
-//! option is fixed when the manager is built.)
+//! `connect_errors.rs`'s `a_refused_port_fails_the_connect_without_reconnect_attempts`.) The
+//! reference client's setters at run time (`manager.reconnection(v)`,
+//! `reconnectionAttempts(v)`, ...) are `Manager::set_reconnection(..)` and its siblings.
 //!
 //! Faults are real: the server closes the engine connection (`closeEngine`), a loopback proxy
 //! cuts the connections and refuses new ones, or nobody listens on the port.
@@ -595,5 +595,102 @@ async fn disconnect_then_connect_at_once_leaves_the_socket_connected() {
         assert!(s.connected() && s.active(), "round {round}");
     }
     s.disconnect();
+    m.close();
+}
+
+// ---- settings changed at run time ---------------------------------------------------------
+
+/// The getters give what the builder set, then what the setters set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnection_settings_read_back_what_was_set() {
+    let m = build(
+        quick("http://127.0.0.1:9")
+            .reconnection(false)
+            .reconnection_attempts(4),
+    );
+    assert!(!m.reconnection());
+    assert_eq!(m.reconnection_attempts(), Some(4));
+    assert_eq!(m.reconnection_delay(), Duration::from_millis(20));
+    assert_eq!(m.reconnection_delay_max(), Duration::from_millis(100));
+    assert_eq!(m.randomization_factor(), 0.0);
+    m.set_reconnection(true);
+    m.set_reconnection_attempts(None);
+    m.set_reconnection_delay(Duration::from_millis(7));
+    m.set_reconnection_delay_max(Duration::from_millis(70));
+    m.set_randomization_factor(0.25);
+    assert!(m.reconnection());
+    assert_eq!(m.reconnection_attempts(), None);
+    assert_eq!(m.reconnection_delay(), Duration::from_millis(7));
+    assert_eq!(m.reconnection_delay_max(), Duration::from_millis(70));
+    assert_eq!(m.randomization_factor(), 0.25);
+}
+
+/// `manager.reconnection(false)` while the loop waits for its next attempt: no more
+/// attempts, the sockets stop being active, and a `connect()` waiting for the loop fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnection_turned_off_during_the_loop_stops_it() {
+    let port = refused_port().await;
+    let m = build(
+        quick(&format!("http://127.0.0.1:{port}"))
+            .reconnection_delay(Duration::from_millis(300))
+            .reconnection_delay_max(Duration::from_millis(300)),
+    );
+    let mut evs = timed_events(&m);
+    let s = m.socket("/").build();
+    let _ = within(STEP, s.connect()).await;
+    until_label(&mut evs, "reconnect_error").await;
+    // The loop now waits 300 ms for attempt 2; a second socket joins it.
+    let other = m.socket("/other").build();
+    let waiting = tokio::spawn({
+        let other = other.clone();
+        async move { other.connect().await }
+    });
+    until(STEP, "the second socket is waiting for the loop", || {
+        other.active()
+    })
+    .await;
+    m.set_reconnection(false);
+    assert!(!m.reconnection());
+    let outcome = within(STEP, waiting).await.expect("the connect task");
+    assert!(
+        matches!(outcome, Err(Error::Disconnected)),
+        "the loop stopped: {outcome:?}"
+    );
+    assert_no_attempt(&mut evs, Duration::from_millis(600)).await;
+    assert!(!s.active());
+    assert!(!other.active());
+    m.close();
+}
+
+/// Reconnection turned on after the manager was built without it: the next lost
+/// connection is reconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnection_turned_on_at_run_time_reconnects_the_next_loss() {
+    let peer = shared_peer().await;
+    let m = build(quick(&peer.url()).reconnection(false));
+    let mut evs = timed_events(&m);
+    let (s, mut up) = connect_watched(&m, "/").await;
+    m.set_reconnection(true);
+    within(STEP, s.emit("closeEngine", ())).await.expect("emit");
+    until_label(&mut evs, "reconnect(1)").await;
+    up.next(STEP).await;
+    assert!(s.connected());
+    s.disconnect();
+    m.close();
+}
+
+/// The attempt limit changed while the loop runs is checked before the next attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_limit_set_during_the_loop_ends_it() {
+    let port = refused_port().await;
+    let m = build(quick(&format!("http://127.0.0.1:{port}")));
+    let mut evs = timed_events(&m);
+    let s = m.socket("/").build();
+    let _ = within(STEP, s.connect()).await;
+    until_label(&mut evs, "reconnect_attempt(1)").await;
+    m.set_reconnection_attempts(Some(2));
+    until_label(&mut evs, "reconnect_failed").await;
+    assert_no_attempt(&mut evs, Duration::from_millis(300)).await;
+    assert!(!s.active());
     m.close();
 }

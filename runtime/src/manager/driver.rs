@@ -70,11 +70,6 @@ impl Driver {
         observed: Arc<Observed>,
         rx: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
-        let backoff = Backoff::new(
-            opts.reconnection_delay,
-            opts.reconnection_delay_max,
-            opts.randomization_factor,
-        );
         Driver {
             cfg,
             opts,
@@ -82,7 +77,7 @@ impl Driver {
             rx,
             engine: None,
             sockets: Vec::new(),
-            backoff,
+            backoff: Backoff::default(),
             reconnect_at: None,
             reconnecting: false,
             open_requested: false,
@@ -152,6 +147,7 @@ impl Driver {
             Command::Connect(socket) => self.connect_socket(socket),
             Command::Disconnect(socket, was) => self.disconnect_socket(&socket, was).await,
             Command::Close => self.close(DisconnectReason::ForcedClose).await,
+            Command::StopReconnecting => self.on_reconnection_off(),
         }
     }
 
@@ -348,17 +344,31 @@ impl Driver {
         }
     }
 
+    /// Reconnection was turned off while running. A loop waiting for its next attempt
+    /// stops, and its sockets with it (their `connect()` calls fail); an attempt under
+    /// way finishes, and its failure then ends the loop (see `schedule_reconnect`).
+    fn on_reconnection_off(&mut self) {
+        if self.reconnect_at.is_none() || self.observed.reconnection().enabled {
+            return;
+        }
+        self.stop_reconnecting();
+        for socket in &self.sockets {
+            socket.resolve_waiters(|| Err(Error::Disconnected));
+        }
+        self.deactivate_all();
+    }
+
     /// Plans the next attempt, or gives up after the last one.
     fn schedule_reconnect(&mut self) {
-        if self.reconnecting || !self.opts.reconnection || self.sockets.is_empty() {
-            if !self.opts.reconnection {
+        let settings = self.observed.reconnection();
+        if self.reconnecting || !settings.enabled || self.sockets.is_empty() {
+            if !settings.enabled {
                 self.deactivate_all();
             }
             return;
         }
-        if self
-            .opts
-            .reconnection_attempts
+        if settings
+            .attempts
             .is_some_and(|max| self.backoff.attempts >= max)
         {
             self.backoff.reset();
@@ -366,7 +376,7 @@ impl Driver {
             self.deactivate_all();
             return;
         }
-        let delay = self.backoff.next_delay();
+        let delay = self.backoff.next_delay(&settings);
         tracing::debug!("reconnecting in {delay:?}");
         self.reconnecting = true;
         self.reconnect_at = Some(Instant::now() + delay);
@@ -632,7 +642,7 @@ impl Driver {
         self.pending = None;
         self.observed.set_status(None, None);
         self.observed.emit(ManagerEvent::Close(reason));
-        let reconnect = reason.reconnects() && self.opts.reconnection;
+        let reconnect = reason.reconnects() && self.observed.reconnection().enabled;
         for socket in &self.sockets {
             let was = {
                 let mut state = socket.state();

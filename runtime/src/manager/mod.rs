@@ -4,6 +4,8 @@
 mod backoff;
 mod driver;
 
+pub(crate) use backoff::Reconnection;
+
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -30,16 +32,15 @@ pub(crate) enum Command {
     /// connection; unboxed, an idle connection would carry 32 packets' worth (3 KiB).
     Packet(Box<(Arc<SocketShared>, Outgoing)>),
     Close,
+    /// Reconnection was turned off while running: a loop waiting for its next attempt stops.
+    StopReconnecting,
 }
 
 /// The options that shape the connection's behaviour.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    pub(crate) reconnection: bool,
-    pub(crate) reconnection_attempts: Option<u32>,
-    pub(crate) reconnection_delay: Duration,
-    pub(crate) reconnection_delay_max: Duration,
-    pub(crate) randomization_factor: f64,
+    /// As built; the settings in force are `Observed::reconnection`.
+    pub(crate) reconnection: Reconnection,
     pub(crate) timeout: Duration,
     pub(crate) ack_timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
@@ -100,6 +101,9 @@ pub(crate) struct Observed {
     queued: AtomicUsize,
     /// Signalled when the connection task took the queue back under the low mark.
     drained: Notify,
+    /// The reconnection settings in force: the connection task reads them when it
+    /// schedules an attempt, handles change them (socket.io: `manager.reconnection(v)`..).
+    reconnection: Mutex<Reconnection>,
 }
 
 /// Above this many packets waiting for the connection task, emits wait (bounded memory in
@@ -135,6 +139,15 @@ impl Observed {
         if before >= LOW_WATER && before - n < LOW_WATER {
             self.drained.notify_waiters();
         }
+    }
+
+    /// The reconnection settings in force.
+    pub(crate) fn reconnection(&self) -> Reconnection {
+        self.reconnection_mut().clone()
+    }
+
+    fn reconnection_mut(&self) -> std::sync::MutexGuard<'_, Reconnection> {
+        self.reconnection.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn status(&self) -> Status {
@@ -229,6 +242,67 @@ impl Manager {
         let _ = self.command(Command::Close);
     }
 
+    /// Whether the connection reconnects by itself (socket.io: `manager.reconnection()`).
+    pub fn reconnection(&self) -> bool {
+        self.inner.observed.reconnection().enabled
+    }
+
+    /// Turns reconnection on or off while running (socket.io: `manager.reconnection(v)`).
+    /// Turned off, a reconnection loop waiting for its next attempt stops at once (an
+    /// attempt already under way finishes) and its sockets stop being active; turned on,
+    /// it applies from the next time the connection drops.
+    pub fn set_reconnection(&self, enabled: bool) {
+        self.inner.observed.reconnection_mut().enabled = enabled;
+        if !enabled {
+            let _ = self.command(Command::StopReconnecting);
+        }
+    }
+
+    /// How many attempts a reconnection loop makes before giving up, `None` for no limit
+    /// (socket.io: `manager.reconnectionAttempts()`).
+    pub fn reconnection_attempts(&self) -> Option<u32> {
+        self.inner.observed.reconnection().attempts
+    }
+
+    /// Changes the attempt limit while running (socket.io:
+    /// `manager.reconnectionAttempts(v)`); a running loop checks it before its next attempt.
+    pub fn set_reconnection_attempts(&self, attempts: Option<u32>) {
+        self.inner.observed.reconnection_mut().attempts = attempts;
+    }
+
+    /// The first reconnection delay (socket.io: `manager.reconnectionDelay()`).
+    pub fn reconnection_delay(&self) -> Duration {
+        self.inner.observed.reconnection().delay
+    }
+
+    /// Changes the first reconnection delay while running (socket.io:
+    /// `manager.reconnectionDelay(v)`); applies from the next delay computed.
+    pub fn set_reconnection_delay(&self, delay: Duration) {
+        self.inner.observed.reconnection_mut().delay = delay;
+    }
+
+    /// The longest reconnection delay (socket.io: `manager.reconnectionDelayMax()`).
+    pub fn reconnection_delay_max(&self) -> Duration {
+        self.inner.observed.reconnection().delay_max
+    }
+
+    /// Changes the longest reconnection delay while running (socket.io:
+    /// `manager.reconnectionDelayMax(v)`); applies from the next delay computed.
+    pub fn set_reconnection_delay_max(&self, delay: Duration) {
+        self.inner.observed.reconnection_mut().delay_max = delay;
+    }
+
+    /// The jitter of reconnection delays (socket.io: `manager.randomizationFactor()`).
+    pub fn randomization_factor(&self) -> f64 {
+        self.inner.observed.reconnection().randomization
+    }
+
+    /// Changes the jitter of reconnection delays, 0 to 1, while running (socket.io:
+    /// `manager.randomizationFactor(v)`); applies from the next delay computed.
+    pub fn set_randomization_factor(&self, factor: f64) {
+        self.inner.observed.reconnection_mut().randomization = factor;
+    }
+
     pub(crate) fn options(&self) -> &Options {
         &self.inner.options
     }
@@ -312,11 +386,7 @@ impl ManagerBuilder {
             tls: None,
             max_frame: 64 * 1024 * 1024,
             options: Options {
-                reconnection: true,
-                reconnection_attempts: None,
-                reconnection_delay: Duration::from_secs(1),
-                reconnection_delay_max: Duration::from_secs(5),
-                randomization_factor: 0.5,
+                reconnection: Reconnection::default(),
                 timeout: Duration::from_secs(20),
                 ack_timeout: None,
                 max_buffered: 100_000,
@@ -368,33 +438,33 @@ impl ManagerBuilder {
 
     /// Whether to reconnect by itself (socket.io: `reconnection`, default true).
     pub fn reconnection(mut self, reconnection: bool) -> Self {
-        self.options.reconnection = reconnection;
+        self.options.reconnection.enabled = reconnection;
         self
     }
 
     /// How many reconnection attempts before giving up (socket.io:
     /// `reconnectionAttempts`, default unlimited).
     pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
-        self.options.reconnection_attempts = Some(attempts);
+        self.options.reconnection.attempts = Some(attempts);
         self
     }
 
     /// The first reconnection delay (socket.io: `reconnectionDelay`, default 1 s).
     pub fn reconnection_delay(mut self, delay: Duration) -> Self {
-        self.options.reconnection_delay = delay;
+        self.options.reconnection.delay = delay;
         self
     }
 
     /// The longest reconnection delay (socket.io: `reconnectionDelayMax`, default 5 s).
     pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
-        self.options.reconnection_delay_max = delay;
+        self.options.reconnection.delay_max = delay;
         self
     }
 
     /// The jitter of reconnection delays, 0 to 1 (socket.io: `randomizationFactor`,
     /// default 0.5).
     pub fn randomization_factor(mut self, factor: f64) -> Self {
-        self.options.randomization_factor = factor;
+        self.options.reconnection.randomization = factor;
         self
     }
 
@@ -451,7 +521,10 @@ impl ManagerBuilder {
             return Err(error);
         }
         let engine = Arc::new(self.engine_config()?);
-        let observed = Arc::new(Observed::default());
+        let observed = Arc::new(Observed {
+            reconnection: Mutex::new(self.options.reconnection.clone()),
+            ..Observed::default()
+        });
         let (commands, rx) = mpsc::unbounded_channel();
         let driver = Driver::new(engine.clone(), self.options.clone(), observed.clone(), rx);
         Ok(Manager {
