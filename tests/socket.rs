@@ -456,12 +456,18 @@ async fn prepend_any_and_off_any() {
     });
     s.prepend_any(rec("second"));
     s.prepend_any(rec("first"));
+    assert_eq!(
+        s.any_listener_count(),
+        3,
+        "socket.io: listenersAny().length"
+    );
     within(STEP, s.emit("hi", ())).await.expect("emit");
     last.next(STEP).await;
     assert_eq!(*calls.lock().expect("lock"), ["first", "second"]);
 
     // off_any(None) removes them all
     s.off_any(None);
+    assert_eq!(s.any_listener_count(), 0);
     let mut hi = events(&s, "hi");
     within(STEP, s.emit("hi", ())).await.expect("emit");
     hi.next(STEP).await;
@@ -522,10 +528,13 @@ async fn prepend_any_outgoing_and_off_any_outgoing() {
     let mut last = outgoing_events(&s);
     s.prepend_any_outgoing(rec("second"));
     s.prepend_any_outgoing(rec("first"));
+    assert_eq!(s.any_outgoing_listener_count(), 3, "the inbox and two");
+    assert_eq!(s.any_listener_count(), 0, "incoming ones are counted apart");
     within(STEP, s.emit("my-event", "123")).await.expect("emit");
     last.next(STEP).await;
     assert_eq!(*calls.lock().expect("lock"), ["first", "second"]);
     s.off_any_outgoing(None);
+    assert_eq!(s.any_outgoing_listener_count(), 0);
     within(STEP, s.emit("my-event", "456")).await.expect("emit");
     let _: String = within(STEP, s.emit_with_ack("getId", ()))
         .await

@@ -294,6 +294,16 @@ impl Listeners {
         self.has_outgoing.load(Ordering::Acquire)
     }
 
+    /// How many catch-all listeners there are, for incoming or outgoing events.
+    pub(crate) fn count_any(&self, outgoing: bool) -> usize {
+        let lists = self.lists.read().unwrap_or_else(|e| e.into_inner());
+        if outgoing {
+            lists.any_outgoing.entries.len()
+        } else {
+            lists.any.entries.len()
+        }
+    }
+
     /// How many listeners an event has (socket.io: `listeners(event).length`).
     pub(crate) fn count(&self, name: &str) -> usize {
         let lists = self.lists.read().unwrap_or_else(|e| e.into_inner());

@@ -335,6 +335,17 @@ impl Socket {
         self.shared.listeners.count(event)
     }
 
+    /// How many catch-all listeners there are (socket.io: `socket.listenersAny().length`).
+    pub fn any_listener_count(&self) -> usize {
+        self.shared.listeners.count_any(false)
+    }
+
+    /// How many outgoing catch-all listeners there are (socket.io:
+    /// `socket.listenersAnyOutgoing().length`).
+    pub fn any_outgoing_listener_count(&self) -> usize {
+        self.shared.listeners.count_any(true)
+    }
+
     /// Listens to every incoming event (socket.io: `socket.onAny`); catch-all listeners
     /// run before the event's own listeners.
     pub fn on_any<F, Fut>(&self, listener: F) -> ListenerId
