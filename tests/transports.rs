@@ -323,3 +323,83 @@ async fn a_slow_listener_does_not_delay_pongs() {
     s.disconnect();
     m.close();
 }
+
+// ---- timestampRequests / timestampParam ---------------------------------------------------
+
+/// The stamps of the requests the server logged for this socket's connection, by transport
+/// (`None`: the request had no stamp).
+async fn stamps(s: &ferrio::Socket, param: &str) -> Vec<(String, Option<String>)> {
+    server::request_log(s)
+        .await
+        .iter()
+        .map(|r| {
+            let transport = r["transport"].as_str().unwrap_or_default().to_owned();
+            let stamp = r["query"][param].as_str().map(str::to_owned);
+            (transport, stamp)
+        })
+        .collect()
+}
+
+/// Connects over polling with the upgrade, sends a few events (more polling requests) and
+/// waits for the websocket, then gives the logged stamps.
+async fn stamps_of_a_session(
+    url: &str,
+    configure: impl FnOnce(ferrio::ManagerBuilder) -> ferrio::ManagerBuilder,
+    param: &str,
+) -> Vec<(String, Option<String>)> {
+    let m = configure(builder(url, Transports::PollingUpgrade))
+        .build()
+        .expect("manager");
+    let s = m.socket("/").build();
+    within(STEP, s.connect()).await.expect("connect");
+    for i in 0..3 {
+        within(STEP, s.emit("num", i)).await.expect("emit");
+    }
+    until(STEP, "the upgrade", || {
+        matches!(m.transport(), Some(TransportKind::Websocket))
+    })
+    .await;
+    let log = stamps(&s, param).await;
+    s.disconnect();
+    m.close();
+    log
+}
+
+/// socket.io's default: every polling request carries its own `t`, the websocket handshake
+/// none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_requests_are_stamped_by_default_and_the_websocket_is_not() {
+    let peer = shared_peer().await;
+    let log = stamps_of_a_session(&peer.url(), |b| b, "t").await;
+    let polling: Vec<&str> = log
+        .iter()
+        .filter(|(t, _)| t == "polling")
+        .map(|(_, stamp)| stamp.as_deref().expect("a stamped polling request"))
+        .collect();
+    assert!(polling.len() >= 2, "{log:?}");
+    let mut unique = polling.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), polling.len(), "each stamp is new: {log:?}");
+    let websocket: Vec<_> = log.iter().filter(|(t, _)| t == "websocket").collect();
+    assert_eq!(websocket.len(), 1, "{log:?}");
+    assert_eq!(websocket[0].1, None, "{log:?}");
+}
+
+/// `timestamp_requests(true)` stamps the websocket handshake too, under `timestamp_param`;
+/// `timestamp_requests(false)` stamps nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamp_requests_and_param_choose_what_is_stamped() {
+    let peer = shared_peer().await;
+    let all = stamps_of_a_session(
+        &peer.url(),
+        |b| b.timestamp_requests(true).timestamp_param("ts"),
+        "ts",
+    )
+    .await;
+    assert!(all.iter().any(|(t, _)| t == "websocket"), "{all:?}");
+    assert!(all.iter().all(|(_, stamp)| stamp.is_some()), "{all:?}");
+    let none = stamps_of_a_session(&peer.url(), |b| b.timestamp_requests(false), "t").await;
+    assert!(none.len() >= 2, "{none:?}");
+    assert!(none.iter().all(|(_, stamp)| stamp.is_none()), "{none:?}");
+}

@@ -170,6 +170,7 @@ function logRequest(req) {
       list.push({
         method: req.method,
         transport: url.searchParams.get("transport"),
+        query: Object.fromEntries(url.searchParams),
         cookie: req.headers.cookie || null,
         headers: req.headers,
       });
@@ -393,7 +394,7 @@ function install(socket) {
     if (cb) cb(rawLogs.get(id) || null);
   });
   // requestLog([engineId], cb): the HTTP requests of an engine connection after its handshake:
-  // [{method, transport, cookie, headers}] (a websocket upgrade is one GET with transport
+  // [{method, transport, query, cookie, headers}] (a websocket upgrade is one GET with transport
   // "websocket").
   on("requestLog", (...all) => {
     const [args, cb] = splitAck(all);

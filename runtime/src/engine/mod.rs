@@ -44,6 +44,55 @@ pub(crate) struct EngineConfig {
     pub(crate) cookies: CookieJar,
     pub(crate) max_frame: usize,
     pub(crate) probe_timeout: Duration,
+    /// Which requests carry a unique stamp against caches (socket.io: `timestampRequests`).
+    pub(crate) timestamps: Timestamps,
+}
+
+/// socket.io's `timestampRequests` and `timestampParam`: a unique query parameter on each
+/// request, so no cache between client and server answers one from an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Timestamps {
+    /// `None`: socket.io's default, polling requests are stamped and the websocket handshake
+    /// is not; `Some(b)`: both or neither.
+    pub(crate) requests: Option<bool>,
+    pub(crate) param: String,
+}
+
+impl Default for Timestamps {
+    fn default() -> Self {
+        Timestamps {
+            requests: None,
+            param: "t".to_owned(),
+        }
+    }
+}
+
+impl Timestamps {
+    fn stamps(&self, transport: TransportKind) -> bool {
+        match (self.requests, transport) {
+            (Some(all), _) => all,
+            (None, TransportKind::Polling) => true,
+            (None, TransportKind::Websocket) => false,
+        }
+    }
+}
+
+/// A value no earlier request had: the time in milliseconds and a random part, base 36 (as
+/// socket.io-client's stamps look).
+fn stamp() -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let mut out = Vec::with_capacity(16);
+    let mut n = millis;
+    while n > 0 {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+    }
+    out.reverse();
+    out.extend((0..4).map(|_| DIGITS[fastrand::usize(..36)]));
+    String::from_utf8(out).unwrap_or_default()
 }
 
 impl EngineConfig {
@@ -61,6 +110,9 @@ impl EngineConfig {
             query.append_pair("transport", transport.as_str());
             if let Some(sid) = sid {
                 query.append_pair("sid", sid);
+            }
+            if self.timestamps.stamps(transport) {
+                query.append_pair(&self.timestamps.param, &stamp());
             }
         }
         url

@@ -17,7 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{mpsc, Notify};
 
-use crate::engine::{tls_config, CookieJar, EngineConfig};
+use crate::engine::{tls_config, CookieJar, EngineConfig, Timestamps};
 use crate::socket::shared::{Outgoing, Phase, SocketShared};
 use crate::socket::SocketBuilder;
 use crate::{DisconnectReason, Error, Result, TransportKind};
@@ -369,6 +369,7 @@ pub struct ManagerBuilder {
     extra_roots: Vec<CertificateDer<'static>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     max_frame: usize,
+    timestamps: Timestamps,
     options: Options,
     error: Option<Error>,
 }
@@ -385,6 +386,7 @@ impl ManagerBuilder {
             extra_roots: Vec::new(),
             tls: None,
             max_frame: 64 * 1024 * 1024,
+            timestamps: Timestamps::default(),
             options: Options {
                 reconnection: Reconnection::default(),
                 timeout: Duration::from_secs(20),
@@ -421,6 +423,21 @@ impl ManagerBuilder {
     /// websocket). The first opens the connection; websocket is reached by upgrade.
     pub fn transports(mut self, transports: &[TransportKind]) -> Self {
         self.transports = transports.to_vec();
+        self
+    }
+
+    /// Whether every request carries a unique query parameter, so that no cache on the way
+    /// answers it with an earlier response (socket.io: `timestampRequests`). By default, as
+    /// in socket.io, polling requests do and the websocket handshake does not; `true` stamps
+    /// both, `false` neither.
+    pub fn timestamp_requests(mut self, stamp: bool) -> Self {
+        self.timestamps.requests = Some(stamp);
+        self
+    }
+
+    /// The name of that parameter (socket.io: `timestampParam`, default `t`).
+    pub fn timestamp_param(mut self, name: &str) -> Self {
+        self.timestamps.param = name.to_owned();
         self
     }
 
@@ -601,6 +618,7 @@ impl ManagerBuilder {
             cookies: CookieJar::default(),
             max_frame: self.max_frame,
             probe_timeout: self.options.timeout,
+            timestamps: self.timestamps.clone(),
         })
     }
 }
