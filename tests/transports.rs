@@ -403,3 +403,71 @@ async fn timestamp_requests_and_param_choose_what_is_stamped() {
     assert!(none.len() >= 2, "{none:?}");
     assert!(none.iter().all(|(_, stamp)| stamp.is_none()), "{none:?}");
 }
+
+// ---- rememberUpgrade / tryAllTransports ---------------------------------------------------
+
+/// socket.io's `rememberUpgrade`: once the upgrade worked, the reconnection opens with
+/// websocket directly; without it, through polling and the upgrade again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remember_upgrade_reopens_with_websocket() {
+    let peer = shared_peer().await;
+    for (remember, first) in [(true, "websocket"), (false, "polling")] {
+        let m = builder(&peer.url(), Transports::PollingUpgrade)
+            .remember_upgrade(remember)
+            .reconnection_delay(Duration::from_millis(20))
+            .randomization_factor(0.0)
+            .build()
+            .expect("manager");
+        let (s, mut up) = connect_watched(&m, "/").await;
+        until(STEP, "the upgrade", || {
+            matches!(m.transport(), Some(TransportKind::Websocket))
+        })
+        .await;
+        let opened_with = |h: Value| h["query"]["transport"].as_str().map(str::to_owned);
+        assert_eq!(
+            opened_with(server::handshake(&s).await).as_deref(),
+            Some("polling")
+        );
+        within(STEP, s.emit("closeEngine", ())).await.expect("emit");
+        up.next(STEP).await;
+        assert_eq!(
+            opened_with(server::handshake(&s).await).as_deref(),
+            Some(first),
+            "remember_upgrade({remember})"
+        );
+        s.disconnect();
+        m.close();
+    }
+}
+
+/// socket.io's `tryAllTransports`: a websocket-only server refuses the polling handshake;
+/// by default that fails the connection, with the option the client goes on to websocket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_all_transports_goes_on_to_the_next_one() {
+    let peer = NodePeer::start(PeerOptions::new().transports(&["websocket"])).await;
+    let m = builder(&peer.url(), Transports::PollingUpgrade)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let s = m.socket("/").build();
+    let refused = within(STEP, s.connect()).await;
+    assert!(
+        matches!(refused, Err(Error::Transport(_))),
+        "polling only is tried: {refused:?}"
+    );
+    m.close();
+
+    let m = builder(&peer.url(), Transports::PollingUpgrade)
+        .reconnection(false)
+        .try_all_transports(true)
+        .build()
+        .expect("manager");
+    let (s, _up) = connect_watched(&m, "/").await;
+    assert_eq!(m.transport(), Some(TransportKind::Websocket));
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 5))
+        .await
+        .expect("echo");
+    assert_eq!(v, 5);
+    s.disconnect();
+    m.close();
+}

@@ -13,6 +13,7 @@ mod websocket;
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,13 @@ pub(crate) struct EngineConfig {
     pub(crate) probe_timeout: Duration,
     /// Which requests carry a unique stamp against caches (socket.io: `timestampRequests`).
     pub(crate) timestamps: Timestamps,
+    /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.
+    pub(crate) remember_upgrade: bool,
+    /// socket.io's `tryAllTransports`: when opening fails, try the next transport.
+    pub(crate) try_all_transports: bool,
+    /// Whether the last websocket of this manager worked and no transport failed since
+    /// (socket.io: `priorWebsocketSuccess`, which is global to the process there).
+    pub(crate) websocket_worked: AtomicBool,
 }
 
 /// socket.io's `timestampRequests` and `timestampParam`: a unique query parameter on each
@@ -118,6 +126,30 @@ impl EngineConfig {
         url
     }
 
+    /// The transports to open with, in order: the configured ones (only the first unless
+    /// `try_all_transports`), websocket first when `remember_upgrade` applies.
+    fn opening_order(&self) -> Vec<TransportKind> {
+        let mut order = self.transports.clone();
+        if order.is_empty() {
+            order.push(TransportKind::Polling);
+        }
+        let remembered = self.remember_upgrade
+            && self.websocket_worked.load(Ordering::Acquire)
+            && order.contains(&TransportKind::Websocket);
+        if remembered {
+            order.retain(|t| *t != TransportKind::Websocket);
+            order.insert(0, TransportKind::Websocket);
+        }
+        if !self.try_all_transports {
+            order.truncate(1);
+        }
+        order
+    }
+
+    fn websocket_worked(&self, worked: bool) {
+        self.websocket_worked.store(worked, Ordering::Release);
+    }
+
     /// The `Host` header: the host, and the port unless it is the scheme's default.
     pub(crate) fn host_header(&self) -> String {
         match self.base.port() {
@@ -179,6 +211,43 @@ impl TransportError {
                 TransportError::Closed
             }
             other => TransportError::Websocket(other.to_string()),
+        }
+    }
+}
+
+/// The handshake over one transport.
+async fn open_transport(
+    cfg: &Arc<EngineConfig>,
+    kind: TransportKind,
+) -> Result<(Handshake, Transport), TransportError> {
+    match kind {
+        TransportKind::Polling => {
+            let (handshake, polling) = polling::handshake(cfg).await?;
+            Ok((handshake, Transport::Polling(polling)))
+        }
+        TransportKind::Websocket => {
+            let mut ws = WsTransport::open(cfg, None).await?;
+            let handshake = match ws.recv().await {
+                Some(Ok(Incoming::Text(text))) => match decode_text(&text) {
+                    Ok(EnginePacket::Open(handshake)) => handshake,
+                    _ if crate::protocol::engine::is_legacy_payload(&text) => {
+                        return Err(TransportError::LegacyServer)
+                    }
+                    _ => {
+                        return Err(TransportError::Handshake(format!(
+                            "expected an open packet, got {:?}",
+                            text.as_str()
+                        )))
+                    }
+                },
+                Some(Err(e)) => return Err(e),
+                _ => {
+                    return Err(TransportError::Handshake(
+                        "the websocket closed before the handshake".into(),
+                    ))
+                }
+            };
+            Ok((handshake, Transport::Websocket(Box::new(ws))))
         }
     }
 }
@@ -246,44 +315,35 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// Opens a session with the first configured transport, and starts the websocket
-    /// probe when the server offers the upgrade.
+    /// Opens a session with the first configured transport (or, with `try_all_transports`,
+    /// the first that works), and starts the websocket probe when the server offers the
+    /// upgrade.
     pub(crate) async fn open(cfg: Arc<EngineConfig>) -> Result<Engine, TransportError> {
-        let first = cfg
-            .transports
-            .first()
-            .copied()
-            .unwrap_or(TransportKind::Polling);
-        let (handshake, transport) = match first {
-            TransportKind::Polling => {
-                let (handshake, polling) = polling::handshake(&cfg).await?;
-                (handshake, Transport::Polling(polling))
-            }
-            TransportKind::Websocket => {
-                let mut ws = WsTransport::open(&cfg, None).await?;
-                let handshake = match ws.recv().await {
-                    Some(Ok(Incoming::Text(text))) => match decode_text(&text) {
-                        Ok(EnginePacket::Open(handshake)) => handshake,
-                        _ if crate::protocol::engine::is_legacy_payload(&text) => {
-                            return Err(TransportError::LegacyServer)
-                        }
-                        _ => {
-                            return Err(TransportError::Handshake(format!(
-                                "expected an open packet, got {:?}",
-                                text.as_str()
-                            )))
-                        }
-                    },
-                    Some(Err(e)) => return Err(e),
-                    _ => {
-                        return Err(TransportError::Handshake(
-                            "the websocket closed before the handshake".into(),
-                        ))
+        let order = cfg.opening_order();
+        let mut failure = None;
+        for kind in order {
+            match open_transport(&cfg, kind).await {
+                Ok((handshake, transport)) => {
+                    if kind == TransportKind::Websocket {
+                        cfg.websocket_worked(true);
                     }
-                };
-                (handshake, Transport::Websocket(Box::new(ws)))
+                    return Ok(Engine::start(cfg, handshake, transport));
+                }
+                Err(e) => {
+                    cfg.websocket_worked(false);
+                    // Another transport cannot change the server's protocol.
+                    if matches!(e, TransportError::LegacyServer) {
+                        return Err(e);
+                    }
+                    tracing::debug!("opening with {} failed: {e}", kind.as_str());
+                    failure = Some(e);
+                }
             }
-        };
+        }
+        Err(failure.unwrap_or(TransportError::Closed))
+    }
+
+    fn start(cfg: Arc<EngineConfig>, handshake: Handshake, transport: Transport) -> Engine {
         let deadline = Instant::now() + handshake.ping_deadline();
         let mut engine = Engine {
             cfg,
@@ -296,7 +356,7 @@ impl Engine {
             ping_deadline: Box::pin(tokio::time::sleep_until(deadline)),
         };
         engine.start_probe();
-        Ok(engine)
+        engine
     }
 
     fn start_probe(&mut self) {
@@ -355,6 +415,8 @@ impl Engine {
                 None => return EngineEvent::Closed(DisconnectReason::TransportClose),
                 Some(Err(e)) => {
                     tracing::debug!("transport error: {e}");
+                    // socket.io: the next connection goes through the upgrade again.
+                    self.cfg.websocket_worked(false);
                     return EngineEvent::Closed(DisconnectReason::TransportError);
                 }
                 Some(Ok(incoming)) => incoming,
@@ -402,6 +464,7 @@ impl Engine {
         }
         ws.send_now(Frame::UPGRADE).await?;
         self.transport = Transport::Websocket(Box::new(ws));
+        self.cfg.websocket_worked(true);
         self.flush().await
     }
 
@@ -415,7 +478,6 @@ impl Engine {
         !self.outbox.is_empty()
     }
 
-    /// Writes the queued frames.
     /// Writes the queued frames. A write the network does not take fails once the server's
     /// ping is overdue: a stalled connection is a ping timeout, whether it was reading or
     /// writing.

@@ -370,6 +370,8 @@ pub struct ManagerBuilder {
     tls: Option<Arc<rustls::ClientConfig>>,
     max_frame: usize,
     timestamps: Timestamps,
+    remember_upgrade: bool,
+    try_all_transports: bool,
     options: Options,
     error: Option<Error>,
 }
@@ -387,6 +389,8 @@ impl ManagerBuilder {
             tls: None,
             max_frame: 64 * 1024 * 1024,
             timestamps: Timestamps::default(),
+            remember_upgrade: false,
+            try_all_transports: false,
             options: Options {
                 reconnection: Reconnection::default(),
                 timeout: Duration::from_secs(20),
@@ -423,6 +427,23 @@ impl ManagerBuilder {
     /// websocket). The first opens the connection; websocket is reached by upgrade.
     pub fn transports(mut self, transports: &[TransportKind]) -> Self {
         self.transports = transports.to_vec();
+        self
+    }
+
+    /// Whether a reconnection opens with websocket right away when this manager's last
+    /// websocket worked (socket.io: `rememberUpgrade`, default false). A transport error
+    /// sends the next connection through polling and the upgrade again. socket.io remembers
+    /// for the whole process; ferrio per manager.
+    pub fn remember_upgrade(mut self, remember: bool) -> Self {
+        self.remember_upgrade = remember;
+        self
+    }
+
+    /// Whether opening the connection tries the next transport of
+    /// [`transports`](Self::transports) when one fails (socket.io: `tryAllTransports`,
+    /// default false: only the first is tried). For networks that block one of them.
+    pub fn try_all_transports(mut self, try_all: bool) -> Self {
+        self.try_all_transports = try_all;
         self
     }
 
@@ -619,6 +640,9 @@ impl ManagerBuilder {
             max_frame: self.max_frame,
             probe_timeout: self.options.timeout,
             timestamps: self.timestamps.clone(),
+            remember_upgrade: self.remember_upgrade,
+            try_all_transports: self.try_all_transports,
+            websocket_worked: AtomicBool::new(false),
         })
     }
 }
