@@ -38,6 +38,19 @@ impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, Queue<T>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Changes the queue, then wakes the receiver if it sleeps.
+    fn update(&self, change: impl FnOnce(&mut Queue<T>)) {
+        let wake = {
+            let mut queue = self.lock();
+            change(&mut queue);
+            std::mem::take(&mut queue.parked)
+        };
+        if wake {
+            // Stores a permit if the receiver is between parking and awaiting it.
+            self.wake.notify_one();
+        }
+    }
 }
 
 /// The connection task's end. Dropping it lets the receiver finish what is queued and end.
@@ -67,32 +80,19 @@ impl<T> Sender<T> {
     /// Queues one item and wakes the receiver if it sleeps; gives the item back when the
     /// receiver is gone.
     pub(crate) fn send(&self, item: T) -> Result<(), T> {
-        let wake = {
-            let mut queue = self.0.lock();
-            if queue.gone {
-                return Err(item);
+        let mut item = Some(item);
+        self.0.update(|queue| {
+            if !queue.gone {
+                queue.items.extend(item.take());
             }
-            queue.items.push_back(item);
-            std::mem::take(&mut queue.parked)
-        };
-        if wake {
-            // Stores a permit if the receiver is between parking and awaiting it.
-            self.0.wake.notify_one();
-        }
-        Ok(())
+        });
+        item.map_or(Ok(()), Err)
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let wake = {
-            let mut queue = self.0.lock();
-            queue.closed = true;
-            std::mem::take(&mut queue.parked)
-        };
-        if wake {
-            self.0.wake.notify_one();
-        }
+        self.0.update(|queue| queue.closed = true);
     }
 }
 
