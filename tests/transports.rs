@@ -471,3 +471,55 @@ async fn try_all_transports_goes_on_to_the_next_one() {
     s.disconnect();
     m.close();
 }
+
+// ---- localAddress -------------------------------------------------------------------------
+
+/// socket.io's `localAddress`: every connection (polling requests and the websocket of the
+/// upgrade) leaves from the given address; the whole of 127/8 is loopback on Linux.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_leave_from_the_local_address() {
+    let peer = shared_peer().await;
+    let local: std::net::IpAddr = "127.0.0.2".parse().expect("an address");
+    let m = builder(&peer.url(), Transports::PollingUpgrade)
+        .local_address(local)
+        .build()
+        .expect("manager");
+    let (s, _up) = connect_watched(&m, "/").await;
+    until(STEP, "the upgrade", || {
+        matches!(m.transport(), Some(TransportKind::Websocket))
+    })
+    .await;
+    let address = server::handshake(&s).await["address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(address.ends_with("127.0.0.2"), "seen from {address}");
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 8))
+        .await
+        .expect("echo over the websocket");
+    assert_eq!(v, 8);
+    let log = server::request_log(&s).await;
+    assert!(
+        log.iter().any(|r| r["transport"] == "websocket"),
+        "the upgrade is logged: {log:?}"
+    );
+    for r in &log {
+        let from = r["address"].as_str().unwrap_or_default();
+        assert!(from.ends_with("127.0.0.2"), "a request from {from}: {r}");
+    }
+    s.disconnect();
+    m.close();
+
+    // An IPv6 local address cannot reach an IPv4-only host: a clear transport error.
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .local_address("::1".parse().expect("an address"))
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let refused = within(STEP, m.socket("/").build().connect()).await;
+    assert!(
+        matches!(&refused, Err(Error::Transport(m)) if m.contains("family")),
+        "{refused:?}"
+    );
+    m.close();
+}

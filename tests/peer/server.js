@@ -171,6 +171,7 @@ function logRequest(req) {
         method: req.method,
         transport: url.searchParams.get("transport"),
         query: Object.fromEntries(url.searchParams),
+        address: req.socket.remoteAddress,
         cookie: req.headers.cookie || null,
         headers: req.headers,
       });
@@ -394,7 +395,7 @@ function install(socket) {
     if (cb) cb(rawLogs.get(id) || null);
   });
   // requestLog([engineId], cb): the HTTP requests of an engine connection after its handshake:
-  // [{method, transport, query, cookie, headers}] (a websocket upgrade is one GET with transport
+  // [{method, transport, query, address, cookie, headers}] (a websocket upgrade is one GET with transport
   // "websocket").
   on("requestLog", (...all) => {
     const [args, cb] = splitAck(all);

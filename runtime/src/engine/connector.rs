@@ -3,16 +3,18 @@
 //! trust the same roots and behave the same behind the same proxy or load balancer.
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use super::EngineConfig;
 use crate::Error;
 
 /// The TLS client configuration used when none is given: the Mozilla roots of
@@ -44,13 +46,14 @@ pub(crate) enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// Connects to `host:port`, with TLS when `tls` is given.
-pub(crate) async fn connect(
-    host: &str,
-    port: u16,
-    tls: Option<&Arc<rustls::ClientConfig>>,
-) -> io::Result<Stream> {
-    let tcp = TcpStream::connect((host, port)).await?;
+/// Connects to the server of `cfg`, with TLS when it is `https`/`wss`, from its local
+/// address when one is set.
+pub(crate) async fn connect(cfg: &EngineConfig) -> io::Result<Stream> {
+    let (host, port, tls) = (cfg.host.as_str(), cfg.port, cfg.tls.as_ref());
+    let tcp = match cfg.local_address {
+        None => TcpStream::connect((host, port)).await?,
+        Some(local) => connect_from(local, host, port).await?,
+    };
     // Events are small and latency matters more than a few saved packets.
     tcp.set_nodelay(true)?;
     let Some(config) = tls else {
@@ -66,6 +69,33 @@ pub(crate) async fn connect(
         .connect(name, tcp)
         .await?;
     Ok(Stream::Tls(Box::new(tls)))
+}
+
+/// Connects from `local` (socket.io: `localAddress`) to the first address of `host` in the
+/// same family.
+async fn connect_from(local: IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
+    let mut failure = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        if addr.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = if local.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(local, 0))?;
+        match socket.connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => failure = Some(e),
+        }
+    }
+    Err(failure.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("{host} has no address of the local address's family ({local})"),
+        )
+    }))
 }
 
 impl AsyncRead for Stream {

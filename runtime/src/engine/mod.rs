@@ -47,6 +47,8 @@ pub(crate) struct EngineConfig {
     pub(crate) probe_timeout: Duration,
     /// Which requests carry a unique stamp against caches (socket.io: `timestampRequests`).
     pub(crate) timestamps: Timestamps,
+    /// socket.io's `localAddress`: the address connections are made from.
+    pub(crate) local_address: Option<std::net::IpAddr>,
     /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.
     pub(crate) remember_upgrade: bool,
     /// socket.io's `tryAllTransports`: when opening fails, try the next transport.

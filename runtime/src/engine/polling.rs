@@ -43,7 +43,7 @@ impl HttpConnection {
         let sender = match &mut self.sender {
             Some(sender) if !sender.is_closed() => sender,
             slot => {
-                let stream = connector::connect(&cfg.host, cfg.port, cfg.tls.as_ref()).await?;
+                let stream = connector::connect(&cfg).await?;
                 let (sender, connection) = http1::handshake(TokioIo::new(stream))
                     .await
                     .map_err(|e| TransportError::Http(e.to_string()))?;

@@ -370,6 +370,7 @@ pub struct ManagerBuilder {
     tls: Option<Arc<rustls::ClientConfig>>,
     max_frame: usize,
     timestamps: Timestamps,
+    local_address: Option<std::net::IpAddr>,
     remember_upgrade: bool,
     try_all_transports: bool,
     options: Options,
@@ -389,6 +390,7 @@ impl ManagerBuilder {
             tls: None,
             max_frame: 64 * 1024 * 1024,
             timestamps: Timestamps::default(),
+            local_address: None,
             remember_upgrade: false,
             try_all_transports: false,
             options: Options {
@@ -427,6 +429,13 @@ impl ManagerBuilder {
     /// websocket). The first opens the connection; websocket is reached by upgrade.
     pub fn transports(mut self, transports: &[TransportKind]) -> Self {
         self.transports = transports.to_vec();
+        self
+    }
+
+    /// The local address connections are made from (socket.io: `localAddress`), for hosts
+    /// with several; the server's address of the same family (IPv4 or IPv6) is used.
+    pub fn local_address(mut self, address: std::net::IpAddr) -> Self {
+        self.local_address = Some(address);
         self
     }
 
@@ -640,6 +649,7 @@ impl ManagerBuilder {
             max_frame: self.max_frame,
             probe_timeout: self.options.timeout,
             timestamps: self.timestamps.clone(),
+            local_address: self.local_address,
             remember_upgrade: self.remember_upgrade,
             try_all_transports: self.try_all_transports,
             websocket_worked: AtomicBool::new(false),
