@@ -36,7 +36,7 @@ impl WsTransport {
             request.headers_mut().append(name, value.clone());
         }
         cfg.cookies.apply(request.headers_mut());
-        let stream = connector::connect(&cfg).await?;
+        let stream = connector::connect(cfg).await?;
         let config = WebSocketConfig::default()
             // A small read buffer keeps thousands of idle connections cheap; it grows
             // as needed for large messages.
