@@ -523,3 +523,33 @@ async fn connections_leave_from_the_local_address() {
     );
     m.close();
 }
+
+// ---- protocols ----------------------------------------------------------------------------
+
+/// socket.io's `protocols`: the websocket handshake offers the subprotocols (the Node
+/// server's `ws` picks the first); one that cannot be a header value is a build error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_protocols_are_offered_in_the_handshake() {
+    let peer = shared_peer().await;
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .websocket_protocols(&["chat-v2", "chat-v1"])
+        .build()
+        .expect("manager");
+    let (s, _up) = connect_watched(&m, "/").await;
+    let handshake = server::handshake(&s).await;
+    assert_eq!(
+        handshake["headers"]["sec-websocket-protocol"], "chat-v2, chat-v1",
+        "{handshake}"
+    );
+    let v: i64 = within(STEP, s.emit_with_ack("echo", 2))
+        .await
+        .expect("echo");
+    assert_eq!(v, 2);
+    s.disconnect();
+    m.close();
+
+    let bad = builder(&peer.url(), Transports::WebsocketOnly)
+        .websocket_protocols(&["a\nb"])
+        .build();
+    assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
+}

@@ -47,6 +47,8 @@ pub(crate) struct EngineConfig {
     pub(crate) probe_timeout: Duration,
     /// Which requests carry a unique stamp against caches (socket.io: `timestampRequests`).
     pub(crate) timestamps: Timestamps,
+    /// socket.io's `protocols`: the websocket subprotocols offered, as one header value.
+    pub(crate) ws_protocols: Option<http::HeaderValue>,
     /// socket.io's `localAddress`: the address connections are made from.
     pub(crate) local_address: Option<std::net::IpAddr>,
     /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.

@@ -35,6 +35,12 @@ impl WsTransport {
         for (name, value) in &cfg.headers {
             request.headers_mut().append(name, value.clone());
         }
+        if let Some(protocols) = &cfg.ws_protocols {
+            // tungstenite then requires the server to pick one of them.
+            request
+                .headers_mut()
+                .insert(http::header::SEC_WEBSOCKET_PROTOCOL, protocols.clone());
+        }
         cfg.cookies.apply(request.headers_mut());
         let stream = connector::connect(cfg).await?;
         let config = WebSocketConfig::default()

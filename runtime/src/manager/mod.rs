@@ -371,6 +371,7 @@ pub struct ManagerBuilder {
     max_frame: usize,
     timestamps: Timestamps,
     local_address: Option<std::net::IpAddr>,
+    ws_protocols: Vec<String>,
     remember_upgrade: bool,
     try_all_transports: bool,
     options: Options,
@@ -391,6 +392,7 @@ impl ManagerBuilder {
             max_frame: 64 * 1024 * 1024,
             timestamps: Timestamps::default(),
             local_address: None,
+            ws_protocols: Vec::new(),
             remember_upgrade: false,
             try_all_transports: false,
             options: Options {
@@ -429,6 +431,13 @@ impl ManagerBuilder {
     /// websocket). The first opens the connection; websocket is reached by upgrade.
     pub fn transports(mut self, transports: &[TransportKind]) -> Self {
         self.transports = transports.to_vec();
+        self
+    }
+
+    /// The websocket subprotocols to offer (socket.io: `protocols`); the server must pick
+    /// one of them, or the websocket is refused. None by default.
+    pub fn websocket_protocols(mut self, protocols: &[&str]) -> Self {
+        self.ws_protocols = protocols.iter().map(|p| (*p).to_owned()).collect();
         self
     }
 
@@ -587,6 +596,17 @@ impl ManagerBuilder {
         })
     }
 
+    /// `Sec-WebSocket-Protocol`: the subprotocols, comma-separated.
+    fn ws_protocols_header(&self) -> Result<Option<HeaderValue>> {
+        if self.ws_protocols.is_empty() {
+            return Ok(None);
+        }
+        let joined = self.ws_protocols.join(", ");
+        HeaderValue::from_str(&joined)
+            .map(Some)
+            .map_err(|_| Error::Config(format!("invalid websocket subprotocols {joined:?}")))
+    }
+
     fn engine_config(&self) -> Result<EngineConfig> {
         let mut base = url::Url::parse(&self.url)
             .map_err(|e| Error::Config(format!("invalid URL {:?}: {e}", self.url)))?;
@@ -650,6 +670,7 @@ impl ManagerBuilder {
             probe_timeout: self.options.timeout,
             timestamps: self.timestamps.clone(),
             local_address: self.local_address,
+            ws_protocols: self.ws_protocols_header()?,
             remember_upgrade: self.remember_upgrade,
             try_all_transports: self.try_all_transports,
             websocket_worked: AtomicBool::new(false),
