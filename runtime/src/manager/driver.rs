@@ -41,6 +41,8 @@ enum Step {
     Stopped,
     Engine(EngineEvent),
     ReconnectDue,
+    /// The listeners of the socket the reading waited for caught up.
+    Drained,
 }
 
 pub(crate) struct Driver {
@@ -61,6 +63,9 @@ pub(crate) struct Driver {
     pending: Option<PendingBinary>,
     /// Counts the connections opened, so answers are matched to the connection that asked.
     generation: u64,
+    /// The socket whose listeners are `max_queued_events` behind: nothing is read until
+    /// they catch up.
+    paused_on: Option<Arc<SocketShared>>,
 }
 
 impl Driver {
@@ -83,6 +88,7 @@ impl Driver {
             open_requested: false,
             pending: None,
             generation: 0,
+            paused_on: None,
         }
     }
 
@@ -101,7 +107,8 @@ impl Driver {
             }
             let step = tokio::select! {
                 n = self.rx.recv_many(&mut batch, 256) => if n == 0 { Step::Stopped } else { Step::Commands },
-                event = next_event(&mut self.engine) => Step::Engine(event),
+                event = next_event(&mut self.engine), if self.paused_on.is_none() => Step::Engine(event),
+                () = caught_up(self.paused_on.as_deref(), self.opts.max_queued_events) => Step::Drained,
                 () = sleep_until(self.reconnect_at) => Step::ReconnectDue,
             };
             match step {
@@ -124,6 +131,7 @@ impl Driver {
                     self.reconnect_at = None;
                     Box::pin(self.open(true)).await;
                 }
+                Step::Drained => self.paused_on = None,
             }
             self.flush().await;
         }
@@ -396,6 +404,9 @@ impl Driver {
     /// for at most that many events.
     async fn take_ready_events(&mut self) {
         for _ in 0..READY_EVENTS_PER_WAKE {
+            if self.paused_on.is_some() {
+                return;
+            }
             let Some(engine) = &mut self.engine else {
                 return;
             };
@@ -554,7 +565,10 @@ impl Driver {
                 match state.phase {
                     Phase::Connected => {
                         drop(state);
-                        socket.dispatch(Dispatch::Event(event));
+                        let behind = socket.dispatch(Dispatch::Event(event));
+                        if self.opts.max_queued_events.is_some_and(|max| behind >= max) {
+                            self.paused_on = Some(socket.clone());
+                        }
                     }
                     Phase::Connecting => state.received.push(event),
                     // Not asked to connect: nobody to deliver to.
@@ -640,6 +654,7 @@ impl Driver {
     fn on_close(&mut self, reason: DisconnectReason) {
         self.engine = None;
         self.pending = None;
+        self.paused_on = None;
         self.observed.set_status(None, None);
         self.observed.emit(ManagerEvent::Close(reason));
         let reconnect = reason.reconnects() && self.observed.reconnection().enabled;
@@ -708,6 +723,15 @@ async fn next_event(engine: &mut Option<Engine>) -> EngineEvent {
     match engine {
         Some(engine) => engine.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Resolves once the listeners of the socket the reading waits for are down to half the
+/// bound; never without one.
+async fn caught_up(paused_on: Option<&SocketShared>, max: Option<usize>) {
+    match (paused_on, max) {
+        (Some(socket), Some(max)) => socket.dispatched_below(max.div_ceil(2)).await,
+        _ => std::future::pending().await,
     }
 }
 

@@ -45,6 +45,8 @@ pub(crate) struct Options {
     pub(crate) ack_timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
     pub(crate) max_attachments: usize,
+    /// Stop reading while a socket's listeners are this many events behind (off: `None`).
+    pub(crate) max_queued_events: Option<usize>,
 }
 
 /// An event of the manager's connection (socket.io: the events of `socket.io`, the
@@ -400,6 +402,7 @@ impl ManagerBuilder {
                 timeout: Duration::from_secs(20),
                 ack_timeout: None,
                 max_buffered: 100_000,
+                max_queued_events: None,
                 max_attachments: 10,
             },
             error: None,
@@ -527,6 +530,21 @@ impl ManagerBuilder {
     /// The default ack timeout of this manager's sockets (socket.io: `ackTimeout`).
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.options.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds what a socket's listeners may fall behind: once `max` received events wait
+    /// for them, the connection stops reading from the server until they are down to half
+    /// (TCP then slows the server down). Off by default, as in socket.io, where events
+    /// wait without bound.
+    ///
+    /// The reading stops for every namespace of the connection, pongs included: listeners
+    /// stuck for longer than the server's heartbeat (`pingInterval + pingTimeout`) end in a
+    /// `ping timeout`, and a listener that awaits an ack from the server while its socket is
+    /// at the bound waits for a reply that cannot be read until then. Use it when a flood
+    /// must not grow memory and the listeners do not wait on the server.
+    pub fn max_queued_events(mut self, max: usize) -> Self {
+        self.options.max_queued_events = Some(max.max(1));
         self
     }
 

@@ -27,11 +27,17 @@ struct Queue<T> {
     closed: bool,
     /// The receiver is gone: nothing sent is taken any more.
     gone: bool,
+    /// Items sent and not yet handled (queued, or taken and not yet `done`).
+    pending: usize,
+    /// A sender waits for `pending` to go under this.
+    wake_below: Option<usize>,
 }
 
 struct Shared<T> {
     queue: Mutex<Queue<T>>,
     wake: Notify,
+    /// Wakes a sender waiting in `wait_below`.
+    drained: Notify,
 }
 
 impl<T> Shared<T> {
@@ -59,10 +65,10 @@ pub(crate) struct Sender<T>(Arc<Shared<T>>);
 /// The dispatcher's end.
 pub(crate) struct Receiver<T>(Arc<Shared<T>>);
 
-/// A new hand-off queue. Unbounded, as the channel it replaced: a listener that never
-/// finishes while the server floods its socket makes it grow. Bounding it means stopping to
-/// read the whole connection (then a listener awaiting an ack waits for a read that never
-/// comes) or dropping events; neither is chosen yet.
+/// A new hand-off queue. It counts what was sent and not yet handled, and a sender can wait
+/// for that to go down (`wait_below`): the connection task does so with
+/// `max_queued_events`, by not reading until the listeners catch up. Without that option it
+/// is unbounded, as in socket.io.
 pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue {
@@ -70,23 +76,46 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
             parked: false,
             closed: false,
             gone: false,
+            pending: 0,
+            wake_below: None,
         }),
         wake: Notify::new(),
+        drained: Notify::new(),
     });
     (Sender(shared.clone()), Receiver(shared))
 }
 
 impl<T> Sender<T> {
-    /// Queues one item and wakes the receiver if it sleeps; gives the item back when the
-    /// receiver is gone.
-    pub(crate) fn send(&self, item: T) -> Result<(), T> {
+    /// Queues one item and wakes the receiver if it sleeps; gives how many items are now
+    /// pending, or the item back when the receiver is gone.
+    pub(crate) fn send(&self, item: T) -> Result<usize, T> {
         let mut item = Some(item);
+        let mut pending = 0;
         self.0.update(|queue| {
             if !queue.gone {
                 queue.items.extend(item.take());
+                queue.pending += 1;
+                pending = queue.pending;
             }
         });
-        item.map_or(Ok(()), Err)
+        item.map_or(Ok(pending), Err)
+    }
+
+    /// Waits until fewer than `mark` items are pending (or the receiver is gone).
+    pub(crate) async fn wait_below(&self, mark: usize) {
+        loop {
+            let drained = self.0.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            {
+                let mut queue = self.0.lock();
+                if queue.gone || queue.pending < mark {
+                    return;
+                }
+                queue.wake_below = Some(mark);
+            }
+            drained.await;
+        }
     }
 }
 
@@ -103,12 +132,30 @@ impl<T> Drop for Receiver<T> {
             queue.gone = true;
             std::mem::take(&mut queue.items)
         };
+        // A sender waiting for room stops waiting.
+        self.0.drained.notify_waiters();
         // What was sent and never taken goes now (outside the lock), not with the sender.
         drop(items);
     }
 }
 
 impl<T> Receiver<T> {
+    /// `n` of the items taken were handled.
+    pub(crate) fn done(&self, n: usize) {
+        let wake = {
+            let mut queue = self.0.lock();
+            queue.pending = queue.pending.saturating_sub(n);
+            let below = queue.wake_below.is_some_and(|mark| queue.pending < mark);
+            if below {
+                queue.wake_below = None;
+            }
+            below
+        };
+        if wake {
+            self.0.drained.notify_waiters();
+        }
+    }
+
     /// Moves everything queued into `batch` (which must be empty), waiting while there is
     /// nothing. `false` once the sender is gone and nothing is left.
     pub(crate) async fn recv_batch(&mut self, batch: &mut VecDeque<T>) -> bool {
@@ -161,6 +208,37 @@ mod tests {
         tx.send(1).expect("the receiver is there");
         drop(rx);
         assert_eq!(tx.send(2), Err(2));
+    }
+
+    #[tokio::test]
+    async fn a_sender_waits_until_enough_items_were_handled() {
+        let (tx, mut rx) = queue();
+        for i in 0..10 {
+            assert_eq!(tx.send(i), Ok(i + 1), "pending after each send");
+        }
+        let mut batch = VecDeque::new();
+        assert!(rx.recv_batch(&mut batch).await);
+        // Taken is not handled: still 10 pending.
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), tx.wait_below(5));
+        assert!(waiting.await.is_err(), "10 pending is not below 5");
+        let sender = std::sync::Arc::new(tx);
+        let waiter = tokio::spawn({
+            let sender = sender.clone();
+            async move { sender.wait_below(5).await }
+        });
+        rx.done(4);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "6 pending is not below 5");
+        rx.done(6);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken once below the mark")
+            .expect("the waiter did not panic");
+        drop(rx);
+        // A receiver that is gone releases every waiter.
+        tokio::time::timeout(std::time::Duration::from_secs(5), sender.wait_below(0))
+            .await
+            .expect("no wait without a receiver");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -347,9 +347,11 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> handoff::Sender<Dis
         let mut batch = VecDeque::new();
         let mut cache = EventCache::default();
         while rx.recv_batch(&mut batch).await {
+            let taken = batch.len();
             while let Some(item) = batch.pop_front() {
                 dispatch_one(&listeners, &mut cache, item).await;
             }
+            rx.done(taken);
             // Kept only within a batch: a listener removed while the socket is quiet is
             // dropped now (with what it holds), not when the next event comes.
             cache = EventCache::default();

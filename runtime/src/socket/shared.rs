@@ -333,23 +333,33 @@ impl SocketShared {
         }
     }
 
-    /// Hands something to the dispatcher (listeners).
-    pub(crate) fn dispatch(&self, item: Dispatch) {
+    /// Hands something to the dispatcher (listeners); gives how many items its listeners
+    /// have still to handle.
+    pub(crate) fn dispatch(&self, item: Dispatch) -> usize {
         if let Some(tx) = self.dispatcher.get() {
-            let _ = tx.send(item);
-            return;
+            return tx.send(item).unwrap_or(0);
         }
         match item {
             // Nothing is queued before it: running it now keeps the order.
-            Dispatch::Run(f) => f(),
+            Dispatch::Run(f) => {
+                f();
+                0
+            }
             item if self.listeners.any_registered() => {
                 let tx = self
                     .dispatcher
                     .get_or_init(|| super::listeners::spawn_dispatcher(self.listeners.clone()));
-                let _ = tx.send(item);
+                tx.send(item).unwrap_or(0)
             }
             // No listener was ever registered: there is nobody to call.
-            _ => {}
+            _ => 0,
+        }
+    }
+
+    /// Waits until the listeners have fewer than `mark` items still to handle.
+    pub(crate) async fn dispatched_below(&self, mark: usize) {
+        if let Some(tx) = self.dispatcher.get() {
+            tx.wait_below(mark).await;
         }
     }
 
@@ -361,7 +371,7 @@ impl SocketShared {
         if waiters.is_empty() {
             return;
         }
-        self.dispatch(Dispatch::Run(Box::new(move || {
+        let _ = self.dispatch(Dispatch::Run(Box::new(move || {
             for waiter in waiters {
                 let _ = waiter.send(outcome());
             }
