@@ -293,3 +293,57 @@ async fn the_server_can_ask_for_a_binary_ack() {
     s.disconnect();
     m.close();
 }
+
+/// socket.io's `forceBase64`: the client asks with `b64=1`, sends its attachments as
+/// `b<base64>` text frames, and reads the server's the same way; both sides see real bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_base64_carries_binary_as_text_both_ways() {
+    let peer = shared_peer().await;
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .force_base64(true)
+        .build()
+        .expect("manager");
+    let (s, _up) = connect_watched(&m, "/").await;
+    assert_eq!(server::handshake(&s).await["query"]["b64"], "1");
+    let d: Value = within(
+        STEP,
+        s.emit_with_ack("describe", Bytes::from_static(&[0, 1, 2, 253, 254, 255])),
+    )
+    .await
+    .expect("describe");
+    assert_eq!(d, json!([{ "$binary": "000102fdfeff" }]));
+    let (back,): (Bytes,) = within(
+        STEP,
+        s.emit_with_ack("binary", Bytes::from_static(b"\x00 base64 \xff")),
+    )
+    .await
+    .expect("binary ack");
+    assert_eq!(back, Bytes::from_static(b"\x00 base64 \xff"));
+    let frames: Value = within(STEP, s.emit_with_ack("wsFrames", ()))
+        .await
+        .expect("wsFrames");
+    assert_eq!(
+        frames["binary"], 0,
+        "no binary frame from the client: {frames}"
+    );
+    assert!(frames["text"].as_u64().unwrap_or(0) >= 4, "{frames}");
+    s.disconnect();
+    m.close();
+}
+
+/// Without `force_base64` the same attachments go as binary frames (the check above can
+/// tell the two apart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_go_as_binary_frames_by_default() {
+    let peer = shared_peer().await;
+    let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
+    let _: Value = within(STEP, s.emit_with_ack("describe", Bytes::from_static(&[7])))
+        .await
+        .expect("describe");
+    let frames: Value = within(STEP, s.emit_with_ack("wsFrames", ()))
+        .await
+        .expect("wsFrames");
+    assert_eq!(frames["binary"], 1, "{frames}");
+    s.disconnect();
+    m.close();
+}

@@ -652,3 +652,36 @@ async fn a_socketio_v2_server_over_websocket_is_a_legacy_server() {
     m.close();
     panics.assert_none();
 }
+
+// ---- base64 text attachments over the websocket ---------------------------------------------
+
+/// An attachment as `b<base64>` text over the websocket (what a server sends a client that
+/// asked for base64 with `force_base64`; engine.io-parser reads it either way): delivered as
+/// bytes. Invalid base64 there is a transport error, and the next connection is clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn base64_text_attachments_over_the_websocket() {
+    let panics = PanicCounter::start();
+    let server = HostileServer::start().await;
+    let m = build(client(&server, Wire::Websocket));
+    let mut evs = m.events();
+    let (s, mut up) = connect_watched(&m, "/").await;
+    let mut bin = events(&s, "bin");
+    let header = r#"451-["bin",{"_placeholder":true,"num":0}]"#;
+    server.act([Act::Text(header.into()), Act::Text("bAQID".into())]);
+    let ev = bin.next(STEP).await;
+    assert_eq!(
+        ev.arg::<bytes::Bytes>(0).expect("bytes"),
+        bytes::Bytes::from_static(&[1, 2, 3])
+    );
+
+    let mut down = disconnects(&s);
+    server.act([Act::Text(header.into()), Act::Text("b!not base64".into())]);
+    let reason = down.next(STEP).await;
+    assert!(is_transport_failure(reason), "{reason:?}");
+    next_manager_event(&mut evs, STEP, |e| matches!(e, ManagerEvent::Reconnect(_))).await;
+    up.next(STEP).await;
+    assert!(bin.drain().is_empty(), "nothing from the broken packet");
+    s.disconnect();
+    m.close();
+    panics.assert_none();
+}

@@ -205,6 +205,10 @@ const io = new Server(httpServer, serverOptions);
 httpServer.prependListener("request", logRequest);
 httpServer.prependListener("upgrade", logRequest);
 
+// Websocket frames received per engine connection, by kind, for sessions that opened over
+// websocket: {text, binary}.
+const wsFrames = new Map();
+
 io.engine.on("connection", (conn) => {
   const log = [];
   rawLogs.set(conn.id, log);
@@ -214,6 +218,15 @@ io.engine.on("connection", (conn) => {
     const d = packet.data;
     log.push(typeof d === "string" ? d : `<binary ${Buffer.byteLength(d)}>`);
   });
+  const ws = conn.transport && conn.transport.name === "websocket" && conn.transport.socket;
+  if (ws && typeof ws.on === "function") {
+    const counts = { text: 0, binary: 0 };
+    wsFrames.set(conn.id, counts);
+    if (wsFrames.size > 500) wsFrames.delete(wsFrames.keys().next().value);
+    ws.on("message", (_data, isBinary) => {
+      counts[isBinary ? "binary" : "text"] += 1;
+    });
+  }
 });
 
 /** The handlers every namespace gets. */
@@ -393,6 +406,12 @@ function install(socket) {
     const [args, cb] = splitAck(all);
     const id = typeof args[0] === "string" ? args[0] : socket.conn.id;
     if (cb) cb(rawLogs.get(id) || null);
+  });
+  // wsFrames(cb): the websocket frames this socket's engine connection received, by kind
+  // ({text, binary}; null when it did not open over websocket).
+  on("wsFrames", (...all) => {
+    const [, cb] = splitAck(all);
+    if (cb) cb(wsFrames.get(socket.conn.id) || null);
   });
   // requestLog([engineId], cb): the HTTP requests of an engine connection after its handshake:
   // [{method, transport, query, address, cookie, headers}] (a websocket upgrade is one GET with transport

@@ -49,6 +49,8 @@ pub(crate) struct EngineConfig {
     pub(crate) timestamps: Timestamps,
     /// socket.io's `protocols`: the websocket subprotocols offered, as one header value.
     pub(crate) ws_protocols: Option<http::HeaderValue>,
+    /// socket.io's `forceBase64`: binary goes as base64 text over the websocket too.
+    pub(crate) force_base64: bool,
     /// socket.io's `localAddress`: the address connections are made from.
     pub(crate) local_address: Option<std::net::IpAddr>,
     /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.
@@ -122,6 +124,9 @@ impl EngineConfig {
             query.append_pair("transport", transport.as_str());
             if let Some(sid) = sid {
                 query.append_pair("sid", sid);
+            }
+            if self.force_base64 {
+                query.append_pair("b64", "1");
             }
             if self.timestamps.stamps(transport) {
                 query.append_pair(&self.timestamps.param, &stamp());

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -19,6 +21,8 @@ use crate::TransportKind;
 /// An open websocket to the server.
 pub(crate) struct WsTransport {
     ws: WebSocketStream<Stream>,
+    /// Binary packets go as `b<base64>` text (socket.io: `forceBase64`).
+    base64: bool,
 }
 
 impl WsTransport {
@@ -60,7 +64,10 @@ impl WsTransport {
                     other => TransportError::Handshake(other.to_string()),
                 })?;
         cfg.cookies.store(response.headers());
-        Ok(WsTransport { ws })
+        Ok(WsTransport {
+            ws,
+            base64: cfg.force_base64,
+        })
     }
 
     /// The next packet; `None` once the websocket closed. Cancel-safe.
@@ -71,6 +78,14 @@ impl WsTransport {
                 Err(e) => return Some(Err(TransportError::from_ws(e))),
             };
             return Some(Ok(match message {
+                // A binary packet as text: what a server sends a client that asked for
+                // base64 (engine.io-parser reads it whatever was asked).
+                Message::Text(text) if text.starts_with('b') => {
+                    match decode_base64(&text.as_str()[1..]) {
+                        Ok(bytes) => Incoming::Binary(bytes),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
                 Message::Text(text) => Incoming::Text(text),
                 Message::Binary(bytes) => Incoming::Binary(bytes),
                 Message::Close(_) => return None,
@@ -94,6 +109,12 @@ impl WsTransport {
             };
             let message = match frame {
                 Frame::Text(text) => Message::Text(Utf8Bytes::from(text)),
+                Frame::Binary(bytes) if self.base64 => {
+                    let mut text = String::with_capacity(1 + bytes.len().div_ceil(3) * 4);
+                    text.push('b');
+                    BASE64.encode_string(&bytes, &mut text);
+                    Message::Text(Utf8Bytes::from(text))
+                }
                 Frame::Binary(bytes) => Message::Binary(bytes),
                 Frame::Control(text) => Message::Text(Utf8Bytes::from_static(text)),
             };
@@ -113,4 +134,11 @@ impl WsTransport {
     pub(crate) async fn close(&mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+fn decode_base64(text: &str) -> Result<bytes::Bytes, TransportError> {
+    BASE64
+        .decode(text)
+        .map(bytes::Bytes::from)
+        .map_err(|_| TransportError::Protocol("a binary packet with invalid base64".into()))
 }

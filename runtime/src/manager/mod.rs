@@ -374,6 +374,7 @@ pub struct ManagerBuilder {
     timestamps: Timestamps,
     local_address: Option<std::net::IpAddr>,
     ws_protocols: Vec<String>,
+    force_base64: bool,
     remember_upgrade: bool,
     try_all_transports: bool,
     options: Options,
@@ -395,6 +396,7 @@ impl ManagerBuilder {
             timestamps: Timestamps::default(),
             local_address: None,
             ws_protocols: Vec::new(),
+            force_base64: false,
             remember_upgrade: false,
             try_all_transports: false,
             options: Options {
@@ -434,6 +436,14 @@ impl ManagerBuilder {
     /// websocket). The first opens the connection; websocket is reached by upgrade.
     pub fn transports(mut self, transports: &[TransportKind]) -> Self {
         self.transports = transports.to_vec();
+        self
+    }
+
+    /// Whether binary travels as base64 text over the websocket too (socket.io:
+    /// `forceBase64`, default false), for networks that mangle binary frames. Long-polling
+    /// always carries binary as base64 text.
+    pub fn force_base64(mut self, force: bool) -> Self {
+        self.force_base64 = force;
         self
     }
 
@@ -688,6 +698,7 @@ impl ManagerBuilder {
             probe_timeout: self.options.timeout,
             timestamps: self.timestamps.clone(),
             local_address: self.local_address,
+            force_base64: self.force_base64,
             ws_protocols: self.ws_protocols_header()?,
             remember_upgrade: self.remember_upgrade,
             try_all_transports: self.try_all_transports,
