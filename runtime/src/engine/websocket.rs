@@ -5,8 +5,6 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -15,7 +13,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::connector::{self, Stream};
 use super::{EngineConfig, Incoming, TransportError};
-use crate::protocol::engine::Frame;
+use crate::protocol::engine::{self, Frame};
 use crate::TransportKind;
 
 /// An open websocket to the server.
@@ -81,9 +79,9 @@ impl WsTransport {
                 // A binary packet as text: what a server sends a client that asked for
                 // base64 (engine.io-parser reads it whatever was asked).
                 Message::Text(text) if text.starts_with('b') => {
-                    match decode_base64(&text.as_str()[1..]) {
+                    match engine::decode_base64_message(&text.as_str()[1..]) {
                         Ok(bytes) => Incoming::Binary(bytes),
-                        Err(e) => return Some(Err(e)),
+                        Err(e) => return Some(Err(TransportError::Protocol(e.to_string()))),
                     }
                 }
                 Message::Text(text) => Incoming::Text(text),
@@ -107,12 +105,13 @@ impl WsTransport {
             let Some(frame) = queue.pop_front() else {
                 break;
             };
+            // The size of the frame as text (`b<base64>` for binary).
+            let text_len = frame.polling_len();
             let message = match frame {
                 Frame::Text(text) => Message::Text(Utf8Bytes::from(text)),
                 Frame::Binary(bytes) if self.base64 => {
-                    let mut text = String::with_capacity(1 + bytes.len().div_ceil(3) * 4);
-                    text.push('b');
-                    BASE64.encode_string(&bytes, &mut text);
+                    let mut text = String::with_capacity(text_len);
+                    engine::encode_base64_message(&bytes, &mut text);
                     Message::Text(Utf8Bytes::from(text))
                 }
                 Frame::Binary(bytes) => Message::Binary(bytes),
@@ -134,11 +133,4 @@ impl WsTransport {
     pub(crate) async fn close(&mut self) {
         let _ = self.ws.close(None).await;
     }
-}
-
-fn decode_base64(text: &str) -> Result<bytes::Bytes, TransportError> {
-    BASE64
-        .decode(text)
-        .map(bytes::Bytes::from)
-        .map_err(|_| TransportError::Protocol("a binary packet with invalid base64".into()))
 }

@@ -97,6 +97,21 @@ pub fn decode_text(frame: &str) -> Result<EnginePacket<'_>, ProtocolError> {
     })
 }
 
+/// Decodes a binary message written as text, `b<base64>` given without its `b`: how binary
+/// travels in polling bodies, and over a websocket when base64 was asked for.
+pub fn decode_base64_message(base64: &str) -> Result<Bytes, ProtocolError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .map(Bytes::from)
+        .map_err(|_| ProtocolError::BadBase64)
+}
+
+/// Appends a binary message as text, `b<base64>` (see [`decode_base64_message`]).
+pub fn encode_base64_message(bytes: &[u8], out: &mut String) {
+    out.push('b');
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
+}
+
 /// Splits a long-polling body into its packets, decoding the base64 of binary ones. Each
 /// segment is handled lazily, so a malformed one surfaces as an `Err` item without hiding
 /// the ones before it.
@@ -105,10 +120,7 @@ pub fn decode_payload(
 ) -> impl Iterator<Item = Result<PollingSegment<'_>, ProtocolError>> {
     body.split(RECORD_SEPARATOR).map(|segment| {
         if let Some(b64) = segment.strip_prefix('b') {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map(|bytes| PollingSegment::Binary(Bytes::from(bytes)))
-                .map_err(|_| ProtocolError::BadBase64)
+            decode_base64_message(b64).map(PollingSegment::Binary)
         } else {
             Ok(PollingSegment::Text(segment))
         }
@@ -161,10 +173,7 @@ pub fn encode_payload<'a>(body: &mut String, frames: impl IntoIterator<Item = &'
         }
         match frame {
             Frame::Text(text) => body.push_str(text),
-            Frame::Binary(bytes) => {
-                body.push('b');
-                base64::engine::general_purpose::STANDARD.encode_string(bytes, body);
-            }
+            Frame::Binary(bytes) => encode_base64_message(bytes, body),
             Frame::Control(text) => body.push_str(text),
         }
     }
