@@ -39,8 +39,6 @@ pub(crate) enum Command {
 /// The options that shape the connection's behaviour.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    /// As built; the settings in force are `Observed::reconnection`.
-    pub(crate) reconnection: Reconnection,
     pub(crate) timeout: Duration,
     pub(crate) ack_timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
@@ -372,6 +370,8 @@ pub struct ManagerBuilder {
     tls: Option<Arc<rustls::ClientConfig>>,
     max_frame: usize,
     timestamps: Timestamps,
+    /// The reconnection settings the manager starts with (then `Observed::reconnection`).
+    reconnection: Reconnection,
     local_address: Option<std::net::IpAddr>,
     ws_protocols: Vec<String>,
     force_base64: bool,
@@ -394,13 +394,13 @@ impl ManagerBuilder {
             tls: None,
             max_frame: 64 * 1024 * 1024,
             timestamps: Timestamps::default(),
+            reconnection: Reconnection::default(),
             local_address: None,
             ws_protocols: Vec::new(),
             force_base64: false,
             remember_upgrade: false,
             try_all_transports: false,
             options: Options {
-                reconnection: Reconnection::default(),
                 timeout: Duration::from_secs(20),
                 ack_timeout: None,
                 max_buffered: 100_000,
@@ -507,33 +507,33 @@ impl ManagerBuilder {
 
     /// Whether to reconnect by itself (socket.io: `reconnection`, default true).
     pub fn reconnection(mut self, reconnection: bool) -> Self {
-        self.options.reconnection.enabled = reconnection;
+        self.reconnection.enabled = reconnection;
         self
     }
 
     /// How many reconnection attempts before giving up (socket.io:
     /// `reconnectionAttempts`, default unlimited).
     pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
-        self.options.reconnection.attempts = Some(attempts);
+        self.reconnection.attempts = Some(attempts);
         self
     }
 
     /// The first reconnection delay (socket.io: `reconnectionDelay`, default 1 s).
     pub fn reconnection_delay(mut self, delay: Duration) -> Self {
-        self.options.reconnection.delay = delay;
+        self.reconnection.delay = delay;
         self
     }
 
     /// The longest reconnection delay (socket.io: `reconnectionDelayMax`, default 5 s).
     pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
-        self.options.reconnection.delay_max = delay;
+        self.reconnection.delay_max = delay;
         self
     }
 
     /// The jitter of reconnection delays, 0 to 1 (socket.io: `randomizationFactor`,
     /// default 0.5).
     pub fn randomization_factor(mut self, factor: f64) -> Self {
-        self.options.reconnection.randomization = factor;
+        self.reconnection.randomization = factor;
         self
     }
 
@@ -606,7 +606,7 @@ impl ManagerBuilder {
         }
         let engine = Arc::new(self.engine_config()?);
         let observed = Arc::new(Observed {
-            reconnection: Mutex::new(self.options.reconnection.clone()),
+            reconnection: Mutex::new(self.reconnection.clone()),
             ..Observed::default()
         });
         let (commands, rx) = mpsc::unbounded_channel();
