@@ -54,7 +54,10 @@ fn timed_events(m: &Manager) -> Inbox<(ManagerEvent, Instant)> {
     let mut evs = m.events();
     tokio::spawn(async move {
         while let Some(ev) = evs.recv().await {
-            if ev != ManagerEvent::Ping && tx.send((ev, Instant::now())).is_err() {
+            // Pings and upgrades come at times of their own; the sequences compared here are
+            // the connection's life.
+            let noise = matches!(ev, ManagerEvent::Ping | ManagerEvent::Upgrade);
+            if !noise && tx.send((ev, Instant::now())).is_err() {
                 return;
             }
         }

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::mpsc;
 
-use crate::{Event, ListenerId, Result, Socket};
+use crate::{Event, ListenerId, Result, Socket, WeakSocket};
 
 /// The reply of an event acknowledged without a value (socket.io: `callback()`).
 ///
@@ -57,7 +57,7 @@ impl std::fmt::Display for PayloadError {
 }
 
 /// Decodes the declared arguments of `event`, or reports the mismatch and gives `None`.
-fn decode_or_report<A: DeserializeOwned>(socket: &Socket, event: &Event) -> Option<A> {
+fn decode_or_report<A: DeserializeOwned>(socket: &WeakSocket, event: &Event) -> Option<A> {
     match event.args::<A>() {
         Ok(args) => Some(args),
         Err(error) => {
@@ -66,7 +66,9 @@ fn decode_or_report<A: DeserializeOwned>(socket: &Socket, event: &Event) -> Opti
                 error: error.to_string(),
             };
             tracing::warn!("{error}");
-            socket.report_payload_error(error);
+            if let Some(socket) = socket.upgrade() {
+                socket.report_payload_error(error);
+            }
             None
         }
     }
@@ -80,7 +82,7 @@ where
     F: Fn(A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let this = socket.clone();
+    let this = socket.downgrade();
     let listener = std::sync::Arc::new(listener);
     socket.on(event, move |event| {
         let args = decode_or_report::<A>(&this, &event);
@@ -102,7 +104,7 @@ where
     F: Fn(A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let this = socket.clone();
+    let this = socket.downgrade();
     let listener = std::sync::Arc::new(listener);
     socket.on(event, move |event| {
         let args = decode_or_report::<A>(&this, &event);
@@ -133,16 +135,24 @@ fn is_acked<R: 'static>() -> bool {
     std::any::TypeId::of::<R>() == std::any::TypeId::of::<Acked>()
 }
 
+/// How many events a typed stream holds that its reader has not taken yet. Past that, the
+/// listener feeding it waits (the socket's other listeners with it), so nothing is lost and
+/// the wait reaches the connection through the manager's `max_queued_events` when set.
+pub const STREAM_CAPACITY: usize = 1024;
+
 /// A stream of typed events (the `<event>_stream()` form of a typed socket). The listener
-/// behind it is removed when the stream is dropped.
+/// behind it is removed when the stream is dropped. It ends (`None`) once the socket is
+/// gone: every handle dropped and the connection closed. It holds at most
+/// [`STREAM_CAPACITY`] events; a reader that falls behind slows the socket's listeners
+/// down instead of growing memory.
 pub struct EventStream<T> {
-    rx: mpsc::UnboundedReceiver<T>,
-    socket: Socket,
+    rx: mpsc::Receiver<T>,
+    socket: WeakSocket,
     listener: ListenerId,
 }
 
 impl<T> EventStream<T> {
-    /// The next event; `None` never comes while the socket lives.
+    /// The next event; `None` once the socket is gone.
     pub async fn next(&mut self) -> Option<T> {
         self.rx.recv().await
     }
@@ -158,7 +168,9 @@ impl<T> futures_util::Stream for EventStream<T> {
 
 impl<T> Drop for EventStream<T> {
     fn drop(&mut self) {
-        self.socket.off(self.listener);
+        if let Some(socket) = self.socket.upgrade() {
+            socket.off(self.listener);
+        }
     }
 }
 
@@ -169,17 +181,20 @@ where
     A: DeserializeOwned + Send + 'static,
     T: Send + 'static,
 {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let this = socket.clone();
+    let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
+    let this = socket.downgrade();
     let listener = socket.on(event, move |event| {
-        if let Some(args) = decode_or_report::<A>(&this, &event) {
-            let _ = tx.send(map(args));
+        let item = decode_or_report::<A>(&this, &event).map(map);
+        let tx = tx.clone();
+        async move {
+            if let Some(item) = item {
+                let _ = tx.send(item).await;
+            }
         }
-        std::future::ready(())
     });
     EventStream {
         rx,
-        socket: socket.clone(),
+        socket: socket.downgrade(),
         listener,
     }
 }
@@ -196,21 +211,26 @@ where
     T: Send + 'static,
     R: Serialize + Send + 'static,
 {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let this = socket.clone();
+    let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
+    let this = socket.downgrade();
     let listener = socket.on(event, move |event| {
-        if let Some(args) = decode_or_report::<A>(&this, &event) {
+        let item = decode_or_report::<A>(&this, &event).map(|args| {
             let responder = Responder {
                 event: Some(event),
                 reply: PhantomData,
             };
-            let _ = tx.send((map(args), responder));
+            (map(args), responder)
+        });
+        let tx = tx.clone();
+        async move {
+            if let Some(item) = item {
+                let _ = tx.send(item).await;
+            }
         }
-        std::future::ready(())
     });
     EventStream {
         rx,
-        socket: socket.clone(),
+        socket: socket.downgrade(),
         listener,
     }
 }

@@ -2,19 +2,23 @@
 //! upgrade from polling to websocket, and the heartbeat.
 //!
 //! [`Engine`] is driven by one task (the manager's): [`Engine::next`] yields what arrived
-//! and is cancel-safe, so the task can `select!` on it; writes are queued with
-//! [`Engine::queue`] and leave with [`Engine::flush`], once per batch.
+//! and is cancel-safe, so the task can `select!` on it. Writes are queued with
+//! [`Engine::queue_packet`] and leave while `next` is polled: reading, writing, the
+//! heartbeat and the upgrade are states of one machine, and none waits for another.
 
 mod connector;
 mod cookies;
+mod flow;
 mod polling;
 mod websocket;
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,6 +29,7 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 
 pub(crate) use connector::tls_config;
 pub(crate) use cookies::CookieJar;
+pub(crate) use flow::{Flow, HIGH_WATER};
 use polling::PollingTransport;
 use websocket::WsTransport;
 
@@ -161,9 +166,15 @@ impl EngineConfig {
 
     /// The `Host` header: the host, and the port unless it is the scheme's default.
     pub(crate) fn host_header(&self) -> String {
+        // An IPv6 literal keeps its brackets (RFC 9110 §7.2: `[::1]:3000`).
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         match self.base.port() {
-            Some(port) => format!("{}:{port}", self.host),
-            None => self.host.clone(),
+            Some(port) => format!("{host}:{port}"),
+            None => host,
         }
     }
 }
@@ -198,17 +209,12 @@ pub(crate) enum TransportError {
     Probe(String),
     #[error("transport closed")]
     Closed,
-    #[error("no ping from the server in time")]
-    PingTimeout,
 }
 
 impl TransportError {
     /// The socket.io disconnect reason this failure gives.
     pub(crate) fn reason(&self) -> DisconnectReason {
-        match self {
-            TransportError::PingTimeout => DisconnectReason::PingTimeout,
-            _ => DisconnectReason::TransportError,
-        }
+        DisconnectReason::TransportError
     }
 }
 
@@ -222,6 +228,14 @@ impl TransportError {
             other => TransportError::Websocket(other.to_string()),
         }
     }
+}
+
+/// A frame waiting in the engine's queue; `ends_packet` marks the last frame of a Socket.IO
+/// packet (its text, or its last attachment), which the flow control counts.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) frame: Frame,
+    pub(crate) ends_packet: bool,
 }
 
 /// The handshake over one transport.
@@ -265,34 +279,48 @@ async fn open_transport(
 enum Transport {
     Websocket(Box<WsTransport>),
     Polling(PollingTransport),
-    /// Only while an upgrade swaps the two.
-    Swapping,
 }
 
 impl Transport {
-    async fn recv(&mut self) -> Option<Result<Incoming, TransportError>> {
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Incoming, TransportError>>> {
         match self {
-            Transport::Websocket(ws) => ws.recv().await,
-            Transport::Polling(polling) => polling.recv().await,
-            Transport::Swapping => None,
+            Transport::Websocket(ws) => ws.poll_recv(cx),
+            Transport::Polling(polling) => polling.poll_recv(cx),
         }
     }
 
-    async fn send(&mut self, queue: &mut VecDeque<Frame>) -> Result<(), TransportError> {
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        queue: &mut VecDeque<Queued>,
+    ) -> Poll<Result<usize, TransportError>> {
         match self {
-            Transport::Websocket(ws) => ws.send(queue).await,
-            Transport::Polling(polling) => polling.send(queue),
-            Transport::Swapping => Err(TransportError::Closed),
+            Transport::Websocket(ws) => ws.poll_send(cx, queue),
+            Transport::Polling(polling) => polling.poll_send(cx, queue),
         }
     }
 
-    fn kind(&self) -> Option<TransportKind> {
+    fn kind(&self) -> TransportKind {
         match self {
-            Transport::Websocket(_) => Some(TransportKind::Websocket),
-            Transport::Polling(_) => Some(TransportKind::Polling),
-            Transport::Swapping => None,
+            Transport::Websocket(_) => TransportKind::Websocket,
+            Transport::Polling(_) => TransportKind::Polling,
         }
     }
+}
+
+/// Where the upgrade from polling to websocket stands.
+enum Upgrade {
+    /// None under way (websocket already, not offered, or it failed).
+    Idle,
+    /// The websocket is opening and probing, in a task of its own (it shares nothing with
+    /// the session until the switch).
+    Probing(JoinHandle<Result<WsTransport, TransportError>>),
+    /// The probe worked: polling is paused, the engine takes what the requests in flight
+    /// bring, and writes wait; once polling is drained the engine switches.
+    Pausing(Box<WsTransport>),
 }
 
 /// What [`Engine::next`] yields.
@@ -302,32 +330,38 @@ pub(crate) enum EngineEvent {
     Message(Utf8Bytes),
     /// A binary message: an attachment.
     Binary(Bytes),
-    /// The server pinged; a pong is queued and wants a [`Engine::flush`].
+    /// The server pinged; the pong is queued.
     Ping,
-    /// The websocket probe succeeded; [`Engine::upgrade`] completes the switch.
-    UpgradeReady,
+    /// The transport is now the websocket (the upgrade completed).
+    Upgraded,
     /// The session is over.
     Closed(DisconnectReason),
 }
 
-/// An open Engine.IO session.
+/// An open Engine.IO session: one state machine, polled by the connection task through
+/// [`Engine::next`], that reads, writes, watches the heartbeat and upgrades at once. No
+/// step of it waits on another: a write the network does not take, an upgrade that pauses
+/// polling or a poll that never returns never stop the reading or the ping deadline.
 pub(crate) struct Engine {
     cfg: Arc<EngineConfig>,
     transport: Transport,
     handshake: Handshake,
-    outbox: VecDeque<Frame>,
-    /// Packets the polling transport delivered while pausing for the upgrade.
-    replay: VecDeque<Result<Incoming, TransportError>>,
-    probe: Option<JoinHandle<Result<WsTransport, TransportError>>>,
-    probed: Option<WsTransport>,
+    outbox: VecDeque<Queued>,
+    upgrade: Upgrade,
     ping_deadline: Pin<Box<Sleep>>,
+    flow: Arc<Flow>,
+    /// Whether received packets are taken (off while listeners are too far behind).
+    reading: bool,
 }
 
 impl Engine {
     /// Opens a session with the first configured transport (or, with `try_all_transports`,
     /// the first that works), and starts the websocket probe when the server offers the
     /// upgrade.
-    pub(crate) async fn open(cfg: Arc<EngineConfig>) -> Result<Engine, TransportError> {
+    pub(crate) async fn open(
+        cfg: Arc<EngineConfig>,
+        flow: Arc<Flow>,
+    ) -> Result<Engine, TransportError> {
         let order = cfg.opening_order();
         let mut failure = None;
         for kind in order {
@@ -336,7 +370,7 @@ impl Engine {
                     if kind == TransportKind::Websocket {
                         cfg.websocket_worked(true);
                     }
-                    return Ok(Engine::start(cfg, handshake, transport));
+                    return Ok(Engine::start(cfg, handshake, transport, flow));
                 }
                 Err(e) => {
                     cfg.websocket_worked(false);
@@ -352,17 +386,22 @@ impl Engine {
         Err(failure.unwrap_or(TransportError::Closed))
     }
 
-    fn start(cfg: Arc<EngineConfig>, handshake: Handshake, transport: Transport) -> Engine {
+    fn start(
+        cfg: Arc<EngineConfig>,
+        handshake: Handshake,
+        transport: Transport,
+        flow: Arc<Flow>,
+    ) -> Engine {
         let deadline = Instant::now() + handshake.ping_deadline();
         let mut engine = Engine {
             cfg,
             transport,
             handshake,
             outbox: VecDeque::new(),
-            replay: VecDeque::new(),
-            probe: None,
-            probed: None,
+            upgrade: Upgrade::Idle,
             ping_deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            flow,
+            reading: true,
         };
         engine.start_probe();
         engine
@@ -374,7 +413,7 @@ impl Engine {
         if matches!(self.transport, Transport::Polling(_)) && offered && allowed {
             let cfg = self.cfg.clone();
             let sid = self.handshake.sid.clone();
-            self.probe = Some(tokio::spawn(async move {
+            self.upgrade = Upgrade::Probing(tokio::spawn(async move {
                 let mut ws = WsTransport::open(&cfg, Some(&sid)).await?;
                 ws.send_now(Frame::PROBE).await?;
                 match tokio::time::timeout(cfg.probe_timeout, ws.recv()).await {
@@ -394,147 +433,222 @@ impl Engine {
     }
 
     /// The transport in use.
-    pub(crate) fn transport(&self) -> Option<TransportKind> {
+    pub(crate) fn transport(&self) -> TransportKind {
         self.transport.kind()
     }
 
-    /// The next event of the session. Cancel-safe.
+    /// Whether received packets are taken: off, `next` only writes, upgrades and watches
+    /// the heartbeat (a server whose pings are not read ends in a ping timeout).
+    pub(crate) fn set_reading(&mut self, reading: bool) {
+        self.reading = reading;
+    }
+
+    /// Whether the transport would take a packet now: nothing queued, no write under way,
+    /// no upgrade pausing the writes (socket.io: `transport.writable`).
+    pub(crate) fn is_writable(&self) -> bool {
+        self.outbox.is_empty()
+            && !matches!(self.upgrade, Upgrade::Pausing(_))
+            && match &self.transport {
+                Transport::Websocket(ws) => !ws.is_flushing(),
+                Transport::Polling(polling) => !polling.is_posting(),
+            }
+    }
+
+    /// The next event of the session, writing what is queued on the way. Cancel-safe.
     pub(crate) async fn next(&mut self) -> EngineEvent {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// One turn of the state machine: the heartbeat, the upgrade, the writes, the reads.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<EngineEvent> {
         loop {
-            let item = match self.replay.pop_front() {
-                Some(item) => Some(item),
-                None => tokio::select! {
-                    item = self.transport.recv() => item,
-                    () = &mut self.ping_deadline => return EngineEvent::Closed(DisconnectReason::PingTimeout),
-                    probe = wait_probe(&mut self.probe) => {
-                        match probe {
-                            Ok(ws) => {
-                                self.probed = Some(ws);
-                                return EngineEvent::UpgradeReady;
-                            }
-                            Err(e) => {
-                                tracing::debug!("websocket upgrade failed, staying on polling: {e}");
-                                continue;
-                            }
-                        }
-                    }
-                },
+            if self.ping_deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(EngineEvent::Closed(DisconnectReason::PingTimeout));
+            }
+            if let Some(event) = self.poll_upgrade(cx) {
+                return Poll::Ready(event);
+            }
+            if let Poll::Ready(Err(e)) = self.poll_write(cx) {
+                return Poll::Ready(self.failed(e));
+            }
+            if !self.reading {
+                return Poll::Pending;
+            }
+            let incoming = match self.transport.poll_recv(cx) {
+                // Paused polling drained by this read: time to switch (next turn).
+                Poll::Pending if self.ready_to_switch() => continue,
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    return Poll::Ready(EngineEvent::Closed(DisconnectReason::TransportClose))
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(self.failed(e)),
+                Poll::Ready(Some(Ok(incoming))) => incoming,
             };
-            let incoming = match item {
-                None => return EngineEvent::Closed(DisconnectReason::TransportClose),
-                Some(Err(e)) => {
-                    tracing::debug!("transport error: {e}");
-                    // socket.io: the next connection goes through the upgrade again.
-                    self.cfg.websocket_worked(false);
-                    return EngineEvent::Closed(DisconnectReason::TransportError);
-                }
-                Some(Ok(incoming)) => incoming,
-            };
-            let text = match incoming {
-                Incoming::Binary(bytes) => return EngineEvent::Binary(bytes),
-                Incoming::Text(text) => text,
-            };
-            match decode_text(&text) {
-                Ok(EnginePacket::Message(_)) => return EngineEvent::Message(text),
-                Ok(EnginePacket::Ping(_)) => {
-                    self.outbox.push_back(Frame::PONG);
-                    let deadline = Instant::now() + self.handshake.ping_deadline();
-                    self.ping_deadline.as_mut().reset(deadline);
-                    return EngineEvent::Ping;
-                }
-                Ok(EnginePacket::Close) => {
-                    return EngineEvent::Closed(DisconnectReason::TransportClose)
-                }
-                Ok(
-                    EnginePacket::Noop
-                    | EnginePacket::Pong(_)
-                    | EnginePacket::Upgrade
-                    | EnginePacket::Open(_),
-                ) => {}
-                Err(e) => {
-                    tracing::warn!("malformed Engine.IO packet: {e}");
-                    return EngineEvent::Closed(DisconnectReason::ParseError);
-                }
+            if let Some(event) = self.on_incoming(incoming) {
+                // A pong may want writing.
+                let _ = self.poll_write(cx);
+                return Poll::Ready(event);
             }
         }
     }
 
-    /// Completes an upgrade after [`EngineEvent::UpgradeReady`]: pauses polling (the
-    /// in-flight GET and POST complete, and what they brought is delivered first), sends
-    /// the upgrade packet on the websocket and moves everything to it.
-    pub(crate) async fn upgrade(&mut self) -> Result<(), TransportError> {
-        let Some(mut ws) = self.probed.take() else {
-            return Ok(());
+    /// Whether the upgrade waits for nothing more: polling paused and drained.
+    fn ready_to_switch(&self) -> bool {
+        matches!(self.upgrade, Upgrade::Pausing(_))
+            && matches!(&self.transport, Transport::Polling(p) if p.is_drained())
+    }
+
+    /// Writes what the queue holds, unless an upgrade holds the writes back.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        if matches!(self.upgrade, Upgrade::Pausing(_)) {
+            // Only the requests already in flight complete (see `poll_upgrade`).
+            return Poll::Pending;
+        }
+        let written = ready!(self.transport.poll_send(cx, &mut self.outbox))?;
+        self.flow.done(written);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Drives the upgrade: the probe's outcome, then the pause, then the switch.
+    fn poll_upgrade(&mut self, cx: &mut Context<'_>) -> Option<EngineEvent> {
+        if let Upgrade::Probing(probe) = &mut self.upgrade {
+            let Poll::Ready(outcome) = Pin::new(probe).poll(cx) else {
+                return None;
+            };
+            match outcome.unwrap_or_else(|e| Err(TransportError::Probe(e.to_string()))) {
+                Ok(ws) => {
+                    if let Transport::Polling(polling) = &mut self.transport {
+                        polling.pause();
+                    }
+                    self.upgrade = Upgrade::Pausing(Box::new(ws));
+                }
+                Err(e) => {
+                    tracing::debug!("websocket upgrade failed, staying on polling: {e}");
+                    self.upgrade = Upgrade::Idle;
+                    return None;
+                }
+            }
+        }
+        let Transport::Polling(polling) = &mut self.transport else {
+            return None;
         };
-        if let Transport::Polling(polling) =
-            std::mem::replace(&mut self.transport, Transport::Swapping)
-        {
-            self.replay.extend(polling.pause().await);
+        if !matches!(self.upgrade, Upgrade::Pausing(_)) {
+            return None;
         }
-        ws.send_now(Frame::UPGRADE).await?;
-        self.transport = Transport::Websocket(Box::new(ws));
+        // The POST in flight completes (its packets are the server's before the switch).
+        if let Poll::Ready(Err(e)) = polling.poll_send(cx, &mut VecDeque::new()) {
+            return Some(self.failed(e));
+        }
+        if !polling.is_drained() {
+            // The GET in flight and what it brought are taken by the reads.
+            return None;
+        }
+        let Upgrade::Pausing(ws) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) else {
+            return None;
+        };
+        self.transport = Transport::Websocket(ws);
+        self.outbox.push_front(Queued {
+            frame: Frame::UPGRADE,
+            ends_packet: false,
+        });
         self.cfg.websocket_worked(true);
-        self.flush().await
+        Some(EngineEvent::Upgraded)
     }
 
-    /// Queues a frame; it leaves with the next [`Engine::flush`].
+    /// A transport error ends the session.
+    fn failed(&mut self, e: TransportError) -> EngineEvent {
+        tracing::debug!("transport error: {e}");
+        // socket.io: the next connection goes through the upgrade again.
+        self.cfg.websocket_worked(false);
+        EngineEvent::Closed(e.reason())
+    }
+
+    /// Handles one packet; gives the event it makes, if any.
+    fn on_incoming(&mut self, incoming: Incoming) -> Option<EngineEvent> {
+        let text = match incoming {
+            Incoming::Binary(bytes) => return Some(EngineEvent::Binary(bytes)),
+            Incoming::Text(text) => text,
+        };
+        match decode_text(&text) {
+            Ok(EnginePacket::Message(_)) => Some(EngineEvent::Message(text)),
+            Ok(EnginePacket::Ping(_)) => {
+                self.outbox.push_back(Queued {
+                    frame: Frame::PONG,
+                    ends_packet: false,
+                });
+                let deadline = Instant::now() + self.handshake.ping_deadline();
+                self.ping_deadline.as_mut().reset(deadline);
+                Some(EngineEvent::Ping)
+            }
+            Ok(EnginePacket::Close) => Some(EngineEvent::Closed(DisconnectReason::TransportClose)),
+            Ok(
+                EnginePacket::Noop
+                | EnginePacket::Pong(_)
+                | EnginePacket::Upgrade
+                | EnginePacket::Open(_),
+            ) => None,
+            Err(e) => {
+                tracing::warn!("malformed Engine.IO packet: {e}");
+                Some(EngineEvent::Closed(DisconnectReason::ParseError))
+            }
+        }
+    }
+
+    /// Queues the frames of one Socket.IO packet (its text, then its attachments); they
+    /// leave as the transport takes them.
+    pub(crate) fn queue_packet(&mut self, text: String, attachments: Vec<Bytes>) {
+        let last = attachments.len();
+        self.outbox.push_back(Queued {
+            frame: Frame::Text(text),
+            ends_packet: last == 0,
+        });
+        for (i, attachment) in attachments.into_iter().enumerate() {
+            self.outbox.push_back(Queued {
+                frame: Frame::Binary(attachment),
+                ends_packet: i + 1 == last,
+            });
+        }
+    }
+
+    /// Queues a frame that is not a counted packet (CONNECT, DISCONNECT).
     pub(crate) fn queue(&mut self, frame: Frame) {
-        self.outbox.push_back(frame);
+        self.outbox.push_back(Queued {
+            frame,
+            ends_packet: false,
+        });
     }
 
-    /// Whether frames wait for a flush.
-    pub(crate) fn has_queued(&self) -> bool {
-        !self.outbox.is_empty()
-    }
-
-    /// Writes the queued frames. A write the network does not take fails once the server's
-    /// ping is overdue: a stalled connection is a ping timeout, whether it was reading or
-    /// writing.
-    pub(crate) async fn flush(&mut self) -> Result<(), TransportError> {
-        if self.outbox.is_empty() {
-            return Ok(());
-        }
-        tokio::select! {
-            sent = self.transport.send(&mut self.outbox) => sent,
-            () = &mut self.ping_deadline => Err(TransportError::PingTimeout),
-        }
-    }
-
-    /// Ends the session: sends the close packet and closes the transport.
+    /// Ends the session: sends the close packet and closes the transport, giving each step
+    /// at most a second. Meant to run in a task of its own: nothing waits for it.
     pub(crate) async fn close(mut self) {
-        self.outbox.push_back(Frame::CLOSE);
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.flush()).await;
-        if let Some(probe) = self.probe.take() {
+        self.discard_queue();
+        if let Upgrade::Probing(probe) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
             probe.abort();
         }
-        match std::mem::replace(&mut self.transport, Transport::Swapping) {
-            Transport::Websocket(mut ws) => {
-                let _ = tokio::time::timeout(Duration::from_secs(1), ws.close()).await;
+        let limit = Duration::from_secs(1);
+        match &mut self.transport {
+            Transport::Websocket(ws) => {
+                let _ = tokio::time::timeout(limit, ws.send_now(Frame::CLOSE)).await;
+                let _ = tokio::time::timeout(limit, ws.close()).await;
             }
             Transport::Polling(polling) => {
-                // Let the POST carrying the close packet leave before stopping.
-                let _ = tokio::time::timeout(Duration::from_secs(1), polling.pause()).await;
+                let _ = tokio::time::timeout(limit, polling.send_last(Frame::CLOSE)).await;
             }
-            Transport::Swapping => {}
         }
+    }
+
+    /// Packets still queued will never leave: the flow control stops counting them.
+    fn discard_queue(&mut self) {
+        let packets = self.outbox.drain(..).filter(|q| q.ends_packet).count();
+        self.flow.done(packets);
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        if let Some(probe) = self.probe.take() {
+        self.discard_queue();
+        if let Upgrade::Probing(probe) = &self.upgrade {
             probe.abort();
         }
     }
-}
-
-async fn wait_probe(
-    probe: &mut Option<JoinHandle<Result<WsTransport, TransportError>>>,
-) -> Result<WsTransport, TransportError> {
-    let Some(handle) = probe else {
-        return std::future::pending().await;
-    };
-    let result = handle.await;
-    *probe = None;
-    result.unwrap_or_else(|e| Err(TransportError::Probe(e.to_string())))
 }

@@ -1,11 +1,20 @@
-//! The HTTP long-polling transport: a GET that the server holds open until it has
-//! packets, and a POST for what the client sends. One GET and one POST are in flight at
-//! most, each on its own keep-alive connection, and a POST carries as many queued
-//! packets as the server's `maxPayload` allows.
+//! The HTTP long-polling transport: a GET that the server holds open until it has packets,
+//! and a POST for what the client sends. One GET and one POST are in flight at most, each
+//! on its own keep-alive connection, and a POST carries as many queued packets as the
+//! server's `maxPayload` allows.
+//!
+//! The transport is polled by the engine, never run as tasks of its own: the next GET
+//! starts only once everything the last one brought was taken (a client that does not keep
+//! up stops polling instead of buffering), and the next POST only once the last one was
+//! answered (a stalled POST holds the packets back in the engine's queue, where the flow
+//! control sees them). Pausing for an upgrade starts no new request and lets the ones in
+//! flight finish, while the engine keeps taking what they bring.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
@@ -13,11 +22,9 @@ use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{connector, EngineConfig, Incoming, TransportError};
+use super::{connector, EngineConfig, Incoming, Queued, TransportError};
 use crate::protocol::engine::{self, EnginePacket, Frame, Handshake, PollingSegment};
 use crate::TransportKind;
 
@@ -32,7 +39,8 @@ impl HttpConnection {
         HttpConnection { cfg, sender: None }
     }
 
-    /// Sends one request and returns the body of a 200 response.
+    /// Sends one request and returns the body of a 200 response, at most the configured
+    /// `max_payload` bytes.
     async fn request(
         &mut self,
         method: Method,
@@ -47,6 +55,7 @@ impl HttpConnection {
                 let (sender, connection) = http1::handshake(TokioIo::new(stream))
                     .await
                     .map_err(|e| TransportError::Http(e.to_string()))?;
+                // Ends when the sender is dropped (with this transport) or the server closes.
                 tokio::spawn(connection);
                 slot.insert(sender)
             }
@@ -57,17 +66,18 @@ impl HttpConnection {
             .map_err(|e| TransportError::Http(e.to_string()))?;
         let url = cfg.url(TransportKind::Polling, sid);
         let path_and_query = &url[url::Position::BeforePath..];
+        let has_body = !body.is_empty();
         let mut request = Request::builder()
             .method(method)
             .uri(path_and_query)
             .header(HOST, cfg.host_header())
-            .body(Full::new(body.clone()))
+            .body(Full::new(body))
             .map_err(|e| TransportError::Http(e.to_string()))?;
         let headers = request.headers_mut();
         for (name, value) in &cfg.headers {
             headers.append(name, value.clone());
         }
-        if !body.is_empty() {
+        if has_body {
             headers.insert(
                 CONTENT_TYPE,
                 http::HeaderValue::from_static("text/plain;charset=UTF-8"),
@@ -80,7 +90,7 @@ impl HttpConnection {
         })?;
         cfg.cookies.store(response.headers());
         let status = response.status();
-        let body = Limited::new(response.into_body(), cfg.max_frame.saturating_mul(2))
+        let body = Limited::new(response.into_body(), cfg.max_frame)
             .collect()
             .await
             .map_err(|e| TransportError::Http(e.to_string()))?
@@ -122,160 +132,197 @@ pub(crate) async fn handshake(
             )))
         }
     };
-    let transport = PollingTransport::start(
-        cfg.clone(),
-        get,
-        handshake.sid.clone(),
-        handshake.max_payload,
-    );
+    let transport = PollingTransport {
+        sid: handshake.sid.as_str().into(),
+        max_payload: usize::try_from(handshake.max_payload)
+            .unwrap_or(usize::MAX)
+            .max(1),
+        get: Side::Idle(get),
+        post: Side::Idle(HttpConnection::new(cfg.clone())),
+        received: VecDeque::new(),
+        paused: false,
+    };
     Ok((handshake, transport))
 }
 
-/// The running polling transport: a GET loop and a POST loop, each its own task.
+/// A request in flight: it owns its connection and gives it back with the outcome.
+type InFlight =
+    Pin<Box<dyn Future<Output = (HttpConnection, Result<Bytes, TransportError>)> + Send>>;
+
+/// One side of the transport (the GET or the POST).
+enum Side {
+    Idle(HttpConnection),
+    InFlight(InFlight),
+    /// Failed: the transport is done.
+    Gone,
+}
+
+impl Side {
+    fn start(&mut self, method: Method, sid: &Arc<str>, body: Bytes) {
+        if let Side::Idle(_) = self {
+            let Side::Idle(mut http) = std::mem::replace(self, Side::Gone) else {
+                return;
+            };
+            let sid = sid.clone();
+            *self = Side::InFlight(Box::pin(async move {
+                let result = http.request(method, Some(&sid), body).await;
+                (http, result)
+            }));
+        }
+    }
+
+    /// Polls the request in flight; `Ready(None)` when none is.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, TransportError>>> {
+        let Side::InFlight(future) = self else {
+            return Poll::Ready(None);
+        };
+        let (http, result) = ready!(future.as_mut().poll(cx));
+        *self = match result {
+            Ok(_) => Side::Idle(http),
+            Err(_) => Side::Gone,
+        };
+        Poll::Ready(Some(result))
+    }
+
+    fn in_flight(&self) -> bool {
+        matches!(self, Side::InFlight(_))
+    }
+}
+
+/// The open polling transport.
 pub(crate) struct PollingTransport {
-    incoming: mpsc::Receiver<Result<Incoming, TransportError>>,
-    outgoing: Option<mpsc::UnboundedSender<Frame>>,
-    paused: Arc<AtomicBool>,
-    tasks: Vec<JoinHandle<()>>,
+    sid: Arc<str>,
+    max_payload: usize,
+    get: Side,
+    post: Side,
+    /// What the last GET brought and the engine has not taken yet.
+    received: VecDeque<Result<Incoming, TransportError>>,
+    /// Pausing for an upgrade: no new request.
+    paused: bool,
 }
 
 impl PollingTransport {
-    fn start(cfg: Arc<EngineConfig>, get: HttpConnection, sid: String, max_payload: u64) -> Self {
-        // A bounded queue: a client that does not keep up stops polling instead of
-        // buffering without limit.
-        let (in_tx, incoming) = mpsc::channel(256);
-        let (outgoing, out_rx) = mpsc::unbounded_channel();
-        let paused = Arc::new(AtomicBool::new(false));
-        let sid: Arc<str> = sid.into();
-        let poll = tokio::spawn(poll_loop(get, sid.clone(), in_tx.clone(), paused.clone()));
-        let post = HttpConnection::new(cfg);
-        let write = tokio::spawn(write_loop(post, sid, out_rx, in_tx, max_payload));
-        PollingTransport {
-            incoming,
-            outgoing: Some(outgoing),
-            paused,
-            tasks: vec![poll, write],
-        }
-    }
-
-    /// The next packet; `None` once both loops ended. Cancel-safe.
-    pub(crate) async fn recv(&mut self) -> Option<Result<Incoming, TransportError>> {
-        self.incoming.recv().await
-    }
-
-    /// Hands the queued frames to the POST loop.
-    pub(crate) fn send(&mut self, queue: &mut VecDeque<Frame>) -> Result<(), TransportError> {
-        let outgoing = self.outgoing.as_ref().ok_or(TransportError::Closed)?;
-        for frame in queue.drain(..) {
-            outgoing.send(frame).map_err(|_| TransportError::Closed)?;
-        }
-        Ok(())
-    }
-
-    /// Pauses for an upgrade: no new GET, the POST loop drains what it has, and both
-    /// in-flight requests complete. Returns what the last GET brought.
-    pub(crate) async fn pause(mut self) -> VecDeque<Result<Incoming, TransportError>> {
-        self.paused.store(true, Ordering::Release);
-        self.outgoing = None;
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
-        }
-        let mut rest = VecDeque::new();
-        while let Ok(item) = self.incoming.try_recv() {
-            rest.push_back(item);
-        }
-        rest
-    }
-
-    /// Stops both loops.
-    pub(crate) fn abort(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for PollingTransport {
-    fn drop(&mut self) {
-        self.abort();
-    }
-}
-
-/// GET, decode, hand over, repeat, until paused, closed or failed.
-async fn poll_loop(
-    mut http: HttpConnection,
-    sid: Arc<str>,
-    tx: mpsc::Sender<Result<Incoming, TransportError>>,
-    paused: Arc<AtomicBool>,
-) {
-    while !paused.load(Ordering::Acquire) {
-        let body = match http.request(Method::GET, Some(&sid), Bytes::new()).await {
-            Ok(body) => body,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
+    /// The next packet. Polls again after the last one was taken; `Pending` while paused
+    /// and nothing is left.
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Incoming, TransportError>>> {
+        loop {
+            if let Some(item) = self.received.pop_front() {
+                return Poll::Ready(Some(item));
             }
-        };
-        let Ok(text) = String::from_utf8(body.to_vec()) else {
-            let _ = tx
-                .send(Err(TransportError::Http(
-                    "a polling body is not UTF-8".into(),
-                )))
-                .await;
+            if matches!(self.get, Side::Gone) {
+                return Poll::Ready(None);
+            }
+            if !self.paused {
+                self.get.start(Method::GET, &self.sid, Bytes::new());
+            }
+            match ready!(self.get.poll(cx)) {
+                None => return Poll::Pending,
+                Some(Ok(body)) => self.take_body(body),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+            }
+        }
+    }
+
+    /// Splits a GET body into its packets. Text packets are slices of the body (no copy);
+    /// a malformed segment ends the list with its error, after the packets before it.
+    fn take_body(&mut self, body: Bytes) {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            self.received.push_back(Err(TransportError::Protocol(
+                "a polling body is not UTF-8".into(),
+            )));
             return;
         };
-        for segment in engine::decode_payload(&text) {
+        for segment in engine::decode_payload(text) {
             let item = match segment {
                 Ok(PollingSegment::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
-                Ok(PollingSegment::Text(text)) => {
-                    Ok(Incoming::Text(Utf8Bytes::from(text.to_owned())))
+                Ok(PollingSegment::Text(segment)) => {
+                    Utf8Bytes::try_from(body.slice_ref(segment.as_bytes()))
+                        .map(Incoming::Text)
+                        .map_err(|e| TransportError::Protocol(e.to_string()))
                 }
                 Err(e) => Err(TransportError::Protocol(e.to_string())),
             };
-            let closing = item.is_err();
-            if tx.send(item).await.is_err() || closing {
+            let failed = item.is_err();
+            self.received.push_back(item);
+            if failed {
                 return;
             }
         }
     }
-}
 
-/// POST whatever is queued, batched up to `max_payload` bytes per request.
-async fn write_loop(
-    mut http: HttpConnection,
-    sid: Arc<str>,
-    mut rx: mpsc::UnboundedReceiver<Frame>,
-    errors: mpsc::Sender<Result<Incoming, TransportError>>,
-    max_payload: u64,
-) {
-    let max = usize::try_from(max_payload).unwrap_or(usize::MAX).max(1);
-    let mut next: Option<Frame> = None;
-    loop {
-        let first = match next.take() {
-            Some(frame) => frame,
-            None => match rx.recv().await {
-                Some(frame) => frame,
-                None => return,
-            },
-        };
-        let mut batch = vec![first];
-        let mut size = batch[0].polling_len();
-        while let Ok(frame) = rx.try_recv() {
-            if size + 1 + frame.polling_len() > max {
-                next = Some(frame);
+    /// Writes what `queue` holds: completes the POST in flight, then starts the next one
+    /// with as many frames as `maxPayload` allows. `Ready(Ok(n))` once the queue is empty
+    /// (or, paused, once no POST is in flight), `n` the packets given to a POST.
+    pub(crate) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        queue: &mut VecDeque<Queued>,
+    ) -> Poll<Result<usize, TransportError>> {
+        let mut packets = 0;
+        loop {
+            match self.post.poll(cx) {
+                Poll::Pending if packets > 0 => return Poll::Ready(Ok(packets)),
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(Some(Ok(_)) | None) => {}
+            }
+            if queue.is_empty() || self.paused {
+                return Poll::Ready(Ok(packets));
+            }
+            let (body, n) = self.batch(queue);
+            packets += n;
+            self.post.start(Method::POST, &self.sid, Bytes::from(body));
+        }
+    }
+
+    /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes (at
+    /// least one frame). Gives the body and how many packets it completes.
+    fn batch(&self, queue: &mut VecDeque<Queued>) -> (String, usize) {
+        let mut size = 0;
+        let mut taken = 0;
+        for queued in queue.iter() {
+            let len = queued.frame.polling_len() + usize::from(taken > 0);
+            if taken > 0 && size + len > self.max_payload {
                 break;
             }
-            size += 1 + frame.polling_len();
-            batch.push(frame);
+            size += len;
+            taken += 1;
         }
         let mut body = String::with_capacity(size);
-        engine::encode_payload(&mut body, &batch);
-        if let Err(e) = http
-            .request(Method::POST, Some(&sid), Bytes::from(body))
-            .await
-        {
-            let _ = errors.send(Err(e)).await;
-            return;
-        }
+        let mut packets = 0;
+        let frames: Vec<Queued> = queue.drain(..taken).collect();
+        packets += frames.iter().filter(|q| q.ends_packet).count();
+        engine::encode_payload(&mut body, frames.iter().map(|q| &q.frame));
+        (body, packets)
+    }
+
+    /// Whether a POST is under way.
+    pub(crate) fn is_posting(&self) -> bool {
+        self.post.in_flight()
+    }
+
+    /// Pauses for an upgrade: no new GET or POST from now on.
+    pub(crate) fn pause(&mut self) {
+        self.paused = true;
+    }
+
+    /// Whether the pause is complete: no request in flight and nothing left to take.
+    pub(crate) fn is_drained(&self) -> bool {
+        !self.get.in_flight() && !self.post.in_flight() && self.received.is_empty()
+    }
+
+    /// Sends `frame` in a POST of its own and waits for the answer (the close packet).
+    pub(crate) async fn send_last(&mut self, frame: Frame) -> Result<(), TransportError> {
+        let mut queue = VecDeque::from([Queued {
+            frame,
+            ends_packet: false,
+        }]);
+        self.paused = false;
+        std::future::poll_fn(|cx| self.poll_send(cx, &mut queue)).await?;
+        std::future::poll_fn(|cx| self.post.poll(cx).map(|_| ())).await;
+        Ok(())
     }
 }

@@ -1,18 +1,21 @@
 //! The websocket transport: one Engine.IO packet per websocket message, text or binary.
 //! Outgoing frames are fed into tungstenite's write buffer and flushed once per batch, so
-//! a burst of emits costs one `write` call, not one per event.
+//! a burst of emits costs one `write` call, not one per event. Reading and writing are
+//! polled by the engine side by side: a write the peer does not take never stops the
+//! reading.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::task::{ready, Context, Poll};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use super::connector::{self, Stream};
-use super::{EngineConfig, Incoming, TransportError};
+use super::{EngineConfig, Incoming, Queued, TransportError};
 use crate::protocol::engine::{self, Frame};
 use crate::TransportKind;
 
@@ -21,6 +24,8 @@ pub(crate) struct WsTransport {
     ws: WebSocketStream<Stream>,
     /// Binary packets go as `b<base64>` text (socket.io: `forceBase64`).
     base64: bool,
+    /// Frames were written and the flush has not completed.
+    unflushed: bool,
 }
 
 impl WsTransport {
@@ -65,68 +70,121 @@ impl WsTransport {
         Ok(WsTransport {
             ws,
             base64: cfg.force_base64,
+            unflushed: false,
         })
     }
 
-    /// The next packet; `None` once the websocket closed. Cancel-safe.
-    pub(crate) async fn recv(&mut self) -> Option<Result<Incoming, TransportError>> {
+    /// The next packet; `None` once the websocket closed, with or without a close frame
+    /// (socket.io-client's `transport close`); an error is a `transport error`.
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Incoming, TransportError>>> {
         loop {
-            let message = match self.ws.next().await? {
-                Ok(message) => message,
-                Err(e) => return Some(Err(TransportError::from_ws(e))),
+            let message = match ready!(self.ws.poll_next_unpin(cx)) {
+                None => return Poll::Ready(None),
+                Some(Ok(message)) => message,
+                // The peer went away without the closing handshake (a killed server): the
+                // websocket closed, as browsers and Node's `ws` report it (code 1006).
+                Some(Err(tungstenite::Error::Protocol(
+                    ProtocolError::ResetWithoutClosingHandshake,
+                ))) => return Poll::Ready(None),
+                Some(Err(e)) => return Poll::Ready(Some(Err(TransportError::from_ws(e)))),
             };
-            return Some(Ok(match message {
+            return Poll::Ready(Some(Ok(match message {
                 // A binary packet as text: what a server sends a client that asked for
                 // base64 (engine.io-parser reads it whatever was asked).
                 Message::Text(text) if text.starts_with('b') => {
                     match engine::decode_base64_message(&text.as_str()[1..]) {
                         Ok(bytes) => Incoming::Binary(bytes),
-                        Err(e) => return Some(Err(TransportError::Protocol(e.to_string()))),
+                        Err(e) => {
+                            return Poll::Ready(Some(Err(TransportError::Protocol(e.to_string()))))
+                        }
                     }
                 }
                 Message::Text(text) => Incoming::Text(text),
                 Message::Binary(bytes) => Incoming::Binary(bytes),
-                Message::Close(_) => return None,
+                Message::Close(_) => return Poll::Ready(None),
                 // tungstenite answers websocket-level pings by itself.
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-            }));
+            })));
         }
     }
 
     /// Writes the queued frames and flushes once. Frames leave the queue only once the
-    /// websocket took them, so a cancelled call loses nothing.
-    pub(crate) async fn send(&mut self, queue: &mut VecDeque<Frame>) -> Result<(), TransportError> {
+    /// websocket took them; `Ready(Ok(n))` when all were written, `n` the packets among
+    /// them.
+    pub(crate) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        queue: &mut VecDeque<Queued>,
+    ) -> Poll<Result<usize, TransportError>> {
+        let mut packets = 0;
         while !queue.is_empty() {
-            // Wait for room first, then take the frame: nothing is lost if this is cancelled
-            // while waiting, and nothing is copied.
-            poll_fn(|cx| self.ws.poll_ready_unpin(cx))
-                .await
-                .map_err(TransportError::from_ws)?;
-            let Some(frame) = queue.pop_front() else {
+            // Wait for room first, then take the frame: nothing is lost while waiting, and
+            // nothing is copied.
+            match self.ws.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(TransportError::from_ws(e))),
+                Poll::Pending if packets > 0 => return Poll::Ready(Ok(packets)),
+                Poll::Pending => return Poll::Pending,
+            }
+            let Some(queued) = queue.pop_front() else {
                 break;
             };
-            // The size of the frame as text (`b<base64>` for binary).
-            let text_len = frame.polling_len();
-            let message = match frame {
-                Frame::Text(text) => Message::Text(Utf8Bytes::from(text)),
-                Frame::Binary(bytes) if self.base64 => {
-                    let mut text = String::with_capacity(text_len);
-                    engine::encode_base64_message(&bytes, &mut text);
-                    Message::Text(Utf8Bytes::from(text))
-                }
-                Frame::Binary(bytes) => Message::Binary(bytes),
-                Frame::Control(text) => Message::Text(Utf8Bytes::from_static(text)),
-            };
+            packets += usize::from(queued.ends_packet);
+            let message = self.message(queued.frame);
             self.ws
                 .start_send_unpin(message)
                 .map_err(TransportError::from_ws)?;
+            self.unflushed = true;
         }
-        self.ws.flush().await.map_err(TransportError::from_ws)
+        if self.unflushed {
+            match self.ws.poll_flush_unpin(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(TransportError::from_ws(e))),
+                Poll::Pending if packets > 0 => return Poll::Ready(Ok(packets)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(packets))
     }
 
-    /// Sends one frame now (used by the upgrade probe).
+    /// Whether written frames wait for the flush to complete.
+    pub(crate) fn is_flushing(&self) -> bool {
+        self.unflushed
+    }
+
+    fn message(&self, frame: Frame) -> Message {
+        // The size of the frame as text (`b<base64>` for binary).
+        let text_len = frame.polling_len();
+        match frame {
+            Frame::Text(text) => Message::Text(Utf8Bytes::from(text)),
+            Frame::Binary(bytes) if self.base64 => {
+                let mut text = String::with_capacity(text_len);
+                engine::encode_base64_message(&bytes, &mut text);
+                Message::Text(Utf8Bytes::from(text))
+            }
+            Frame::Binary(bytes) => Message::Binary(bytes),
+            Frame::Control(text) => Message::Text(Utf8Bytes::from_static(text)),
+        }
+    }
+
+    /// Sends one frame now (the upgrade probe, the close packet).
     pub(crate) async fn send_now(&mut self, frame: Frame) -> Result<(), TransportError> {
-        self.send(&mut VecDeque::from([frame])).await
+        let mut queue = VecDeque::from([Queued {
+            frame,
+            ends_packet: false,
+        }]);
+        while !queue.is_empty() || self.unflushed {
+            std::future::poll_fn(|cx| self.poll_send(cx, &mut queue)).await?;
+        }
+        Ok(())
+    }
+
+    /// The next packet (the probe's answer).
+    pub(crate) async fn recv(&mut self) -> Option<Result<Incoming, TransportError>> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// Closes the websocket.

@@ -2,8 +2,17 @@
 //! the reconnection loop. Handles talk to it through [`Command`]s; it hands events to the
 //! sockets' dispatchers and never runs user code, so nothing a listener does can delay a
 //! pong.
+//!
+//! The task is a loop around one `select!` that never awaits anything else: the
+//! connection's state ([`Conn`]: closed, opening, waiting to reconnect, open) is polled as
+//! one branch, the commands as another. Opening, reading, writing, the upgrade and the
+//! heartbeat all make progress there, so every command (a `close()` above all) is served
+//! whatever the network does, and every wait races the ping deadline. Closing a session
+//! is the one slow step; it runs in a task of its own that nothing waits for.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::FutureExt as _;
@@ -13,7 +22,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::backoff::Backoff;
 use super::{Command, ManagerEvent, Observed, Options};
-use crate::engine::{Engine, EngineConfig, EngineEvent};
+use crate::engine::{Engine, EngineConfig, EngineEvent, Flow};
 use crate::protocol::engine::Frame;
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{Args, ProtocolError};
@@ -25,6 +34,10 @@ use crate::{ConnectError, DisconnectReason, Error};
 /// `take_ready_events`).
 const READY_EVENTS_PER_WAKE: usize = 64;
 
+/// The message socket.io-client gives a CONNECT answer without a session id (what a
+/// socket.io 2 server sends).
+const NO_SID: &str = "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible";
+
 /// A binary packet whose attachments are still arriving.
 struct PendingBinary {
     socket: Option<Arc<SocketShared>>,
@@ -35,12 +48,36 @@ struct PendingBinary {
     expected: usize,
 }
 
+/// An attempt to open the connection, bounded by the manager's `timeout`.
+type Opening = Pin<Box<dyn Future<Output = Result<Box<Engine>, Error>> + Send>>;
+
+/// Where the connection stands.
+enum Conn {
+    /// No session, none wanted (no active socket, or reconnection gave up).
+    Closed,
+    /// An attempt to open is under way.
+    Opening {
+        attempt: Opening,
+        is_reconnect: bool,
+    },
+    /// The reconnection loop waits for its next attempt.
+    Waiting(Instant),
+    /// The session is open (boxed: an idle connection task stays small).
+    Open(Box<Engine>),
+}
+
+/// What the connection's state came to.
+enum ConnStep {
+    Event(EngineEvent),
+    Opened(Result<Box<Engine>, Error>, bool),
+    ReconnectDue,
+}
+
 /// What woke the task up.
 enum Step {
     Commands,
     Stopped,
-    Engine(EngineEvent),
-    ReconnectDue,
+    Conn(ConnStep),
     /// The listeners of the socket the reading waited for caught up.
     Drained,
 }
@@ -49,17 +86,14 @@ pub(crate) struct Driver {
     cfg: Arc<EngineConfig>,
     opts: Options,
     observed: Arc<Observed>,
+    flow: Arc<Flow>,
     rx: mpsc::UnboundedReceiver<Command>,
-    engine: Option<Engine>,
+    conn: Conn,
     /// The active sockets: connected, or wanting to be.
     sockets: Vec<Arc<SocketShared>>,
     backoff: Backoff,
-    /// When the next reconnection attempt is due, while the loop waits.
-    reconnect_at: Option<Instant>,
     /// Whether a reconnection loop is running (socket.io: `_reconnecting`).
     reconnecting: bool,
-    /// A socket asked to connect while no connection is open.
-    open_requested: bool,
     pending: Option<PendingBinary>,
     /// Counts the connections opened, so answers are matched to the connection that asked.
     generation: u64,
@@ -73,19 +107,19 @@ impl Driver {
         cfg: Arc<EngineConfig>,
         opts: Options,
         observed: Arc<Observed>,
+        flow: Arc<Flow>,
         rx: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
         Driver {
             cfg,
             opts,
             observed,
+            flow,
             rx,
-            engine: None,
+            conn: Conn::Closed,
             sockets: Vec::new(),
             backoff: Backoff::default(),
-            reconnect_at: None,
             reconnecting: false,
-            open_requested: false,
             pending: None,
             generation: 0,
             paused_on: None,
@@ -97,66 +131,101 @@ impl Driver {
         // none of that (a thousand idle managers would otherwise hold 24 KiB each).
         let mut batch = Vec::new();
         loop {
-            if self.open_requested && self.engine.is_none() && !self.reconnecting {
-                self.open_requested = false;
-                // Boxed: opening is rare and its future large; kept inline it would make
-                // every idle connection task carry it.
-                Box::pin(self.open(false)).await;
-                self.flush().await;
-                continue;
-            }
+            let reading = self.paused_on.is_none();
             let step = tokio::select! {
                 n = self.rx.recv_many(&mut batch, 256) => if n == 0 { Step::Stopped } else { Step::Commands },
-                event = next_event(&mut self.engine), if self.paused_on.is_none() => Step::Engine(event),
+                step = conn_step(&mut self.conn, reading) => Step::Conn(step),
                 () = caught_up(self.paused_on.as_deref(), self.opts.max_queued_events) => Step::Drained,
-                () = sleep_until(self.reconnect_at) => Step::ReconnectDue,
             };
             match step {
                 Step::Stopped => break,
                 Step::Commands => {
-                    let packets = batch
-                        .iter()
-                        .filter(|c| matches!(c, Command::Packet(..)))
-                        .count();
                     for command in batch.drain(..) {
-                        self.handle(command).await;
+                        self.handle(command);
                     }
-                    self.observed.taken(packets);
                 }
-                Step::Engine(event) => {
-                    self.on_engine_event(event).await;
-                    self.take_ready_events().await;
+                Step::Conn(ConnStep::Event(event)) => {
+                    self.on_engine_event(event);
+                    self.take_ready_events();
                 }
-                Step::ReconnectDue => {
-                    self.reconnect_at = None;
-                    Box::pin(self.open(true)).await;
+                Step::Conn(ConnStep::Opened(result, is_reconnect)) => {
+                    self.conn = Conn::Closed;
+                    match result {
+                        Ok(engine) => self.on_open(engine, is_reconnect),
+                        Err(error) => self.on_open_error(&error, is_reconnect),
+                    }
                 }
+                Step::Conn(ConnStep::ReconnectDue) => self.start_open(true),
                 Step::Drained => self.paused_on = None,
             }
-            self.flush().await;
         }
-        if let Some(engine) = self.engine.take() {
-            engine.close().await;
+        self.shut_down();
+    }
+
+    /// Every handle is gone: the namespaces disconnect and the session ends.
+    fn shut_down(&mut self) {
+        self.end_session();
+        self.conn = Conn::Closed;
+        for socket in std::mem::take(&mut self.sockets) {
+            let was = socket.state().phase;
+            socket.retire();
+            socket.close_buffer();
+            socket.fail_sent_acks();
+            if was == Phase::Connected {
+                socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoClientDisconnect));
+            }
+            socket.resolve_waiters(|| Err(Error::Closed));
         }
+        self.flow.close();
+    }
+
+    /// Ends the open session, if any: its close runs in a task of its own.
+    fn end_session(&mut self) -> bool {
+        if let Conn::Open(engine) = std::mem::replace(&mut self.conn, Conn::Closed) {
+            tokio::spawn(engine.close());
+            return true;
+        }
+        false
     }
 
     // ----- commands -------------------------------------------------------------------
 
-    async fn handle(&mut self, command: Command) {
+    fn handle(&mut self, command: Command) {
         match command {
             Command::Packet(packet) => {
                 let (socket, out) = *packet;
-                if socket.is_connected() && self.engine.is_some() {
-                    self.queue_packet(out);
-                } else {
-                    socket.rebuffer(out);
-                }
+                self.send(&socket, out);
             }
             Command::Connect(socket) => self.connect_socket(socket),
-            Command::Disconnect(socket, was) => self.disconnect_socket(&socket, was).await,
-            Command::Close => self.close(DisconnectReason::ForcedClose).await,
+            Command::Disconnect(socket, was) => self.disconnect_socket(&socket, was),
+            Command::Close => self.close_manager(),
             Command::StopReconnecting => self.on_reconnection_off(),
         }
+    }
+
+    /// A packet from a socket: queued on the session, dropped (volatile, when the
+    /// transport is not writable) or put back in the socket's buffer (not connected).
+    fn send(&mut self, socket: &Arc<SocketShared>, out: Outgoing) {
+        let Conn::Open(engine) = &mut self.conn else {
+            self.flow.done(1);
+            socket.rebuffer(out);
+            return;
+        };
+        if !socket.is_connected() || out.answers.is_some_and(|s| s != socket.session()) {
+            self.flow.done(1);
+            socket.rebuffer(out);
+            return;
+        }
+        if out.volatile && !engine.is_writable() {
+            // socket.io-client drops a volatile packet the transport cannot take now.
+            self.flow.done(1);
+            socket.drop_volatile(&out);
+            return;
+        }
+        if let Some(shown) = out.shown {
+            socket.dispatch(Dispatch::Outgoing(shown));
+        }
+        engine.queue_packet(out.packet.text, out.packet.attachments);
     }
 
     fn connect_socket(&mut self, socket: Arc<SocketShared>) {
@@ -165,6 +234,7 @@ impl Driver {
             state.active = true;
             state.phase
         };
+        socket.set_active(true);
         if phase == Phase::Connected {
             socket.resolve_waiters(|| Ok(()));
             return;
@@ -172,16 +242,18 @@ impl Driver {
         if !self.sockets.iter().any(|s| Arc::ptr_eq(s, &socket)) {
             self.sockets.push(socket.clone());
         }
-        if self.engine.is_some() {
-            if phase == Phase::Idle {
-                self.send_connect(&socket);
+        match self.conn {
+            Conn::Open(_) => {
+                if phase == Phase::Idle {
+                    self.send_connect(&socket);
+                }
             }
-        } else {
-            socket.state().phase = Phase::Connecting;
-            // During a reconnection loop the next attempt brings this socket along
-            // (socket.io does not reset the loop for a new socket).
-            if !self.reconnecting {
-                self.open_requested = true;
+            // The attempt under way, or the next one of the reconnection loop, brings this
+            // socket along (socket.io does not reset the loop for a new socket).
+            Conn::Opening { .. } | Conn::Waiting(_) => socket.state().phase = Phase::Connecting,
+            Conn::Closed => {
+                socket.state().phase = Phase::Connecting;
+                self.start_open(false);
             }
         }
     }
@@ -207,13 +279,13 @@ impl Driver {
             }
             packet::encode_connect(&socket.nsp, auth.as_ref())
         };
-        if let Some(engine) = &mut self.engine {
+        if let Conn::Open(engine) = &mut self.conn {
             engine.queue(Frame::Text(text));
         }
     }
 
     /// The client left a namespace (its state already changed, in `Socket::disconnect`).
-    async fn disconnect_socket(&mut self, socket: &Arc<SocketShared>, was: Phase) {
+    fn disconnect_socket(&mut self, socket: &Arc<SocketShared>, was: Phase) {
         // Connecting on an open connection means the CONNECT is on its way: the server will
         // have the socket, so it is told to drop it too.
         let in_flight = {
@@ -221,7 +293,7 @@ impl Driver {
             state.unanswered.0 == self.generation && state.unanswered.1 > 0
         };
         if was == Phase::Connected || (was == Phase::Connecting && in_flight) {
-            if let Some(engine) = &mut self.engine {
+            if let Conn::Open(engine) = &mut self.conn {
                 engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
             }
         }
@@ -231,37 +303,64 @@ impl Driver {
         }
         // A `connect()` may already have followed; its command comes next.
         if !socket.state().active {
-            self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
-            self.close_if_unused();
+            self.forget(socket);
         }
     }
 
+    /// A socket is no longer active; the connection closes when it was the last one.
+    fn forget(&mut self, socket: &Arc<SocketShared>) {
+        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+        self.close_if_unused();
+    }
+
     /// Closes the connection when no socket wants it any more (socket.io closes the
-    /// manager when its last active socket goes).
+    /// manager when its last active socket goes): an attempt under way or a reconnection
+    /// loop stops too.
     fn close_if_unused(&mut self) {
-        if self.sockets.is_empty() {
-            self.stop_reconnecting();
-            self.open_requested = false;
-            if let Some(engine) = self.engine.take() {
-                // Closing flushes what is queued (a last DISCONNECT) and may wait for an
-                // in-flight poll: off this task, which has nothing left to do with it.
-                tokio::spawn(engine.close());
-                self.observed.set_status(None, None);
-                self.observed
-                    .emit(ManagerEvent::Close(DisconnectReason::ForcedClose));
+        if !self.sockets.is_empty() {
+            return;
+        }
+        self.stop_reconnecting();
+        // The last DISCONNECT goes out with the closing session.
+        if self.end_session() {
+            self.observed.set_status(None, None);
+            self.observed
+                .emit(ManagerEvent::Close(DisconnectReason::ForcedClose));
+        }
+        self.conn = Conn::Closed;
+    }
+
+    /// `Manager::close()`: the session ends (or the attempt under way is dropped), every
+    /// socket stops, and nothing reconnects until a socket connects again.
+    fn close_manager(&mut self) {
+        self.stop_reconnecting();
+        if self.end_session() {
+            self.on_close(DisconnectReason::ForcedClose);
+            return;
+        }
+        self.conn = Conn::Closed;
+        for socket in std::mem::take(&mut self.sockets) {
+            if socket.state().active {
+                socket.retire();
+                socket.close_buffer();
+                socket.resolve_waiters(|| Err(Error::Disconnected));
             }
         }
     }
 
     fn stop_reconnecting(&mut self) {
-        self.reconnect_at = None;
+        if matches!(self.conn, Conn::Waiting(_)) {
+            self.conn = Conn::Closed;
+        }
         self.reconnecting = false;
         self.backoff.reset();
     }
 
     // ----- opening and reconnecting ---------------------------------------------------
 
-    async fn open(&mut self, is_reconnect: bool) {
+    /// Starts an attempt to open the connection; it runs as the connection's state, so
+    /// commands are served meanwhile and a `close()` drops it.
+    fn start_open(&mut self, is_reconnect: bool) {
         if is_reconnect {
             if self.sockets.is_empty() {
                 self.stop_reconnecting();
@@ -270,40 +369,33 @@ impl Driver {
             self.observed
                 .emit(ManagerEvent::ReconnectAttempt(self.backoff.attempts));
         }
-        // Commands are still served while the connection opens: a socket that disconnects,
-        // or a manager that closes, must not wait for (or be reconnected by) this attempt.
-        let opening = tokio::time::timeout(self.opts.timeout, Engine::open(self.cfg.clone()));
-        tokio::pin!(opening);
-        let result = loop {
-            tokio::select! {
-                result = &mut opening => break result,
-                command = self.rx.recv() => {
-                    let Some(command) = command else { return };
-                    let packet = matches!(command, Command::Packet(..));
-                    self.handle(command).await;
-                    self.observed.taken(usize::from(packet));
-                    if self.sockets.is_empty() {
-                        return;
-                    }
+        let timeout = self.opts.timeout;
+        let opening = Engine::open(self.cfg.clone(), self.flow.clone());
+        self.conn = Conn::Opening {
+            attempt: Box::pin(async move {
+                match tokio::time::timeout(timeout, opening).await {
+                    Ok(Ok(engine)) => Ok(Box::new(engine)),
+                    Ok(Err(e)) => Err(Error::from(e)),
+                    Err(_) => Err(Error::Timeout),
                 }
-            }
+            }),
+            is_reconnect,
         };
-        let result = match result {
-            Ok(Ok(engine)) => Ok(engine),
-            Ok(Err(e)) => Err(Error::from(e)),
-            Err(_) => Err(Error::Timeout),
-        };
-        match result {
-            Ok(engine) => self.on_open(engine, is_reconnect),
-            Err(error) => self.on_open_error(&error, is_reconnect),
-        }
     }
 
-    fn on_open(&mut self, engine: Engine, is_reconnect: bool) {
+    fn on_open(&mut self, engine: Box<Engine>, is_reconnect: bool) {
+        if self.sockets.is_empty() {
+            // Every socket left while the attempt ran.
+            tokio::spawn(engine.close());
+            self.stop_reconnecting();
+            return;
+        }
         self.generation += 1;
-        self.observed
-            .set_status(Some(engine.handshake().sid.clone()), engine.transport());
-        self.engine = Some(engine);
+        self.observed.set_status(
+            Some(engine.handshake().sid.clone()),
+            Some(engine.transport()),
+        );
+        self.conn = Conn::Open(engine);
         self.observed.emit(ManagerEvent::Open);
         if is_reconnect {
             let attempts = self.backoff.attempts;
@@ -356,7 +448,7 @@ impl Driver {
     /// stops, and its sockets with it (their `connect()` calls fail); an attempt under
     /// way finishes, and its failure then ends the loop (see `schedule_reconnect`).
     fn on_reconnection_off(&mut self) {
-        if self.reconnect_at.is_none() || self.observed.reconnection().enabled {
+        if !matches!(self.conn, Conn::Waiting(_)) || self.observed.reconnection().enabled {
             return;
         }
         self.stop_reconnecting();
@@ -387,67 +479,66 @@ impl Driver {
         let delay = self.backoff.next_delay(&settings);
         tracing::debug!("reconnecting in {delay:?}");
         self.reconnecting = true;
-        self.reconnect_at = Some(Instant::now() + delay);
+        self.conn = Conn::Waiting(Instant::now() + delay);
     }
 
     /// No more attempts: every socket stops being active.
     fn deactivate_all(&mut self) {
         for socket in self.sockets.drain(..) {
-            socket.state().retire();
+            socket.retire();
         }
     }
 
     // ----- the open connection --------------------------------------------------------
 
     /// Handles what the transport already holds (a burst the last read brought), without a
-    /// trip through `select!` per event; bounded, so commands and the flush of pongs wait
-    /// for at most that many events.
-    async fn take_ready_events(&mut self) {
+    /// trip through `select!` per event; bounded, so commands wait for at most that many
+    /// events.
+    fn take_ready_events(&mut self) {
         for _ in 0..READY_EVENTS_PER_WAKE {
             if self.paused_on.is_some() {
                 return;
             }
-            let Some(engine) = &mut self.engine else {
+            let Conn::Open(engine) = &mut self.conn else {
                 return;
             };
             // `next()` is cancel-safe: a poll that finds nothing loses nothing.
             let Some(event) = engine.next().now_or_never() else {
                 return;
             };
-            self.on_engine_event(event).await;
+            self.on_engine_event(event);
         }
     }
 
-    async fn on_engine_event(&mut self, event: EngineEvent) {
+    fn on_engine_event(&mut self, event: EngineEvent) {
         match event {
             EngineEvent::Message(text) => {
                 if let Err(e) = self.on_message(text) {
                     tracing::warn!("closing the connection: {e}");
-                    self.close(DisconnectReason::ParseError).await;
+                    self.close(DisconnectReason::ParseError);
                 }
             }
             EngineEvent::Binary(bytes) => {
                 if let Err(e) = self.on_attachment(bytes) {
                     tracing::warn!("closing the connection: {e}");
-                    self.close(DisconnectReason::ParseError).await;
+                    self.close(DisconnectReason::ParseError);
                 }
             }
             EngineEvent::Ping => self.observed.emit(ManagerEvent::Ping),
-            EngineEvent::UpgradeReady => {
-                let Some(engine) = &mut self.engine else {
-                    return;
-                };
-                match engine.upgrade().await {
-                    Ok(()) => self
-                        .observed
-                        .set_status(Some(engine.handshake().sid.clone()), engine.transport()),
-                    Err(e) => {
-                        tracing::debug!("upgrade failed: {e}");
-                        self.close(e.reason()).await;
-                    }
+            EngineEvent::Upgraded => {
+                if let Conn::Open(engine) = &self.conn {
+                    self.observed.set_status(
+                        Some(engine.handshake().sid.clone()),
+                        Some(engine.transport()),
+                    );
                 }
+                self.observed.emit(ManagerEvent::Upgrade);
             }
-            EngineEvent::Closed(reason) => self.on_close(reason),
+            EngineEvent::Closed(reason) => {
+                // The transport is gone already; the close packet has nowhere to go.
+                self.conn = Conn::Closed;
+                self.on_close(reason);
+            }
         }
     }
 
@@ -469,15 +560,18 @@ impl Driver {
         }
         let socket = self.socket(packet.nsp);
         let (name, raw) = match packet.body {
-            Body::Connect(Some(reply)) => {
+            Body::Connect(Some(ConnectReply {
+                sid: Some(sid),
+                pid,
+            })) => {
                 if let Some(socket) = socket {
-                    self.on_connect(&socket, reply);
+                    self.on_connect(&socket, sid, pid);
                 }
                 return Ok(());
             }
-            Body::Connect(None) => {
+            Body::Connect(_) => {
                 if let Some(socket) = socket {
-                    self.on_legacy_connect(&socket);
+                    self.on_connect_without_sid(&socket);
                 }
                 return Ok(());
             }
@@ -557,7 +651,13 @@ impl Driver {
                         state.offset = Some(offset);
                     }
                 }
-                let ack = pending.id.map(|id| (socket.clone(), id));
+                // The session the request belongs to: the one this CONNECT answer opens
+                // when it comes before it.
+                let session = match state.phase {
+                    Phase::Connected => socket.session(),
+                    _ => socket.session() + 1,
+                };
+                let ack = pending.id.map(|id| (socket.clone(), id, session));
                 let event = Event::new(pending.name, pending.args, ack);
                 // Events that arrive before the CONNECT answer (the ones a recovered session
                 // missed) wait for it, as in socket.io-client: their listeners then see the
@@ -570,7 +670,12 @@ impl Driver {
                             self.paused_on = Some(socket.clone());
                         }
                     }
-                    Phase::Connecting => state.received.push(event),
+                    Phase::Connecting if state.received.len() < self.opts.max_buffered => {
+                        state.received.push(event);
+                    }
+                    // More events for a namespace not accepted yet than a send buffer may
+                    // hold: the server misbehaves, and the bound holds.
+                    Phase::Connecting => return Err(ProtocolError::TooManyEarlyEvents),
                     // Not asked to connect: nobody to deliver to.
                     Phase::Idle => {}
                 }
@@ -579,20 +684,22 @@ impl Driver {
         Ok(())
     }
 
-    fn on_connect(&mut self, socket: &Arc<SocketShared>, reply: ConnectReply) {
+    fn on_connect(&mut self, socket: &Arc<SocketShared>, sid: String, pid: Option<String>) {
         {
             let mut state = socket.state();
             let last = SocketShared::connect_answered(&mut state, self.generation);
             if state.phase != Phase::Connecting || !last {
                 return;
             }
-            state.recovered = reply.pid.is_some() && state.pid == reply.pid;
-            state.pid = reply.pid;
-            state.id = Some(reply.sid);
+            state.recovered = pid.is_some() && state.pid == pid;
+            state.pid = pid;
+            state.id = Some(sid);
             state.phase = Phase::Connected;
         }
         for out in socket.open_and_drain() {
-            self.queue_packet(out);
+            // Buffered packets were not counted by the flow control yet.
+            self.flow.add();
+            self.send(socket, out);
         }
         let received = std::mem::take(&mut socket.state().received);
         for event in received {
@@ -602,16 +709,23 @@ impl Driver {
         socket.resolve_waiters(|| Ok(()));
     }
 
-    /// A CONNECT without data: what a socket.io 2 server sends. The two protocols cannot
-    /// talk; the socket fails as socket.io-client reports it.
-    fn on_legacy_connect(&mut self, socket: &Arc<SocketShared>) {
-        socket.state().retire();
+    /// A CONNECT answer without a session id (a socket.io 2 server sends one without any
+    /// data): that socket fails as socket.io-client reports it; the others go on.
+    fn on_connect_without_sid(&mut self, socket: &Arc<SocketShared>) {
+        {
+            let mut state = socket.state();
+            let last = SocketShared::connect_answered(&mut state, self.generation);
+            if state.phase != Phase::Connecting || !last {
+                return;
+            }
+        }
+        socket.retire();
         socket.dispatch(Dispatch::ConnectError(ConnectError {
-            message: "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible".into(),
+            message: NO_SID.into(),
             data: None,
         }));
         socket.resolve_waiters(|| Err(Error::LegacyServer));
-        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+        self.forget(socket);
     }
 
     fn on_connect_error(&mut self, socket: &Arc<SocketShared>, error: ConnectErrorData) {
@@ -621,38 +735,36 @@ impl Driver {
             if state.phase != Phase::Connecting || !last {
                 return;
             }
-            state.retire();
         }
+        socket.retire();
         let error = ConnectError {
             message: error.message,
             data: error.data,
         };
         socket.dispatch(Dispatch::ConnectError(error.clone()));
         socket.resolve_waiters(move || Err(Error::ConnectError(error.clone())));
-        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
+        // Like socket.io, the manager closes once no socket is active.
+        self.forget(socket);
     }
 
     fn on_server_disconnect(&mut self, socket: &Arc<SocketShared>) {
-        socket.state().retire();
+        socket.retire();
         socket.close_buffer();
         socket.fail_sent_acks();
         socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoServerDisconnect));
-        self.sockets.retain(|s| !Arc::ptr_eq(s, socket));
         // Like socket.io, the manager closes once its last socket is gone.
-        self.close_if_unused();
+        self.forget(socket);
     }
 
     /// Closes the connection from this side.
-    async fn close(&mut self, reason: DisconnectReason) {
-        if let Some(engine) = self.engine.take() {
-            engine.close().await;
-        }
+    fn close(&mut self, reason: DisconnectReason) {
+        self.end_session();
         self.on_close(reason);
     }
 
     /// The connection is gone: sockets disconnect, and reconnect if they should.
     fn on_close(&mut self, reason: DisconnectReason) {
-        self.engine = None;
+        self.conn = Conn::Closed;
         self.pending = None;
         self.paused_on = None;
         self.observed.set_status(None, None);
@@ -678,6 +790,9 @@ impl Driver {
                 }
                 was
             };
+            if !reconnect {
+                socket.set_active(false);
+            }
             socket.close_buffer();
             socket.fail_sent_acks();
             if was == Phase::Connected {
@@ -694,35 +809,28 @@ impl Driver {
             self.stop_reconnecting();
         }
     }
-
-    fn queue_packet(&mut self, out: Outgoing) {
-        let Some(engine) = &mut self.engine else {
-            return;
-        };
-        engine.queue(Frame::Text(out.packet.text));
-        for attachment in out.packet.attachments {
-            engine.queue(Frame::Binary(attachment));
-        }
-    }
-
-    async fn flush(&mut self) {
-        let Some(engine) = &mut self.engine else {
-            return;
-        };
-        if !engine.has_queued() {
-            return;
-        }
-        if let Err(e) = engine.flush().await {
-            tracing::debug!("write failed: {e}");
-            self.close(e.reason()).await;
-        }
-    }
 }
 
-async fn next_event(engine: &mut Option<Engine>) -> EngineEvent {
-    match engine {
-        Some(engine) => engine.next().await,
-        None => std::future::pending().await,
+/// Polls the connection's state: the attempt under way, the reconnection delay, or the
+/// open session (with `reading` false, it writes and watches the heartbeat only).
+async fn conn_step(conn: &mut Conn, reading: bool) -> ConnStep {
+    match conn {
+        Conn::Closed => std::future::pending().await,
+        Conn::Opening {
+            attempt,
+            is_reconnect,
+        } => {
+            let result = attempt.await;
+            ConnStep::Opened(result, *is_reconnect)
+        }
+        Conn::Waiting(at) => {
+            tokio::time::sleep_until(*at).await;
+            ConnStep::ReconnectDue
+        }
+        Conn::Open(engine) => {
+            engine.set_reading(reading);
+            ConnStep::Event(engine.next().await)
+        }
     }
 }
 
@@ -732,12 +840,5 @@ async fn caught_up(paused_on: Option<&SocketShared>, max: Option<usize>) {
     match (paused_on, max) {
         (Some(socket), Some(max)) => socket.dispatched_below(max.div_ceil(2)).await,
         _ => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

@@ -8,16 +8,16 @@ pub(crate) use backoff::Reconnection;
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use rustls::pki_types::CertificateDer;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
-use crate::engine::{tls_config, CookieJar, EngineConfig, Timestamps};
+use crate::engine::{tls_config, CookieJar, EngineConfig, Flow, Timestamps};
 use crate::socket::shared::{Outgoing, Phase, SocketShared};
 use crate::socket::SocketBuilder;
 use crate::{DisconnectReason, Error, Result, TransportKind};
@@ -68,19 +68,39 @@ pub enum ManagerEvent {
     ReconnectError(String),
     /// `reconnect_failed`: the last allowed attempt failed; no more attempts.
     ReconnectFailed,
+    /// `upgrade`: the transport is now the websocket (socket.io: the engine's `upgrade`).
+    Upgrade,
+    /// This subscription fell behind by so many events, which it missed (ferrio's own: a
+    /// subscription holds at most [`ManagerEvents::CAPACITY`] events not yet received).
+    Lagged(u64),
 }
 
 /// A subscription to [`ManagerEvent`]s (see [`Manager::events`]). Also a
-/// `futures::Stream`.
+/// `futures::Stream`. It holds at most [`CAPACITY`](Self::CAPACITY) events not yet
+/// received; past that, new events are counted instead of kept, and the next
+/// [`recv`](Self::recv) reports them as [`ManagerEvent::Lagged`] (tokio's broadcast
+/// `Lagged` policy): a subscriber that stops reading never grows memory.
 #[derive(Debug)]
 pub struct ManagerEvents {
-    rx: mpsc::UnboundedReceiver<ManagerEvent>,
+    rx: mpsc::Receiver<ManagerEvent>,
+    missed: Arc<AtomicU64>,
 }
 
 impl ManagerEvents {
+    /// How many events a subscription holds before it counts them as missed.
+    pub const CAPACITY: usize = 1024;
+
     /// The next event; `None` once the manager is gone.
     pub async fn recv(&mut self) -> Option<ManagerEvent> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<ManagerEvent>> {
+        let missed = self.missed.swap(0, Ordering::AcqRel);
+        if missed > 0 {
+            return Poll::Ready(Some(ManagerEvent::Lagged(missed)));
+        }
+        self.rx.poll_recv(cx)
     }
 }
 
@@ -88,28 +108,25 @@ impl futures_util::Stream for ManagerEvents {
     type Item = ManagerEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ManagerEvent>> {
-        self.rx.poll_recv(cx)
+        self.poll_event(cx)
     }
+}
+
+/// The sending side of one subscription.
+struct Subscriber {
+    tx: mpsc::Sender<ManagerEvent>,
+    missed: Arc<AtomicU64>,
 }
 
 /// What handles can observe of the connection task.
 #[derive(Default)]
 pub(crate) struct Observed {
     status: Mutex<Status>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<ManagerEvent>>>,
-    /// Packets handed to the connection task and not yet taken by it.
-    queued: AtomicUsize,
-    /// Signalled when the connection task took the queue back under the low mark.
-    drained: Notify,
+    subscribers: Mutex<Vec<Subscriber>>,
     /// The reconnection settings in force: the connection task reads them when it
     /// schedules an attempt, handles change them (socket.io: `manager.reconnection(v)`..).
     reconnection: Mutex<Reconnection>,
 }
-
-/// Above this many packets waiting for the connection task, emits wait (bounded memory in
-/// a burst); they resume under `LOW_WATER`.
-const HIGH_WATER: usize = 8192;
-const LOW_WATER: usize = HIGH_WATER / 2;
 
 #[derive(Default, Clone)]
 struct Status {
@@ -120,7 +137,14 @@ struct Status {
 impl Observed {
     pub(crate) fn emit(&self, event: ManagerEvent) {
         let mut subscribers = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
-        subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        subscribers.retain(|s| match s.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                s.missed.fetch_add(1, Ordering::AcqRel);
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
     }
 
     pub(crate) fn set_status(&self, engine_id: Option<String>, transport: Option<TransportKind>) {
@@ -128,17 +152,6 @@ impl Observed {
             engine_id,
             transport,
         };
-    }
-
-    /// The connection task took `n` packets from the queue.
-    pub(crate) fn taken(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        let before = self.queued.fetch_sub(n, Ordering::AcqRel);
-        if before >= LOW_WATER && before - n < LOW_WATER {
-            self.drained.notify_waiters();
-        }
     }
 
     /// The reconnection settings in force.
@@ -158,10 +171,48 @@ impl Observed {
     }
 }
 
+/// What a namespace socket's shared state holds of its manager: a weak way to the
+/// connection task, so that the connection task (which holds the socket states) never
+/// keeps itself alive through them. Only [`Manager`] handles (and the [`Socket`](crate::Socket)
+/// handles, which hold one) keep the connection.
+#[derive(Clone)]
+pub(crate) struct Link {
+    commands: mpsc::WeakUnboundedSender<Command>,
+    flow: Arc<Flow>,
+}
+
+impl Link {
+    /// Hands a packet to the connection task; `Error::Closed` once it is gone.
+    pub(crate) fn send_packet(&self, socket: Arc<SocketShared>, out: Outgoing) -> Result<()> {
+        let commands = self.commands.upgrade().ok_or(Error::Closed)?;
+        self.flow.add();
+        commands
+            .send(Command::Packet(Box::new((socket, out))))
+            .map_err(|_| {
+                self.flow.done(1);
+                Error::Closed
+            })
+    }
+
+    /// Waits while the connection task is far behind (see [`Flow`]): emits then slow down
+    /// to the pace of the network instead of queueing without bound.
+    pub(crate) async fn room(&self) {
+        self.flow.room().await;
+    }
+
+    /// Packets handed to the connection and not yet taken by the transport.
+    pub(crate) fn backlog(&self) -> usize {
+        self.flow.pending()
+    }
+}
+
 struct Inner {
     options: Options,
     engine: Arc<EngineConfig>,
     observed: Arc<Observed>,
+    flow: Arc<Flow>,
+    /// The one strong sender: when the last handle is dropped, the channel closes and the
+    /// connection task ends the connection.
     commands: mpsc::UnboundedSender<Command>,
     /// The connection task, until it is started by the first command.
     driver: Mutex<Option<Driver>>,
@@ -172,6 +223,11 @@ struct Inner {
 
 /// The connection to one Socket.IO server, shared by the sockets of every namespace
 /// (socket.io: `Manager`). Cheap to clone. Nothing connects until a socket does.
+///
+/// The connection lives as long as a handle does: when the last `Manager` clone and the
+/// last [`Socket`](crate::Socket) of it are dropped, the connection task disconnects every
+/// namespace, closes the session and ends. Listeners do not count, unless they capture a
+/// `Manager` or a `Socket` themselves (capture a [`WeakSocket`](crate::WeakSocket) there).
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), ferrio::Error> {
@@ -196,7 +252,25 @@ impl std::fmt::Debug for Manager {
     }
 }
 
+/// A manager handle that does not keep the connection alive (see [`Manager`]).
+#[derive(Clone, Debug)]
+pub(crate) struct WeakManager {
+    inner: Weak<Inner>,
+}
+
+impl WeakManager {
+    pub(crate) fn upgrade(&self) -> Option<Manager> {
+        self.inner.upgrade().map(|inner| Manager { inner })
+    }
+}
+
 impl Manager {
+    pub(crate) fn downgrade(&self) -> WeakManager {
+        WeakManager {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     /// Starts configuring a manager for a server URL (`http`, `https`, `ws` or `wss`)
     /// (socket.io: `new Manager(url, options)`).
     pub fn builder(url: impl AsRef<str>) -> ManagerBuilder {
@@ -214,16 +288,22 @@ impl Manager {
         SocketBuilder::new(self.clone(), namespace)
     }
 
-    /// Subscribes to the manager's events from now on (socket.io: `manager.on(..)`).
+    /// Subscribes to the manager's events from now on (socket.io: `manager.on(..)`). A
+    /// subscriber that falls [`ManagerEvents::CAPACITY`] events behind misses the next ones
+    /// and is told so ([`ManagerEvent::Lagged`]).
     pub fn events(&self) -> ManagerEvents {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(ManagerEvents::CAPACITY);
+        let missed = Arc::new(AtomicU64::new(0));
         self.inner
             .observed
             .subscribers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(tx);
-        ManagerEvents { rx }
+            .push(Subscriber {
+                tx,
+                missed: missed.clone(),
+            });
+        ManagerEvents { rx, missed }
     }
 
     /// The Engine.IO session id while connected (socket.io: `manager.engine.id`).
@@ -322,34 +402,29 @@ impl Manager {
         socket
     }
 
-    /// Hands a packet to the connection task.
-    pub(crate) fn send_packet(&self, socket: Arc<SocketShared>, out: Outgoing) -> Result<()> {
-        self.inner.observed.queued.fetch_add(1, Ordering::AcqRel);
-        self.command(Command::Packet(Box::new((socket, out))))
-    }
-
-    /// Waits while the connection task is far behind (more than `HIGH_WATER` packets):
-    /// emits then slow down to the pace of the network instead of queueing without bound.
-    pub(crate) async fn make_room(&self) {
-        let observed = &self.inner.observed;
-        while observed.queued.load(Ordering::Acquire) >= HIGH_WATER {
-            let drained = observed.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if observed.queued.load(Ordering::Acquire) < HIGH_WATER {
-                break;
-            }
-            drained.await;
+    /// The link socket states keep to the connection task.
+    pub(crate) fn link(&self) -> Link {
+        Link {
+            commands: self.inner.commands.downgrade(),
+            flow: self.inner.flow.clone(),
         }
     }
 
-    /// Hands a command to the connection task, starting it on first use.
+    /// Hands a command to the connection task. A `Connect` starts the task on first use;
+    /// any other command before that has nothing to act on (no connection exists yet), so
+    /// it is dropped, which also makes `close()` and `disconnect()` safe to call from a
+    /// thread outside any tokio runtime.
     pub(crate) fn command(&self, command: Command) -> Result<()> {
-        // Every emit passes here: after the first command, one atomic load and no lock.
+        // Every connect passes here: after the first, one atomic load and no lock.
         if !self.inner.started.load(Ordering::Acquire) {
+            if !matches!(command, Command::Connect(_)) {
+                return Ok(());
+            }
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| Error::Config("ferrio connects from within a tokio runtime".into()))?;
             let mut driver = self.inner.driver.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(driver) = driver.take() {
-                tokio::spawn(driver.run());
+                runtime.spawn(driver.run());
             }
             self.inner.started.store(true, Ordering::Release);
         }
@@ -609,13 +684,21 @@ impl ManagerBuilder {
             reconnection: Mutex::new(self.reconnection.clone()),
             ..Observed::default()
         });
+        let flow = Arc::new(Flow::default());
         let (commands, rx) = mpsc::unbounded_channel();
-        let driver = Driver::new(engine.clone(), self.options.clone(), observed.clone(), rx);
+        let driver = Driver::new(
+            engine.clone(),
+            self.options.clone(),
+            observed.clone(),
+            flow.clone(),
+            rx,
+        );
         Ok(Manager {
             inner: Arc::new(Inner {
                 options: self.options,
                 engine,
                 observed,
+                flow,
                 commands,
                 driver: Mutex::new(Some(driver)),
                 started: AtomicBool::new(false),

@@ -48,6 +48,10 @@ pub enum ProtocolError {
         /// The configured cap.
         max: usize,
     },
+    /// More events for a namespace whose CONNECT is not answered yet than the send buffer
+    /// may hold (`max_buffered_packets`): they would wait without bound.
+    #[error("too many events before the namespace was connected")]
+    TooManyEarlyEvents,
     /// An ack id that is not a number, or an ACK without one.
     #[error("illegal ack id")]
     BadAckId,

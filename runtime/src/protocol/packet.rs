@@ -113,8 +113,10 @@ pub enum Body<'a> {
 /// The server's answer to a namespace CONNECT.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ConnectReply {
-    /// The socket id in this namespace.
-    pub sid: String,
+    /// The socket id in this namespace; socket.io-client refuses an answer without one
+    /// (the socket gets a `connect_error`), so a missing `sid` is not a parse error.
+    #[serde(default)]
+    pub sid: Option<String>,
     /// The private session id, present when the server has connection state recovery on.
     #[serde(default)]
     pub pid: Option<String>,
@@ -191,6 +193,11 @@ fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> 
     let invalid = |why: &str| ProtocolError::InvalidPayload(format!("{kind:?}: {why}"));
     match kind {
         PacketKind::Connect if data.is_empty() => Ok(Body::Connect(None)),
+        // socket.io-parser accepts an object only (serde would take `[]` for a struct whose
+        // fields all have defaults).
+        PacketKind::Connect if !data.trim_start().starts_with('{') => {
+            Err(invalid("CONNECT data is not an object"))
+        }
         PacketKind::Connect => serde_json::from_str(data)
             .map(|reply| Body::Connect(Some(reply)))
             .map_err(|e| invalid(&e.to_string())),
@@ -439,7 +446,7 @@ mod tests {
         };
         assert_eq!((p.kind, p.nsp, p.id), (PacketKind::Connect, "/", None));
         assert!(
-            matches!(p.body, Body::Connect(Some(ConnectReply { ref sid, pid: None })) if sid == "oSO0OpakMV_3jnilAAAA")
+            matches!(p.body, Body::Connect(Some(ConnectReply { sid: Some(ref sid), pid: None })) if sid == "oSO0OpakMV_3jnilAAAA")
         );
 
         let Ok(p) = decode(r#"0/admin,{"sid":"x","pid":"y"}"#) else {

@@ -56,11 +56,14 @@ impl Name {
 }
 
 impl Event {
-    pub(crate) fn new(name: Name, args: Args, ack: Option<(Arc<SocketShared>, u64)>) -> Self {
-        let ack = ack.map(|(socket, id)| {
+    /// An event; `ack` is the socket, the ack id the server asked with, and the namespace
+    /// session the request belongs to.
+    pub(crate) fn new(name: Name, args: Args, ack: Option<(Arc<SocketShared>, u64, u64)>) -> Self {
+        let ack = ack.map(|(socket, id, session)| {
             Arc::new(AckResponder {
                 socket,
                 id,
+                session,
                 sent: AtomicBool::new(false),
             })
         });
@@ -127,7 +130,9 @@ impl Event {
 
     /// Acknowledges the event with `args` (one value or a tuple, like `emit`), as the
     /// socket.io callback `ack(...)` does. Only the first call sends; an event that wants
-    /// no ack, or a second call, is an error.
+    /// no ack, or a second call, is an error. The answer goes to the session that asked or
+    /// nowhere: after a disconnection it fails with [`Error::Disconnected`] (socket.io-client
+    /// drops it likewise; a new session would not know its id).
     pub async fn ack(&self, args: impl Serialize) -> Result<()> {
         match &self.ack {
             Some(responder) => responder.send(&args),
@@ -140,6 +145,7 @@ impl Event {
 pub(crate) struct AckResponder {
     socket: Arc<SocketShared>,
     id: u64,
+    session: u64,
     sent: AtomicBool,
 }
 
@@ -149,7 +155,9 @@ impl AckResponder {
             return Err(Error::AlreadyAcked);
         }
         let packet = packet::encode_ack(&self.socket.nsp, self.id, args)?;
-        self.socket.send_packet(packet, false, None)
+        let mut out = self.socket.outgoing(packet, false, None, None);
+        out.answers = Some(self.session);
+        self.socket.send_packet(out)
     }
 }
 

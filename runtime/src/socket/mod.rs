@@ -95,18 +95,20 @@ impl SocketBuilder {
     /// listeners, then call [`Socket::connect`]. A manager has one socket per namespace:
     /// building a namespace again returns the socket built first, options unchanged.
     pub fn build(self) -> Socket {
-        let manager = self.manager.clone();
-        let shared = manager.socket_for(&self.nsp, || {
+        let shared = self.manager.socket_for(&self.nsp, || {
             SocketShared::new(
                 self.nsp.as_str().into(),
-                self.manager.clone(),
+                self.manager.link(),
                 self.auth.clone(),
                 self.ack_timeout,
                 self.retries,
                 self.manager.options().max_buffered,
             )
         });
-        Socket { shared }
+        Socket {
+            shared,
+            manager: self.manager,
+        }
     }
 
     /// Builds the socket and connects it: resolves when the server accepted the
@@ -121,6 +123,10 @@ impl SocketBuilder {
 /// A socket in one namespace, multiplexed with the manager's other sockets over one
 /// Engine.IO connection (socket.io: `Socket`). Cloning gives another handle to the same
 /// socket.
+///
+/// A `Socket` keeps its manager's connection alive (see [`Manager`]); a listener that
+/// needs the socket should capture a [`WeakSocket`] ([`Socket::downgrade`]), so that
+/// dropping the handles still ends the connection.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), ferrio::Error> {
@@ -137,6 +143,40 @@ impl SocketBuilder {
 #[derive(Clone)]
 pub struct Socket {
     shared: Arc<SocketShared>,
+    manager: Manager,
+}
+
+/// A handle to a [`Socket`] that does not keep it (nor its connection) alive: what a
+/// listener should capture to emit on its own socket. [`upgrade`](Self::upgrade) gives the
+/// socket while any of its handles lives.
+///
+/// ```no_run
+/// # async fn f(socket: ferrio::Socket) {
+/// let weak = socket.downgrade();
+/// socket.on("ping", move |_event| {
+///     let weak = weak.clone();
+///     async move {
+///         if let Some(socket) = weak.upgrade() {
+///             let _ = socket.emit("pong", ()).await;
+///         }
+///     }
+/// });
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct WeakSocket {
+    shared: std::sync::Weak<SocketShared>,
+    manager: crate::manager::WeakManager,
+}
+
+impl WeakSocket {
+    /// The socket, while a [`Socket`] or [`Manager`] handle of it lives.
+    pub fn upgrade(&self) -> Option<Socket> {
+        Some(Socket {
+            shared: self.shared.upgrade()?,
+            manager: self.manager.upgrade()?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Socket {
@@ -150,6 +190,14 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
+    /// A handle that does not keep the socket alive (see [`WeakSocket`]).
+    pub fn downgrade(&self) -> WeakSocket {
+        WeakSocket {
+            shared: Arc::downgrade(&self.shared),
+            manager: self.manager.downgrade(),
+        }
+    }
+
     /// Connects the namespace (socket.io: `socket.connect()` / `socket.open()`), opening
     /// the manager's connection if needed. Resolves on the server's CONNECT reply;
     /// fails with [`Error::ConnectError`] when the server refuses (no retry then), or with
@@ -166,10 +214,9 @@ impl Socket {
             }
             state.waiters.push(tx);
         }
-        self.shared
-            .manager
+        self.manager
             .command(Command::Connect(self.shared.clone()))?;
-        match tokio::time::timeout(self.shared.manager.options().timeout, rx).await {
+        match tokio::time::timeout(self.manager.options().timeout, rx).await {
             Ok(outcome) => outcome.map_err(|_| Error::Closed)?,
             Err(_) => Err(Error::Timeout),
         }
@@ -185,7 +232,6 @@ impl Socket {
         // DISCONNECT and tells the listeners.
         let (was, waiters) = self.shared.leave();
         let _ = self
-            .shared
             .manager
             .command(Command::Disconnect(self.shared.clone(), was));
         for waiter in waiters {
@@ -228,7 +274,7 @@ impl Socket {
 
     /// The manager the socket belongs to (socket.io: `socket.io`).
     pub fn manager(&self) -> &Manager {
-        &self.shared.manager
+        &self.manager
     }
 
     /// An emitter with the socket's defaults (ack timeout, retries), to set flags on
@@ -498,35 +544,35 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Shows the emit to `on_any_outgoing` listeners, if there are any: the arguments
-    /// spread by the same rule as on the wire, as JSON values.
-    fn notify_outgoing<T: Serialize + ?Sized>(&self, event: &str, args: &T) {
+    /// What `on_any_outgoing` listeners will see of this emit, if there are any: the
+    /// arguments spread by the same rule as on the wire, as JSON values. They see it when
+    /// the packet is sent (socket.io-client's order), not if it is dropped.
+    fn shown<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Option<OutgoingEvent> {
         let shared = &self.socket.shared;
         if !shared.listeners.has_outgoing() {
-            return;
+            return None;
         }
         let mut json = vec![b'['];
-        if binary::write_args(&mut json, args, false, &mut Vec::new()).is_err() {
-            return;
-        }
+        binary::write_args(&mut json, args, false, &mut Vec::new()).ok()?;
         json.push(b']');
-        let Ok(args) = serde_json::from_slice(&json) else {
-            return;
-        };
-        shared.dispatch(Dispatch::Outgoing(OutgoingEvent {
+        let args = serde_json::from_slice(&json).ok()?;
+        Some(OutgoingEvent {
             name: event.to_owned(),
             args,
-        }));
+        })
     }
 
-    /// Emits the event; see [`Socket::emit`].
+    /// Emits the event; see [`Socket::emit`]. A volatile emit never waits: it is dropped
+    /// when the transport cannot take it now.
     pub async fn emit(self, event: &str, args: impl Serialize) -> Result<()> {
         Self::check_name(event)?;
         let shared = &self.socket.shared;
         let packet = packet::encode_event(&shared.nsp, event, &args, None)?;
-        self.notify_outgoing(event, &args);
-        shared.manager.make_room().await;
-        shared.send_packet(packet, self.volatile, None)
+        let shown = self.shown(event, &args);
+        if !self.volatile {
+            shared.room().await;
+        }
+        shared.send_packet(shared.outgoing(packet, self.volatile, None, shown))
     }
 
     /// Emits the event and awaits the ack; see [`Socket::emit_with_ack`].
@@ -539,7 +585,7 @@ impl Emitter<'_> {
         let shared = &self.socket.shared;
         let mut id = shared.next_ack_id();
         let first = packet::encode_event(&shared.nsp, event, &args, Some(id))?;
-        self.notify_outgoing(event, &args);
+        let shown = self.shown(event, &args);
         let mut tries_left = self.retries;
         // Retries resend the same data under a new ack id; keep a copy only if needed.
         let original = (tries_left > 0).then(|| first.clone());
@@ -551,38 +597,43 @@ impl Emitter<'_> {
             _ => Some(shared.retry_turn.lock().await),
         };
         loop {
-            if self.retries > 0 {
-                shared.wait_connected().await;
-            }
+            // A try: (with retries) wait for the connection, send, await the ack. Its
+            // timeout covers all of it, so a socket that never connects again cannot keep
+            // the emit waiting.
             let (tx, rx) = oneshot::channel();
-            shared.register_ack(id, tx);
+            let this_try = async {
+                if self.retries > 0 {
+                    shared.wait_connected().await?;
+                }
+                shared.register_ack(id, tx);
+                let packet = match packet.take() {
+                    Some(packet) => packet,
+                    None => original
+                        .as_ref()
+                        .ok_or(Error::Timeout)?
+                        .with_ack_id(&shared.nsp, id),
+                };
+                shared.room().await;
+                shared.send_packet(shared.outgoing(
+                    packet,
+                    self.volatile,
+                    Some(id),
+                    shown.clone(),
+                ))?;
+                rx.await.map_err(|_| Error::Closed)?
+            };
             let _guard = AckGuard { shared, id };
-            let this_try = match packet.take() {
-                Some(packet) => packet,
-                None => original
-                    .as_ref()
-                    .ok_or(Error::Timeout)?
-                    .with_ack_id(&shared.nsp, id),
-            };
-            shared.manager.make_room().await;
-            shared.send_packet(this_try, self.volatile, Some(id))?;
             let outcome = match self.timeout {
-                None => rx.await,
-                Some(timeout) => match tokio::time::timeout(timeout, rx).await {
-                    Ok(outcome) => outcome,
-                    Err(_) if tries_left > 0 => {
-                        tries_left -= 1;
-                        id = shared.next_ack_id();
-                        continue;
-                    }
-                    Err(_) => return Err(Error::Timeout),
-                },
+                None => this_try.await,
+                Some(timeout) => tokio::time::timeout(timeout, this_try)
+                    .await
+                    .unwrap_or(Err(Error::Timeout)),
             };
-            match outcome.map_err(|_| Error::Closed)? {
+            match outcome {
                 Ok(args) => return Ok(args.decode()?),
-                // Sent, then the connection dropped: with retries left, send it again (it
-                // waits in the buffer until the reconnection).
-                Err(Error::Disconnected) if tries_left > 0 => {
+                // Timed out, or sent and then the connection dropped: with retries left,
+                // send it again (it waits for the reconnection).
+                Err(Error::Timeout | Error::Disconnected) if tries_left > 0 => {
                     tries_left -= 1;
                     id = shared.next_ack_id();
                 }

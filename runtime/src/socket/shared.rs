@@ -14,7 +14,9 @@ use tokio::sync::{oneshot, watch};
 
 use super::handoff;
 use super::listeners::{Dispatch, Listeners};
-use crate::manager::Manager;
+use super::OutgoingEvent;
+use crate::engine::HIGH_WATER;
+use crate::manager::Link;
 use crate::protocol::packet::Encoded;
 use crate::protocol::Args;
 use crate::{Error, Result};
@@ -45,6 +47,19 @@ pub(crate) struct Outgoing {
     pub(crate) volatile: bool,
     /// The ack id the packet carries, if it awaits one.
     pub(crate) ack: Option<u64>,
+    /// An answer to the server's ack request: it means something only to the namespace
+    /// session that asked (this number, see [`SocketShared::session`]), so it is never
+    /// buffered for another.
+    pub(crate) answers: Option<u64>,
+    /// What `on_any_outgoing` listeners see, shown when the packet is sent.
+    pub(crate) shown: Option<OutgoingEvent>,
+}
+
+impl Outgoing {
+    /// Whether the packet is dropped rather than kept for a later connection.
+    fn is_ephemeral(&self) -> bool {
+        self.volatile || self.answers.is_some()
+    }
 }
 
 /// Where a namespace connection stands.
@@ -95,18 +110,29 @@ pub(crate) struct Buffer {
 
 pub(crate) type AckSender = oneshot::Sender<Result<Args>>;
 
+/// What waiters of a socket watch: connected, and stopped (it was active and will not
+/// connect by itself any more; a socket never asked to connect is not stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct LinkStatus {
+    pub(crate) connected: bool,
+    pub(crate) stopped: bool,
+}
+
 /// One namespace socket.
 pub(crate) struct SocketShared {
     pub(crate) nsp: Arc<str>,
-    pub(crate) manager: Manager,
+    link: Link,
     pub(crate) auth: Auth,
     pub(crate) ack_timeout: Option<Duration>,
     pub(crate) retries: u32,
     pub(crate) max_buffered: usize,
     /// Mirrors `Buffer::connected` for lock-free reads.
     connected: AtomicBool,
-    /// Mirrors `Buffer::connected` for those who wait for it (emits with retries).
-    link: watch::Sender<bool>,
+    /// Counts the namespace sessions: one more at every CONNECT answer.
+    session: AtomicU64,
+    /// Whether the namespace is connected, and whether it stopped, for those who wait on
+    /// either (emits with retries).
+    status: watch::Sender<LinkStatus>,
     /// Emits with retries take turns (socket.io-client's queue): one in flight at a time,
     /// in call order, so a lost try delays the emits after it instead of being overtaken.
     pub(crate) retry_turn: tokio::sync::Mutex<()>,
@@ -128,7 +154,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl SocketShared {
     pub(crate) fn new(
         nsp: Arc<str>,
-        manager: Manager,
+        link: Link,
         auth: Auth,
         ack_timeout: Option<Duration>,
         retries: u32,
@@ -137,13 +163,14 @@ impl SocketShared {
         let listeners = Arc::new(Listeners::default());
         SocketShared {
             nsp,
-            manager,
+            link,
             auth,
             ack_timeout,
             retries,
             max_buffered,
             connected: AtomicBool::new(false),
-            link: watch::Sender::new(false),
+            session: AtomicU64::new(0),
+            status: watch::Sender::new(LinkStatus::default()),
             retry_turn: tokio::sync::Mutex::new(()),
             buffer: Mutex::new(Buffer {
                 connected: false,
@@ -176,29 +203,39 @@ impl SocketShared {
         self.connected.load(Ordering::Acquire)
     }
 
+    /// The current namespace session (see [`Outgoing::answers`]).
+    pub(crate) fn session(&self) -> u64 {
+        self.session.load(Ordering::Acquire)
+    }
+
     /// Sends a packet, or buffers it while the namespace is not connected. A volatile
-    /// packet is dropped instead of buffered, and an ack it awaited fails at once.
-    pub(crate) fn send_packet(
-        self: &Arc<Self>,
-        packet: Encoded,
-        volatile: bool,
-        ack: Option<u64>,
-    ) -> Result<()> {
-        let out = Outgoing {
-            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
-            packet,
-            volatile,
-            ack,
-        };
-        let mut buffer = lock(&self.buffer);
-        if buffer.connected {
+    /// packet is dropped instead of buffered (or when the connection is far behind), and an
+    /// ack it awaited fails at once. An ack answer is sent only to the session it answers.
+    pub(crate) fn send_packet(self: &Arc<Self>, out: Outgoing) -> Result<()> {
+        let buffer = lock(&self.buffer);
+        let stale = out.answers.is_some_and(|s| s != self.session());
+        if buffer.connected && !stale {
             drop(buffer);
-            return self.manager.send_packet(self.clone(), out);
+            if out.volatile && self.link.backlog() >= HIGH_WATER {
+                self.drop_volatile(&out);
+                return Ok(());
+            }
+            return self.link.send_packet(self.clone(), out);
         }
-        if volatile {
-            drop(buffer);
+        drop(buffer);
+        if out.answers.is_some() {
+            // socket.io-client writes an ack out at once or not at all.
+            return Err(Error::Disconnected);
+        }
+        if out.volatile {
             self.drop_volatile(&out);
             return Ok(());
+        }
+        let mut buffer = lock(&self.buffer);
+        if buffer.connected {
+            // Connected in between: the packet goes out after all.
+            drop(buffer);
+            return self.link.send_packet(self.clone(), out);
         }
         if buffer.packets.len() >= self.max_buffered {
             return Err(Error::BufferFull(buffer.packets.len()));
@@ -207,8 +244,31 @@ impl SocketShared {
         Ok(())
     }
 
+    /// A packet for the send buffer, numbered in emission order.
+    pub(crate) fn outgoing(
+        &self,
+        packet: Encoded,
+        volatile: bool,
+        ack: Option<u64>,
+        shown: Option<OutgoingEvent>,
+    ) -> Outgoing {
+        Outgoing {
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            packet,
+            volatile,
+            ack,
+            answers: None,
+            shown,
+        }
+    }
+
+    /// Waits while the connection is far behind (see `Link::room`).
+    pub(crate) async fn room(&self) {
+        self.link.room().await;
+    }
+
     /// A volatile packet is not sent: its ack, if any, will never come.
-    fn drop_volatile(&self, out: &Outgoing) {
+    pub(crate) fn drop_volatile(&self, out: &Outgoing) {
         if let Some(id) = out.ack {
             if let Some(tx) = lock(&self.acks).remove(&id) {
                 let _ = tx.send(Err(Error::Disconnected));
@@ -217,11 +277,18 @@ impl SocketShared {
     }
 
     /// Puts back a packet that reached the connection task after the namespace went
-    /// away, in emission order (a volatile one is dropped).
+    /// away, in emission order. Dropped instead: a volatile packet, an ack answer (it
+    /// answers a session that is gone), and a packet whose ack was already failed (its
+    /// emitter was told it was not delivered, so it must not be delivered later).
     pub(crate) fn rebuffer(&self, out: Outgoing) {
-        if out.volatile {
+        if out.is_ephemeral() {
             self.drop_volatile(&out);
             return;
+        }
+        if let Some(id) = out.ack {
+            if !lock(&self.acks).contains_key(&id) {
+                return;
+            }
         }
         let mut buffer = lock(&self.buffer);
         let at = buffer.packets.partition_point(|p| p.seq < out.seq);
@@ -232,9 +299,10 @@ impl SocketShared {
     /// respect to emits.
     pub(crate) fn open_and_drain(&self) -> VecDeque<Outgoing> {
         let mut buffer = lock(&self.buffer);
+        self.session.fetch_add(1, Ordering::AcqRel);
         buffer.connected = true;
         self.connected.store(true, Ordering::Release);
-        self.link.send_replace(true);
+        self.status.send_modify(|s| s.connected = true);
         std::mem::take(&mut buffer.packets)
     }
 
@@ -249,7 +317,23 @@ impl SocketShared {
             (was, std::mem::take(&mut state.waiters))
         };
         self.close_buffer();
+        self.set_active(false);
         left
+    }
+
+    /// The socket stops (see [`State::retire`]), and its waiters learn it.
+    pub(crate) fn retire(&self) {
+        self.state().retire();
+        self.set_active(false);
+    }
+
+    /// Publishes whether the socket is active (it will connect by itself).
+    pub(crate) fn set_active(&self, active: bool) {
+        self.status.send_if_modified(|s| {
+            let changed = s.stopped == active;
+            s.stopped = !active;
+            changed
+        });
     }
 
     /// Counts a CONNECT sent on connection `generation`.
@@ -275,13 +359,21 @@ impl SocketShared {
         let mut buffer = lock(&self.buffer);
         buffer.connected = false;
         self.connected.store(false, Ordering::Release);
-        self.link.send_replace(false);
+        self.status.send_modify(|s| s.connected = false);
     }
 
-    /// Waits until the namespace is connected (as long as it takes: socket.io-client's
-    /// queue of emits with retries waits the same way).
-    pub(crate) async fn wait_connected(&self) {
-        let _ = self.link.subscribe().wait_for(|connected| *connected).await;
+    /// Waits until the namespace is connected; fails with [`Error::Disconnected`] once the
+    /// socket stopped (nothing will connect it).
+    pub(crate) async fn wait_connected(&self) -> Result<()> {
+        let mut status = self.status.subscribe();
+        let outcome = status
+            .wait_for(|s| s.connected || s.stopped)
+            .await
+            .map(|s| s.connected);
+        match outcome {
+            Ok(true) => Ok(()),
+            _ => Err(Error::Disconnected),
+        }
     }
 
     /// A fresh ack id; ids only grow, so they never collide while acks are outstanding.
