@@ -20,6 +20,7 @@
 mod engine;
 mod error;
 mod manager;
+mod namespace;
 pub mod protocol;
 mod reason;
 mod socket;

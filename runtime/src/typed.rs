@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::mpsc;
 
+pub use crate::namespace::PayloadError;
 use crate::{Event, ListenerId, Result, Socket, WeakSocket};
 
 /// The reply of an event acknowledged without a value (socket.io: `callback()`).
@@ -33,26 +34,6 @@ impl Serialize for Acked {
 impl<'de> Deserialize<'de> for Acked {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         serde::de::IgnoredAny::deserialize(deserializer).map(|_| Acked)
-    }
-}
-
-/// A received payload that does not match the declared types: the event never reached its
-/// typed listener, and the connection goes on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayloadError {
-    /// The event's wire name.
-    pub event: String,
-    /// What did not match (the serde error).
-    pub error: String,
-}
-
-impl std::fmt::Display for PayloadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "event {:?} does not match its declared arguments: {}",
-            self.event, self.error
-        )
     }
 }
 

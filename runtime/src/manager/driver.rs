@@ -21,13 +21,12 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::backoff::Backoff;
-use super::{Command, ManagerEvent, Observed, Options};
+use super::{ManagerEvent, Observed, Options};
 use crate::engine::{Engine, EngineConfig, EngineEvent, Flow};
+use crate::namespace::{Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared};
 use crate::protocol::engine::Frame;
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{Args, ProtocolError};
-use crate::socket::shared::{Outgoing, Phase, SocketShared};
-use crate::socket::{Dispatch, Event, Name};
 use crate::{ConnectError, DisconnectReason, Error};
 
 /// At most this many events are taken per wake-up beyond the first (see

@@ -18,23 +18,10 @@ use rustls::pki_types::CertificateDer;
 use tokio::sync::mpsc;
 
 use crate::engine::{tls_config, CookieJar, EngineConfig, Flow, Timestamps};
-use crate::socket::shared::{Outgoing, Phase, SocketShared};
+use crate::namespace::{Command, Link, SocketShared};
 use crate::socket::SocketBuilder;
 use crate::{DisconnectReason, Error, Result, TransportKind};
 use driver::Driver;
-
-/// What the connection task is asked to do.
-pub(crate) enum Command {
-    Connect(Arc<SocketShared>),
-    /// The socket already left (see `SocketShared::leave`), from this phase.
-    Disconnect(Arc<SocketShared>, Phase),
-    /// Boxed: the channel allocates its first block of 32 commands up front, for every
-    /// connection; unboxed, an idle connection would carry 32 packets' worth (3 KiB).
-    Packet(Box<(Arc<SocketShared>, Outgoing)>),
-    Close,
-    /// Reconnection was turned off while running: a loop waiting for its next attempt stops.
-    StopReconnecting,
-}
 
 /// The options that shape the connection's behaviour.
 #[derive(Debug, Clone)]
@@ -168,41 +155,6 @@ impl Observed {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-}
-
-/// What a namespace socket's shared state holds of its manager: a weak way to the
-/// connection task, so that the connection task (which holds the socket states) never
-/// keeps itself alive through them. Only [`Manager`] handles (and the [`Socket`](crate::Socket)
-/// handles, which hold one) keep the connection.
-#[derive(Clone)]
-pub(crate) struct Link {
-    commands: mpsc::WeakUnboundedSender<Command>,
-    flow: Arc<Flow>,
-}
-
-impl Link {
-    /// Hands a packet to the connection task; `Error::Closed` once it is gone.
-    pub(crate) fn send_packet(&self, socket: Arc<SocketShared>, out: Outgoing) -> Result<()> {
-        let commands = self.commands.upgrade().ok_or(Error::Closed)?;
-        self.flow.add();
-        commands
-            .send(Command::Packet(Box::new((socket, out))))
-            .map_err(|_| {
-                self.flow.done(1);
-                Error::Closed
-            })
-    }
-
-    /// Waits while the connection task is far behind (see [`Flow`]): emits then slow down
-    /// to the pace of the network instead of queueing without bound.
-    pub(crate) async fn room(&self) {
-        self.flow.room().await;
-    }
-
-    /// Packets handed to the connection and not yet taken by the transport.
-    pub(crate) fn backlog(&self) -> usize {
-        self.flow.pending()
     }
 }
 
@@ -398,16 +350,15 @@ impl Manager {
             return existing;
         }
         let socket = Arc::new(create());
+        // Namespaces whose sockets are gone leave no entry behind.
+        sockets.retain(|_, weak| weak.strong_count() > 0);
         sockets.insert(nsp.to_owned(), Arc::downgrade(&socket));
         socket
     }
 
     /// The link socket states keep to the connection task.
     pub(crate) fn link(&self) -> Link {
-        Link {
-            commands: self.inner.commands.downgrade(),
-            flow: self.inner.flow.clone(),
-        }
+        Link::new(self.inner.commands.downgrade(), self.inner.flow.clone())
     }
 
     /// Hands a command to the connection task. A `Connect` starts the task on first use;
@@ -479,7 +430,7 @@ impl ManagerBuilder {
                 timeout: Duration::from_secs(20),
                 ack_timeout: None,
                 max_buffered: 100_000,
-                max_queued_events: None,
+                max_queued_events: Some(100_000),
                 max_attachments: 10,
             },
             error: None,
@@ -620,13 +571,13 @@ impl ManagerBuilder {
 
     /// Bounds what a socket's listeners may fall behind: once `max` received events wait
     /// for them, the connection stops reading from the server until they are down to half
-    /// (TCP then slows the server down). Off by default, as in socket.io, where events
-    /// wait without bound.
+    /// (TCP then slows the server down); nothing is lost. Default 100 000 (socket.io has no
+    /// bound; ferrio keeps one so that a stuck listener cannot grow memory without end).
     ///
     /// The reading stops for every namespace of the connection, pongs included: listeners
     /// stuck for longer than the server's heartbeat (`pingInterval + pingTimeout`) end in a
     /// `ping timeout`, and a listener that awaits an ack from the server while its socket is
-    /// at the bound waits for a reply that cannot be read until then. Use it when a flood
+    /// at the bound waits for a reply that cannot be read until then. Lower it when a flood
     /// must not grow memory and the listeners do not wait on the server.
     pub fn max_queued_events(mut self, max: usize) -> Self {
         self.options.max_queued_events = Some(max.max(1));

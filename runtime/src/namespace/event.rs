@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::shared::SocketShared;
+use super::state::SocketShared;
 use crate::protocol::{packet, Args};
 use crate::{Error, Result};
 
@@ -168,4 +168,24 @@ pub struct OutgoingEvent {
     pub name: String,
     /// The arguments, as JSON values (binary attachments as arrays of bytes).
     pub args: Vec<serde_json::Value>,
+}
+
+/// A received payload that does not match the declared types: the event never reached its
+/// typed listener, and the connection goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadError {
+    /// The event's wire name.
+    pub event: String,
+    /// What did not match (the serde error).
+    pub error: String,
+}
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "event {:?} does not match its declared arguments: {}",
+            self.event, self.error
+        )
+    }
 }

@@ -13,10 +13,10 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use super::handoff;
+use super::link::Link;
 use super::listeners::{Dispatch, Listeners};
 use super::OutgoingEvent;
 use crate::engine::HIGH_WATER;
-use crate::manager::Link;
 use crate::protocol::packet::Encoded;
 use crate::protocol::Args;
 use crate::{Error, Result};

@@ -1,0 +1,62 @@
+//! The way from a namespace's state to the connection task: the commands it serves, and
+//! the weak link socket states keep (see [`Link`]).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::state::{Outgoing, Phase, SocketShared};
+use crate::engine::Flow;
+use crate::{Error, Result};
+
+/// What the connection task is asked to do.
+pub(crate) enum Command {
+    Connect(Arc<SocketShared>),
+    /// The socket already left (see `SocketShared::leave`), from this phase.
+    Disconnect(Arc<SocketShared>, Phase),
+    /// Boxed: the channel allocates its first block of 32 commands up front, for every
+    /// connection; unboxed, an idle connection would carry 32 packets' worth (3 KiB).
+    Packet(Box<(Arc<SocketShared>, Outgoing)>),
+    Close,
+    /// Reconnection was turned off while running: a loop waiting for its next attempt stops.
+    StopReconnecting,
+}
+
+/// What a namespace socket's shared state holds of its manager: a weak way to the
+/// connection task, so that the connection task (which holds the socket states) never
+/// keeps itself alive through them. Only [`Manager`] handles (and the [`Socket`](crate::Socket)
+/// handles, which hold one) keep the connection.
+#[derive(Clone)]
+pub(crate) struct Link {
+    commands: mpsc::WeakUnboundedSender<Command>,
+    flow: Arc<Flow>,
+}
+
+impl Link {
+    pub(crate) fn new(commands: mpsc::WeakUnboundedSender<Command>, flow: Arc<Flow>) -> Self {
+        Link { commands, flow }
+    }
+
+    /// Hands a packet to the connection task; `Error::Closed` once it is gone.
+    pub(crate) fn send_packet(&self, socket: Arc<SocketShared>, out: Outgoing) -> Result<()> {
+        let commands = self.commands.upgrade().ok_or(Error::Closed)?;
+        self.flow.add();
+        commands
+            .send(Command::Packet(Box::new((socket, out))))
+            .map_err(|_| {
+                self.flow.done(1);
+                Error::Closed
+            })
+    }
+
+    /// Waits while the connection task is far behind (see [`Flow`]): emits then slow down
+    /// to the pace of the network instead of queueing without bound.
+    pub(crate) async fn room(&self) {
+        self.flow.room().await;
+    }
+
+    /// Packets handed to the connection and not yet taken by the transport.
+    pub(crate) fn backlog(&self) -> usize {
+        self.flow.pending()
+    }
+}
