@@ -756,6 +756,38 @@ mod tests {
         assert_eq!(cfg.port, 3000);
     }
 
+    /// A subscriber that stops reading holds at most `CAPACITY` events and learns how many
+    /// it missed, in order: the events it holds first... no: the count first, then what it
+    /// holds (the count is reported as soon as it is seen).
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_is_told_what_it_missed() {
+        let manager = Manager::new("http://127.0.0.1:9").expect("a valid URL");
+        let mut events = manager.events();
+        let extra = 76;
+        for _ in 0..ManagerEvents::CAPACITY + extra {
+            manager.inner.observed.emit(ManagerEvent::Ping);
+        }
+        assert_eq!(events.recv().await, Some(ManagerEvent::Lagged(extra as u64)));
+        for _ in 0..ManagerEvents::CAPACITY {
+            assert_eq!(events.recv().await, Some(ManagerEvent::Ping));
+        }
+        manager.inner.observed.emit(ManagerEvent::Open);
+        assert_eq!(events.recv().await, Some(ManagerEvent::Open));
+        drop(manager);
+        assert_eq!(events.recv().await, None, "the manager is gone");
+    }
+
+    /// `close()` and `disconnect()` before any connection (and outside any runtime) have
+    /// nothing to act on and do not panic.
+    #[test]
+    fn close_and_disconnect_outside_a_runtime_do_nothing() {
+        let manager = Manager::new("http://127.0.0.1:9").expect("a valid URL");
+        let socket = manager.socket("/").build();
+        socket.disconnect();
+        manager.close();
+        assert!(!socket.active());
+    }
+
     #[test]
     fn a_url_that_does_not_parse_is_a_config_error() {
         let error = Manager::builder("http://exa mple:3000/")
