@@ -210,17 +210,20 @@ function logRequest(req) {
 // `GET /peer-state` is answered here (see the header comment).
 const notFound = (req, res) => {
   if (req.method === "GET" && req.url.split("?")[0] === "/peer-state") {
-    res.writeHead(200, { "content-type": "application/json", connection: "close" });
-    res.end(
-      JSON.stringify({
-        pid: process.pid,
-        clients: io.engine.clientsCount,
-        handshakes: counters.handshakes,
-        handshakeTransports: counters.handshakeTransports,
-        requests: counters.requests,
-        connections: counters.connections,
-      }),
-    );
+    const body = JSON.stringify({
+      pid: process.pid,
+      clients: io.engine.clientsCount,
+      handshakes: counters.handshakes,
+      handshakeTransports: counters.handshakeTransports,
+      requests: counters.requests,
+      connections: counters.connections,
+    });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    });
+    res.end(body);
     return;
   }
   res.writeHead(404, { "content-type": "text/plain" });
