@@ -32,7 +32,9 @@
 // sessions), handshakes: engine requests without a `sid` seen so far (polling handshakes and
 // direct websocket opens, counted when the request arrives, before `allowRequest`),
 // handshakeTransports: [transport of each handshake], requests: every engine request so far
-// (polls, posts, upgrades, handshakes), connections: Engine.IO sessions opened so far}.
+// (polls, posts, upgrades, handshakes), connections: Engine.IO sessions opened so far,
+// released: handshakes that ALLOW_REQUEST_DELAY held and then let through (so with a delay,
+// `released == handshakes` means no handshake is still held)}.
 // The process exits when its stdin closes (so a dead test never leaves it behind), and on
 // SIGTERM / SIGINT.
 
@@ -100,7 +102,10 @@ if (recovery) {
 }
 if (allowRequestDelay > 0) {
   serverOptions.allowRequest = (req, callback) => {
-    setTimeout(() => callback(null, true), allowRequestDelay);
+    setTimeout(() => {
+      if (!/[?&]sid=/.test(req.url)) counters.released += 1;
+      callback(null, true);
+    }, allowRequestDelay);
   };
 }
 
@@ -167,7 +172,13 @@ const RAW_PER_CONN = 5000;
 const requestLogs = new Map();
 const disconnectLogs = new Map();
 // The counters of `GET /peer-state`.
-const counters = { handshakes: 0, handshakeTransports: [], requests: 0, connections: 0 };
+const counters = {
+  handshakes: 0,
+  handshakeTransports: [],
+  requests: 0,
+  connections: 0,
+  released: 0,
+};
 function logRequest(req) {
   try {
     const url = new URL(req.url, "http://127.0.0.1");
@@ -217,6 +228,7 @@ const notFound = (req, res) => {
       handshakeTransports: counters.handshakeTransports,
       requests: counters.requests,
       connections: counters.connections,
+      released: counters.released,
     });
     res.writeHead(200, {
       "content-type": "application/json",
