@@ -1001,7 +1001,7 @@ async fn disconnect_and_close_work_outside_a_runtime() {
         }
     }
 
-    // a manager whose connection never started, and its socket that never connected
+    // a socket that never connected (its manager's connection never started)
     let m = Manager::new(peer.url()).expect("manager");
     let s = m.socket("/").build();
     if let Some(p) = on_plain_thread(move || s.disconnect()) {
@@ -1009,11 +1009,20 @@ async fn disconnect_and_close_work_outside_a_runtime() {
             "Socket::disconnect() of a socket that never connected panicked: {p}"
         ));
     }
+    // a manager whose connection never started (another one: the first may be poisoned)
+    let m = Manager::new(peer.url()).expect("manager");
     let m2 = m.clone();
     if let Some(p) = on_plain_thread(move || m2.close()) {
         failures.push(format!(
             "Manager::close() of a manager that never connected panicked: {p}"
         ));
+    }
+    // ... and it is still usable from the runtime afterwards
+    match tokio::time::timeout(STEP, m.socket("/").connect()).await {
+        Ok(Ok(s)) => s.disconnect(),
+        other => failures.push(format!(
+            "connecting after close() from a plain thread: {other:?}"
+        )),
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -1022,8 +1031,8 @@ async fn disconnect_and_close_work_outside_a_runtime() {
 // item 13: volatile while not writable
 
 /// Issue 10, item 13a (volatile while not writable): over websocket through a proxy that
-/// stalls once connected, 100,000 `socket.volatile().emit(..)` calls all return within a few
-/// seconds (volatile packets are dropped when the transport cannot take them; they never
+/// stalls once connected, 100,000 `socket.volatile().emit(..)` calls of 1 KiB all return
+/// within a few seconds (volatile packets are dropped when the transport cannot take them; they never
 /// wait), and `on_any_outgoing` fired exactly for the packets that were sent (the ones the
 /// server gets once the network comes back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1055,25 +1064,32 @@ async fn volatile_emits_never_wait_while_the_transport_is_not_writable() {
     }
     proxy.set_mode(Mode::Stall);
     let returned = Arc::new(AtomicU64::new(0));
+    // 1 KiB each: 100 MiB in all, far more than the socket buffers take while stalled
     let all = {
         let (s, returned) = (s.clone(), returned.clone());
         async move {
+            let payload = "x".repeat(1024);
             for i in 0..TOTAL {
-                s.volatile().emit("vol", i).await.expect("volatile emit");
+                s.volatile()
+                    .emit("vol", (i, &payload))
+                    .await
+                    .expect("volatile emit");
                 returned.fetch_add(1, Ordering::SeqCst);
             }
         }
     };
-    let finished = tokio::time::timeout(Duration::from_secs(10), all).await;
+    let started = Instant::now();
+    let finished = tokio::time::timeout(Duration::from_secs(15), all).await;
     let n = returned.load(Ordering::SeqCst);
     if finished.is_err() {
         m.close();
         drop(proxy);
         peer.stop().await;
         panic!(
-            "deadline of 10s passed: only {n} of {TOTAL} volatile emits returned over a stalled websocket"
+            "deadline of 15s passed: only {n} of {TOTAL} volatile emits returned over a stalled websocket"
         );
     }
+    eprintln!("{TOTAL} volatile emits returned in {:?}", started.elapsed());
     proxy.set_mode(Mode::Pass);
     let echoed: String = within(
         Duration::from_secs(30),
