@@ -6,7 +6,7 @@
 //! The server's own view (open Engine.IO sessions, handshakes, requests) comes from the
 //! peer's `GET /peer-state` ([`NodePeer::state`]), which goes through no engine and no client.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,6 +80,38 @@ async fn first_change<T: PartialEq + Clone, F: std::future::Future<Output = T>>(
         tokio::time::sleep(every).await;
     }
     None
+}
+
+// ---------------------------------------------------------------------------------------------
+// the measuring instrument
+
+/// Not an item of issue 10: the control of the instrument the items rely on. The peer's
+/// `GET /peer-state` counts the handshakes and the open sessions: one connection is one
+/// handshake and one session, and `manager.close()` brings the sessions back to 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_peer_counts_handshakes_and_open_sessions() {
+    let mut peer = NodePeer::start(PeerOptions::new()).await;
+    let st = peer.state().await;
+    assert_eq!(
+        (st["clients"].as_u64(), st["handshakes"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(st["pid"].as_u64(), peer.pid().map(u64::from));
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .build()
+        .expect("manager");
+    let _s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
+    let st = peer.state().await;
+    assert_eq!(
+        (st["clients"].as_u64(), st["handshakes"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(st["handshakeTransports"], json!(["websocket"]));
+    m.close();
+    sessions_reach(&peer, 0, STEP).await;
+    peer.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
