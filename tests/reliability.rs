@@ -1061,17 +1061,22 @@ async fn an_ack_answered_after_a_reconnection_is_not_sent_to_the_new_session() {
 // ---------------------------------------------------------------------------------------------
 // item 12: no panic outside a runtime
 
-/// Runs `f` on a plain thread (no tokio runtime): the panic message, if it panicked.
-fn on_plain_thread(f: impl FnOnce() + Send + 'static) -> Option<String> {
-    match std::thread::spawn(f).join() {
-        Ok(()) => None,
-        Err(p) => Some(
+/// Runs `f` on a plain thread (no tokio runtime): the panic message, if it panicked. Fails
+/// the test if `f` does not return within [`STEP`] (a blocking call is a hang too).
+async fn on_plain_thread(f: impl FnOnce() + Send + 'static) -> Option<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(r.err().map(|p| {
             p.downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".to_string()),
-        ),
-    }
+                .unwrap_or_else(|| "a panic".to_string())
+        }));
+    });
+    within_for(STEP, "the call on a plain thread to return", rx)
+        .await
+        .unwrap_or_else(|_| Some("the thread ended without an answer".to_string()))
 }
 
 /// Issue 10, item 12 (no panic outside a runtime): `Socket::disconnect()` and
@@ -1089,7 +1094,7 @@ async fn disconnect_and_close_work_outside_a_runtime() {
         .expect("connect");
     let mut down = disconnects(&s);
     let s2 = s.clone();
-    if let Some(p) = on_plain_thread(move || s2.disconnect()) {
+    if let Some(p) = on_plain_thread(move || s2.disconnect()).await {
         failures.push(format!("Socket::disconnect() panicked: {p}"));
     } else {
         match down.try_next(STEP).await {
@@ -1106,7 +1111,7 @@ async fn disconnect_and_close_work_outside_a_runtime() {
         .expect("connect");
     let mut down = disconnects(&s);
     let m2 = m.clone();
-    if let Some(p) = on_plain_thread(move || m2.close()) {
+    if let Some(p) = on_plain_thread(move || m2.close()).await {
         failures.push(format!("Manager::close() panicked: {p}"));
     } else {
         match down.try_next(STEP).await {
@@ -1118,7 +1123,7 @@ async fn disconnect_and_close_work_outside_a_runtime() {
     // a socket that never connected (its manager's connection never started)
     let m = Manager::new(peer.url()).expect("manager");
     let s = m.socket("/").build();
-    if let Some(p) = on_plain_thread(move || s.disconnect()) {
+    if let Some(p) = on_plain_thread(move || s.disconnect()).await {
         failures.push(format!(
             "Socket::disconnect() of a socket that never connected panicked: {p}"
         ));
@@ -1126,7 +1131,7 @@ async fn disconnect_and_close_work_outside_a_runtime() {
     // a manager whose connection never started (another one: the first may be poisoned)
     let m = Manager::new(peer.url()).expect("manager");
     let m2 = m.clone();
-    if let Some(p) = on_plain_thread(move || m2.close()) {
+    if let Some(p) = on_plain_thread(move || m2.close()).await {
         failures.push(format!(
             "Manager::close() of a manager that never connected panicked: {p}"
         ));
