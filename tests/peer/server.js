@@ -7,7 +7,8 @@
 // Every option can be given as `--key=value` (e.g. `--ping-interval=300`) or as an environment
 // variable (`PING_INTERVAL=300`); the command line wins. PORT 0 (the default) picks a free port.
 //
-//   PORT                       listening port on 127.0.0.1 (0 = any free port)
+//   PORT                       listening port (0 = any free port)
+//   HOST                       listening address, default "127.0.0.1" (e.g. "::1" for IPv6)
 //   PATH_PREFIX                engine path, default "/socket.io/"
 //   TLS_CERT, TLS_KEY          PEM files: serve HTTPS / WSS instead of HTTP / WS
 //   PING_INTERVAL, PING_TIMEOUT, MAX_HTTP_BUFFER_SIZE, CONNECT_TIMEOUT, UPGRADE_TIMEOUT (ms/bytes)
@@ -21,8 +22,19 @@
 //   LOG_EVENTS                 "1" prints `EVENT <json>` on stdout for every event received
 //
 // Protocol on stdout: one line `LISTENING <port>` once ready; with LOG_EVENTS, one
-// `EVENT {"nsp":..,"sid":..,"key":..,"event":..,"args":[..]}` line per received event (binary
-// arguments described as {"$binary": "<hex>"}). Everything else goes to stderr.
+// `EVENT {"nsp":..,"sid":..,"key":..,"event":..,"args":[..],"pid":..}` line per received event
+// (binary arguments described as {"$binary": "<hex>"}; `pid` is this process's id, so the
+// lines of a restarted server can be told from those of the one before). Everything else goes
+// to stderr.
+//
+// Outside the engine path, `GET /peer-state` answers (plain HTTP, no engine involved) with the
+// server's own counters as JSON: {pid, clients: io.engine.clientsCount (open Engine.IO
+// sessions), handshakes: engine requests without a `sid` seen so far (polling handshakes and
+// direct websocket opens, counted when the request arrives, before `allowRequest`),
+// handshakeTransports: [transport of each handshake], requests: every engine request so far
+// (polls, posts, upgrades, handshakes), connections: Engine.IO sessions opened so far,
+// released: handshakes that ALLOW_REQUEST_DELAY held and then let through (so with a delay,
+// `released == handshakes` means no handshake is still held)}.
 // The process exits when its stdin closes (so a dead test never leaves it behind), and on
 // SIGTERM / SIGINT.
 
@@ -59,6 +71,7 @@ function numOpt(name, fallback) {
 }
 
 const port = numOpt("PORT", 0);
+const host = opt("HOST", "127.0.0.1");
 const recovery = opt("RECOVERY", "0") === "1";
 const logEvents = opt("LOG_EVENTS", "0") === "1";
 const allowRequestDelay = numOpt("ALLOW_REQUEST_DELAY", 0);
@@ -89,7 +102,10 @@ if (recovery) {
 }
 if (allowRequestDelay > 0) {
   serverOptions.allowRequest = (req, callback) => {
-    setTimeout(() => callback(null, true), allowRequestDelay);
+    setTimeout(() => {
+      if (!/[?&]sid=/.test(req.url)) counters.released += 1;
+      callback(null, true);
+    }, allowRequestDelay);
   };
 }
 
@@ -155,11 +171,27 @@ const RAW_PER_CONN = 5000;
 // HTTP requests per engine id (after the handshake), for cookie / header / transport checks.
 const requestLogs = new Map();
 const disconnectLogs = new Map();
+// The counters of `GET /peer-state`.
+const counters = {
+  handshakes: 0,
+  handshakeTransports: [],
+  requests: 0,
+  connections: 0,
+  released: 0,
+};
 function logRequest(req) {
   try {
     const url = new URL(req.url, "http://127.0.0.1");
+    if (!url.pathname.startsWith(serverOptions.path)) return;
+    counters.requests += 1;
     const sid = url.searchParams.get("sid");
-    if (!sid) return;
+    if (!sid) {
+      counters.handshakes += 1;
+      if (counters.handshakeTransports.length < 1000) {
+        counters.handshakeTransports.push(url.searchParams.get("transport"));
+      }
+      return;
+    }
     let list = requestLogs.get(sid);
     if (!list) {
       list = [];
@@ -186,7 +218,26 @@ function logRequest(req) {
 
 // Requests outside the engine's path get a 404 (the engine only passes those on to the
 // listeners that existed when it attached).
+// `GET /peer-state` is answered here (see the header comment).
 const notFound = (req, res) => {
+  if (req.method === "GET" && req.url.split("?")[0] === "/peer-state") {
+    const body = JSON.stringify({
+      pid: process.pid,
+      clients: io.engine.clientsCount,
+      handshakes: counters.handshakes,
+      handshakeTransports: counters.handshakeTransports,
+      requests: counters.requests,
+      connections: counters.connections,
+      released: counters.released,
+    });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    });
+    res.end(body);
+    return;
+  }
   res.writeHead(404, { "content-type": "text/plain" });
   res.end("not found");
 };
@@ -210,6 +261,7 @@ httpServer.prependListener("upgrade", logRequest);
 const wsFrames = new Map();
 
 io.engine.on("connection", (conn) => {
+  counters.connections += 1;
   const log = [];
   rawLogs.set(conn.id, log);
   if (rawLogs.size > 500) rawLogs.delete(rawLogs.keys().next().value);
@@ -242,7 +294,14 @@ function install(socket) {
     if (logEvents) {
       process.stdout.write(
         "EVENT " +
-          JSON.stringify({ nsp: nsp.name, sid: socket.id, key, event, args: describe(args) }) +
+          JSON.stringify({
+            nsp: nsp.name,
+            sid: socket.id,
+            key,
+            event,
+            args: describe(args),
+            pid: process.pid,
+          }) +
           "\n",
       );
     }
@@ -552,6 +611,16 @@ io.of("/emit-on-connect").on("connection", (socket) => {
   socket.emit("welcome", 3, "last");
 });
 
+// "/burst": emits `burst` {seq, text} with seq = 0..n-1 as soon as the socket connects, in
+// one go (no await between them); n is `auth.n` (default 2000, at most 100000). A client must
+// get all of them, in order, whatever the transport does meanwhile (e.g. the upgrade).
+io.of("/burst").on("connection", (socket) => {
+  install(socket);
+  const auth = socket.handshake.auth || {};
+  const n = Math.min(auth.n === undefined ? 2000 : Number(auth.n) || 0, 100000);
+  for (let i = 0; i < n; i++) socket.emit("burst", { seq: i, text: "burst event" });
+});
+
 // "/auth": the middleware wants auth.token === "secret".
 io.of("/auth")
   .use((socket, next) => {
@@ -600,7 +669,7 @@ process.on("uncaughtException", (e) => {
 let tries = 0;
 httpServer.on("error", (e) => {
   if (e.code === "EADDRINUSE" && port !== 0 && tries++ < 100) {
-    setTimeout(() => httpServer.listen(port, "127.0.0.1"), 50);
+    setTimeout(() => httpServer.listen(port, host), 50);
     return;
   }
   console.error("listen error:", e.message);
@@ -609,4 +678,4 @@ httpServer.on("error", (e) => {
 httpServer.on("listening", () => {
   process.stdout.write(`LISTENING ${httpServer.address().port}\n`);
 });
-httpServer.listen(port, "127.0.0.1");
+httpServer.listen(port, host);

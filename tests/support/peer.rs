@@ -59,6 +59,8 @@ pub struct PeerOptions {
     pub path: Option<String>,
     /// Serve HTTPS with this certificate chain and key (PEM files): `TLS_CERT`, `TLS_KEY`.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The listening address (`HOST`); `None` is `127.0.0.1`.
+    pub host: Option<std::net::IpAddr>,
 }
 
 impl PeerOptions {
@@ -136,6 +138,11 @@ impl PeerOptions {
         self.tls = Some((cert, key));
         self
     }
+    /// Listens on this address instead of `127.0.0.1` (e.g. `::1`).
+    pub fn host(mut self, host: std::net::IpAddr) -> Self {
+        self.host = Some(host);
+        self
+    }
     /// Sets the port (0 = any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -187,6 +194,9 @@ impl PeerOptions {
         if let Some((cert, key)) = &self.tls {
             push("tls-cert", cert.display().to_string());
             push("tls-key", key.display().to_string());
+        }
+        if let Some(h) = self.host {
+            push("host", h.to_string());
         }
         push("log-events", if self.log_events { "1" } else { "0" }.into());
         a
@@ -418,14 +428,15 @@ impl NodePeer {
         })
     }
 
-    /// `http://127.0.0.1:<port>` (`https://` when serving TLS)
+    /// `http://127.0.0.1:<port>` (`https://` when serving TLS; `http://[::1]:<port>` when
+    /// listening on `::1`)
     pub fn url(&self) -> String {
         let scheme = if self.options.tls.is_some() {
             "https"
         } else {
             "http"
         };
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        format!("{scheme}://{}", self.addr())
     }
 
     /// The URL of a namespace, e.g. `url_for("/foo")`.
@@ -440,7 +451,36 @@ impl NodePeer {
 
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        let ip = self
+            .options
+            .host
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        SocketAddr::new(ip, self.port)
+    }
+
+    /// The process id of the running server (`None` when stopped); the `pid` of its `EVENT`
+    /// lines.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
+    /// The server's own counters, from `GET /peer-state` (plain HTTP, outside the engine):
+    /// `{pid, clients, handshakes, handshakeTransports, requests, connections}` (see
+    /// `server.js`). Panics when the server does not answer within [`STATE_DEADLINE`].
+    pub async fn state(&self) -> Value {
+        match tokio::time::timeout(STATE_DEADLINE, peer_state(self.addr())).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => panic!("GET /peer-state on {} failed: {e}", self.addr()),
+            Err(_) => panic!(
+                "GET /peer-state on {} took longer than {STATE_DEADLINE:?}",
+                self.addr()
+            ),
+        }
+    }
+
+    /// `state()["clients"]`: how many Engine.IO sessions are open on the server.
+    pub async fn clients_count(&self) -> u64 {
+        self.state().await["clients"].as_u64().unwrap_or(u64::MAX)
     }
 
     /// The options the server was started with.
@@ -581,6 +621,31 @@ impl Drop for NodePeer {
             let _ = child.start_kill();
         }
     }
+}
+
+/// How long `GET /peer-state` may take.
+pub const STATE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// `GET /peer-state` over a plain TCP connection (`Connection: close`): the JSON body.
+async fn peer_state(addr: SocketAddr) -> Result<Value, String> {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    s.write_all(
+        format!("GET /peer-state HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .ok_or_else(|| format!("no HTTP body in {out:?}"))?;
+    serde_json::from_str(body).map_err(|e| format!("{e} in {body:?}"))
 }
 
 fn parse_events(lines: &[String]) -> Vec<Value> {
