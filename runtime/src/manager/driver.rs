@@ -210,7 +210,9 @@ impl Driver {
             socket.rebuffer(out);
             return;
         };
-        if !socket.is_connected() || out.answers.is_some_and(|s| s != socket.session()) {
+        // Handed over in an earlier session (it was on its way when the connection
+        // dropped): as if it had come while disconnected.
+        if !socket.is_connected() || out.session != socket.session() {
             self.flow.done(1);
             socket.rebuffer(out);
             return;
@@ -695,9 +697,11 @@ impl Driver {
             state.id = Some(sid);
             state.phase = Phase::Connected;
         }
-        for out in socket.open_and_drain() {
+        let session = socket.session();
+        for mut out in socket.open_and_drain() {
             // Buffered packets were not counted by the flow control yet.
             self.flow.add();
+            out.session = session;
             self.send(socket, out);
         }
         let received = std::mem::take(&mut socket.state().received);

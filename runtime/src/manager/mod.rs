@@ -767,7 +767,10 @@ mod tests {
         for _ in 0..ManagerEvents::CAPACITY + extra {
             manager.inner.observed.emit(ManagerEvent::Ping);
         }
-        assert_eq!(events.recv().await, Some(ManagerEvent::Lagged(extra as u64)));
+        assert_eq!(
+            events.recv().await,
+            Some(ManagerEvent::Lagged(extra as u64))
+        );
         for _ in 0..ManagerEvents::CAPACITY {
             assert_eq!(events.recv().await, Some(ManagerEvent::Ping));
         }

@@ -156,7 +156,8 @@ impl AckResponder {
         }
         let packet = packet::encode_ack(&self.socket.nsp, self.id, args)?;
         let mut out = self.socket.outgoing(packet, false, None, None);
-        out.answers = Some(self.session);
+        out.session = self.session;
+        out.is_answer = true;
         self.socket.send_packet(out)
     }
 }

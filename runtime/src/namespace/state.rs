@@ -47,10 +47,14 @@ pub(crate) struct Outgoing {
     pub(crate) volatile: bool,
     /// The ack id the packet carries, if it awaits one.
     pub(crate) ack: Option<u64>,
-    /// An answer to the server's ack request: it means something only to the namespace
-    /// session that asked (this number, see [`SocketShared::session`]), so it is never
-    /// buffered for another.
-    pub(crate) answers: Option<u64>,
+    /// The namespace session (see [`SocketShared::session`]) the packet was handed over
+    /// in. The connection task sends it only in that session: a packet that reaches it
+    /// after a reconnection is treated as one that arrived while disconnected (its emitter
+    /// may already have been told its ack failed).
+    pub(crate) session: u64,
+    /// An answer to the server's ack request: it means something only to the session that
+    /// asked (`session`), so it is never buffered for another.
+    pub(crate) is_answer: bool,
     /// What `on_any_outgoing` listeners see, shown when the packet is sent.
     pub(crate) shown: Option<OutgoingEvent>,
 }
@@ -58,7 +62,7 @@ pub(crate) struct Outgoing {
 impl Outgoing {
     /// Whether the packet is dropped rather than kept for a later connection.
     fn is_ephemeral(&self) -> bool {
-        self.volatile || self.answers.is_some()
+        self.volatile || self.is_answer
     }
 }
 
@@ -203,7 +207,7 @@ impl SocketShared {
         self.connected.load(Ordering::Acquire)
     }
 
-    /// The current namespace session (see [`Outgoing::answers`]).
+    /// The current namespace session (see [`Outgoing::session`]).
     pub(crate) fn session(&self) -> u64 {
         self.session.load(Ordering::Acquire)
     }
@@ -211,11 +215,15 @@ impl SocketShared {
     /// Sends a packet, or buffers it while the namespace is not connected. A volatile
     /// packet is dropped instead of buffered (or when the connection is far behind), and an
     /// ack it awaited fails at once. An ack answer is sent only to the session it answers.
-    pub(crate) fn send_packet(self: &Arc<Self>, out: Outgoing) -> Result<()> {
+    pub(crate) fn send_packet(self: &Arc<Self>, mut out: Outgoing) -> Result<()> {
         let buffer = lock(&self.buffer);
-        let stale = out.answers.is_some_and(|s| s != self.session());
+        // The session changes under the buffer's lock (`open_and_drain`): read here, it is
+        // the session this packet is handed over in.
+        let session = self.session();
+        let stale = out.is_answer && out.session != session;
         if buffer.connected && !stale {
             drop(buffer);
+            out.session = session;
             if out.volatile && self.link.backlog() >= HIGH_WATER {
                 self.drop_volatile(&out);
                 return Ok(());
@@ -223,7 +231,7 @@ impl SocketShared {
             return self.link.send_packet(self.clone(), out);
         }
         drop(buffer);
-        if out.answers.is_some() {
+        if out.is_answer {
             // socket.io-client writes an ack out at once or not at all.
             return Err(Error::Disconnected);
         }
@@ -234,6 +242,7 @@ impl SocketShared {
         let mut buffer = lock(&self.buffer);
         if buffer.connected {
             // Connected in between: the packet goes out after all.
+            out.session = self.session();
             drop(buffer);
             return self.link.send_packet(self.clone(), out);
         }
@@ -257,7 +266,8 @@ impl SocketShared {
             packet,
             volatile,
             ack,
-            answers: None,
+            session: 0,
+            is_answer: false,
             shown,
         }
     }
