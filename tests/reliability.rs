@@ -772,14 +772,16 @@ async fn a_killed_server_over_polling_is_transport_error() {
 
 /// Issue 10, item 9c: with `remember_upgrade(true)`, after a websocket worked, a websocket
 /// that ends without a close frame does not make the client forget it: the reconnection (to
-/// the server restarted on the same port) opens with websocket directly.
+/// the server restarted on the same port) opens with websocket directly. The first attempt
+/// comes after the restart: an attempt that fails to open forgets the websocket, as
+/// engine.io-client's `priorWebsocketSuccess` does on any transport error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remember_upgrade_survives_a_websocket_ending_without_a_close_frame() {
     let mut peer = NodePeer::start(PeerOptions::new()).await;
     let m = Manager::builder(peer.url())
         .remember_upgrade(true)
-        .reconnection_delay(Duration::from_millis(100))
-        .reconnection_delay_max(Duration::from_millis(300))
+        .reconnection_delay(Duration::from_secs(3))
+        .randomization_factor(0.0)
         .build()
         .expect("manager");
     let (s, mut up) = connect_watched(&m, "/").await;

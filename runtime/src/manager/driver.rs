@@ -697,8 +697,9 @@ impl Driver {
             state.id = Some(sid);
             state.phase = Phase::Connected;
         }
+        let buffered = socket.open_and_drain();
         let session = socket.session();
-        for mut out in socket.open_and_drain() {
+        for mut out in buffered {
             // Buffered packets were not counted by the flow control yet.
             self.flow.add();
             out.session = session;

@@ -240,6 +240,13 @@ impl SocketShared {
             return Ok(());
         }
         let mut buffer = lock(&self.buffer);
+        if let Some(id) = out.ack {
+            // Its ack already failed (a disconnection while the emit waited for room): the
+            // emitter was told it was not delivered, so it never is.
+            if !lock(&self.acks).contains_key(&id) {
+                return Ok(());
+            }
+        }
         if buffer.connected {
             // Connected in between: the packet goes out after all.
             out.session = self.session();
@@ -417,11 +424,10 @@ impl SocketShared {
     /// Fails the pending acks at a disconnect, except those whose packet still waits in
     /// the send buffer: those will be sent after the reconnection.
     pub(crate) fn fail_sent_acks(&self) {
-        let buffered: Vec<u64> = lock(&self.buffer)
-            .packets
-            .iter()
-            .filter_map(|p| p.ack)
-            .collect();
+        // The buffer stays locked while the acks fail: an emit that buffers its packet now
+        // either came first (its ack is spared) or sees its ack failed (see `send_packet`).
+        let buffer = lock(&self.buffer);
+        let buffered: Vec<u64> = buffer.packets.iter().filter_map(|p| p.ack).collect();
         let mut acks = lock(&self.acks);
         let failed: Vec<u64> = acks
             .keys()
