@@ -544,6 +544,16 @@ function install(socket) {
   });
   // closeEngine(): closes the engine connection -> "transport close" on the client.
   on("closeEngine", () => setImmediate(() => socket.conn.close()));
+  // closeWebsocket: closes the websocket with a close frame (code 1000) and no Engine.IO close
+  // packet, as a proxy that ends a websocket cleanly does -> the client: "transport close".
+  on("closeWebsocket", () =>
+    setImmediate(() => {
+      const transport = socket.conn.transport;
+      if (transport && transport.name === "websocket" && transport.socket) {
+        transport.socket.close(1000);
+      }
+    })
+  );
   // garbage([raw]): writes raw Engine.IO messages (default "garbage": not a Socket.IO packet)
   // -> the client must close the connection with "parse error". `raw` is a string, or a list
   // of frames: strings, and {"$binary": "<hex>"} for binary frames.

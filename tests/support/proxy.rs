@@ -12,6 +12,8 @@
 //!   closed as soon as they are accepted, until the mode changes.
 //! - [`Proxy::cut_connections`] closes the current connections and leaves the mode as it is, so
 //!   with `Pass` the client can reconnect at once.
+//! - [`Proxy::reset_connections`] does the same with a TCP reset (RST) towards the client
+//!   instead of an orderly close (FIN): what a crashed middlebox or a NAT timeout looks like.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +44,8 @@ struct State {
     mode: Mode,
     /// Connections accepted before the latest cut are closed.
     epoch: u64,
+    /// The latest cut resets the client's side (RST) instead of closing it.
+    reset: bool,
     /// The proxy was dropped.
     closed: bool,
 }
@@ -85,6 +89,7 @@ impl Proxy {
         let (state, _) = watch::channel(State {
             mode: Mode::Pass,
             epoch: 0,
+            reset: false,
             closed: false,
         });
         let counters = Arc::new(Counters::default());
@@ -138,6 +143,7 @@ impl Proxy {
         self.state.send_modify(|s| {
             if mode == Mode::Cut {
                 s.epoch += 1;
+                s.reset = false;
             }
             s.mode = mode;
         });
@@ -145,7 +151,18 @@ impl Proxy {
 
     /// Closes every current connection and keeps the mode.
     pub fn cut_connections(&self) {
-        self.state.send_modify(|s| s.epoch += 1);
+        self.state.send_modify(|s| {
+            s.epoch += 1;
+            s.reset = false;
+        });
+    }
+
+    /// Resets every current connection (RST to the client) and keeps the mode.
+    pub fn reset_connections(&self) {
+        self.state.send_modify(|s| {
+            s.epoch += 1;
+            s.reset = true;
+        });
     }
 
     /// Connections accepted since the start.
@@ -244,20 +261,27 @@ async fn handle(client: TcpStream, upstream: SocketAddr, rx: watch::Receiver<Sta
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let (cr, cw) = client.into_split();
-    let (sr, sw) = server.into_split();
-    let up = pump(cr, sw, rx.clone());
-    let down = pump(sr, cw, rx.clone());
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let up = pump(&mut cr, &mut sw, rx.clone());
+    let down = pump(&mut sr, &mut cw, rx.clone());
     tokio::select! {
         _ = async { tokio::join!(up, down) } => {}
-        _ = cut_signal(rx, epoch) => {}
+        _ = cut_signal(rx.clone(), epoch) => {}
+    }
+    if rx.borrow().reset {
+        // SO_LINGER 0: closing sends RST instead of FIN; the write half must not shut down
+        // (a FIN) on its drop first, so it is forgotten and the read half closes the socket.
+        let _ = cw.as_ref().set_zero_linger();
+        cw.forget();
+        drop(cr);
     }
     // Dropping the halves closes both sockets.
 }
 
 /// Copies bytes from `r` to `w`, holding them while the proxy is stalled. Ends on EOF (after
 /// shutting down `w`, so half-closes propagate) or on an error.
-async fn pump(mut r: OwnedReadHalf, mut w: OwnedWriteHalf, mut rx: watch::Receiver<State>) {
+async fn pump(r: &mut OwnedReadHalf, w: &mut OwnedWriteHalf, mut rx: watch::Receiver<State>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         if rx
