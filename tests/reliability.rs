@@ -519,6 +519,10 @@ enum Before {
 /// the stream ends).
 async fn dropping_every_handle_ends_the_connection(before: Before) {
     let mut peer = NodePeer::start(PeerOptions::new()).await;
+    // The runtime's tasks before the client exists: its connection task, dispatchers, HTTP
+    // connections and closing session must all be gone again at the end.
+    let tasks = tokio::runtime::Handle::current().metrics();
+    let baseline = tasks.num_alive_tasks();
     let m = Manager::new(peer.url()).expect("manager");
     let mut stream = None;
     match before {
@@ -577,6 +581,18 @@ async fn dropping_every_handle_ends_the_connection(before: Before) {
         failures.push(format!(
             "{} Engine.IO session(s) still open on the server {STEP:?} after every handle was dropped",
             peer.clients_count().await
+        ));
+    }
+    let tasks_ended = tokio::time::timeout(STEP, async {
+        while tasks.num_alive_tasks() > baseline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    if tasks_ended.is_err() {
+        failures.push(format!(
+            "{} tasks alive {STEP:?} after every handle was dropped, {baseline} before the client",
+            tasks.num_alive_tasks()
         ));
     }
     peer.stop().await;
