@@ -212,3 +212,35 @@ async fn a_manager_close_is_forced_close() {
     .await;
     up.assert_quiet(Duration::from_millis(300)).await;
 }
+
+transport_matrix!(the_server_sees_a_client_namespace_disconnect);
+
+/// `socket.disconnect()` of the last socket closes the session, but the DISCONNECT queued
+/// before goes out first: the server's reason is `client namespace disconnect`, not
+/// `transport close`.
+async fn the_server_sees_a_client_namespace_disconnect(t: Transports) {
+    let peer = NodePeer::start(PeerOptions::new()).await;
+    let key = format!("graceful-{t:?}");
+    let m = builder(&peer.url(), t)
+        .query("statsKey", &key)
+        .build()
+        .expect("manager");
+    let (s, _up) = connected(&m, t).await;
+    s.disconnect();
+    let (_observer_manager, observer) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
+    let reasons = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    until_async(STEP, "the server saw the socket leave", || {
+        let (observer, key, reasons) = (observer.clone(), key.clone(), reasons.clone());
+        async move {
+            let got: Vec<String> = within(STEP, observer.emit_with_ack("disconnectLog", key))
+                .await
+                .expect("disconnectLog");
+            let seen = !got.is_empty();
+            *reasons.lock().expect("lock") = got;
+            seen
+        }
+    })
+    .await;
+    let reasons = reasons.lock().expect("lock").clone();
+    assert_eq!(reasons, ["client namespace disconnect"], "{t:?}");
+}

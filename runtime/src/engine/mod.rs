@@ -303,6 +303,14 @@ impl Transport {
         }
     }
 
+    /// Whether a write is under way (a websocket flush, a POST).
+    fn is_writing(&self) -> bool {
+        match self {
+            Transport::Websocket(ws) => ws.is_flushing(),
+            Transport::Polling(polling) => polling.is_posting(),
+        }
+    }
+
     fn kind(&self) -> TransportKind {
         match self {
             Transport::Websocket(_) => TransportKind::Websocket,
@@ -448,10 +456,7 @@ impl Engine {
     pub(crate) fn is_writable(&self) -> bool {
         self.outbox.is_empty()
             && !matches!(self.upgrade, Upgrade::Pausing(_))
-            && match &self.transport {
-                Transport::Websocket(ws) => !ws.is_flushing(),
-                Transport::Polling(polling) => !polling.is_posting(),
-            }
+            && !self.transport.is_writing()
     }
 
     /// The next event of the session, writing what is queued on the way. Cancel-safe.
@@ -618,21 +623,43 @@ impl Engine {
         });
     }
 
-    /// Ends the session: sends the close packet and closes the transport, giving each step
-    /// at most a second. Meant to run in a task of its own: nothing waits for it.
+    /// Ends the session: writes what is queued (a last DISCONNECT), then the close packet,
+    /// and closes the transport, in at most a second in all. Meant to run in a task of its
+    /// own: nothing waits for it.
     pub(crate) async fn close(mut self) {
-        self.discard_queue();
+        // An upgrade under way is abandoned: the session ends on the transport it has.
         if let Upgrade::Probing(probe) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
             probe.abort();
         }
-        let limit = Duration::from_secs(1);
-        match &mut self.transport {
-            Transport::Websocket(ws) => {
-                let _ = tokio::time::timeout(limit, ws.send_now(Frame::CLOSE)).await;
-                let _ = tokio::time::timeout(limit, ws.close()).await;
+        if let Transport::Polling(polling) = &mut self.transport {
+            polling.resume();
+        }
+        // What was queued goes first, in writes of its own (socket.io-client waits for the
+        // drain too): a server reads a DISCONNECT and a close packet in the same polling body
+        // as a transport close, since it handles the DISCONNECT a tick later.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            self.write_all().await;
+            self.queue(Frame::CLOSE);
+            self.write_all().await;
+        })
+        .await;
+        if let Transport::Websocket(ws) = &mut self.transport {
+            let _ = tokio::time::timeout(Duration::from_millis(250), ws.close()).await;
+        }
+    }
+
+    /// Writes the whole queue and waits until the transport has taken it (the websocket
+    /// flushed, the last POST answered).
+    async fn write_all(&mut self) {
+        loop {
+            let written =
+                std::future::poll_fn(|cx| self.transport.poll_send(cx, &mut self.outbox)).await;
+            match written {
+                Ok(n) => self.flow.done(n),
+                Err(_) => return,
             }
-            Transport::Polling(polling) => {
-                let _ = tokio::time::timeout(limit, polling.send_last(Frame::CLOSE)).await;
+            if self.outbox.is_empty() && !self.transport.is_writing() {
+                return;
             }
         }
     }

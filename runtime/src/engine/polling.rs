@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{connector, EngineConfig, Incoming, Queued, TransportError};
-use crate::protocol::engine::{self, EnginePacket, Frame, Handshake, PollingSegment};
+use crate::protocol::engine::{self, EnginePacket, Handshake, PollingSegment};
 use crate::TransportKind;
 
 /// One keep-alive HTTP/1.1 connection, reopened when the server closed it.
@@ -314,15 +314,8 @@ impl PollingTransport {
         !self.get.in_flight() && !self.post.in_flight() && self.received.is_empty()
     }
 
-    /// Sends `frame` in a POST of its own and waits for the answer (the close packet).
-    pub(crate) async fn send_last(&mut self, frame: Frame) -> Result<(), TransportError> {
-        let mut queue = VecDeque::from([Queued {
-            frame,
-            ends_packet: false,
-        }]);
+    /// Sends again after a pause (closing during an upgrade: the close goes by polling).
+    pub(crate) fn resume(&mut self) {
         self.paused = false;
-        std::future::poll_fn(|cx| self.poll_send(cx, &mut queue)).await?;
-        std::future::poll_fn(|cx| self.post.poll(cx).map(|_| ())).await;
-        Ok(())
     }
 }

@@ -161,8 +161,16 @@ impl Driver {
         self.shut_down();
     }
 
-    /// Every handle is gone: the namespaces disconnect and the session ends.
+    /// Every handle is gone: the namespaces disconnect (the server is told, as by
+    /// `disconnect()`) and the session ends.
     fn shut_down(&mut self) {
+        if let Conn::Open(engine) = &mut self.conn {
+            for socket in &self.sockets {
+                if socket.state().phase == Phase::Connected {
+                    engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
+                }
+            }
+        }
         self.end_session();
         self.conn = Conn::Closed;
         for socket in std::mem::take(&mut self.sockets) {
