@@ -2,7 +2,7 @@
 //! events that `on_any_outgoing` listeners see.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -61,7 +61,7 @@ impl Event {
     pub(crate) fn new(name: Name, args: Args, ack: Option<(Arc<SocketShared>, u64, u64)>) -> Self {
         let ack = ack.map(|(socket, id, session)| {
             Arc::new(AckResponder {
-                socket,
+                socket: Arc::downgrade(&socket),
                 id,
                 session,
                 sent: AtomicBool::new(false),
@@ -143,7 +143,8 @@ impl Event {
 
 /// Sends the acknowledgement of one received event, once.
 pub(crate) struct AckResponder {
-    socket: Arc<SocketShared>,
+    /// Weak: an event kept (by a listener, a held event, a user) never keeps its socket.
+    socket: Weak<SocketShared>,
     id: u64,
     session: u64,
     sent: AtomicBool,
@@ -154,11 +155,12 @@ impl AckResponder {
         if self.sent.swap(true, Ordering::AcqRel) {
             return Err(Error::AlreadyAcked);
         }
-        let packet = packet::encode_ack(&self.socket.nsp, self.id, args)?;
-        let mut out = self.socket.outgoing(packet, false, None, None);
+        let socket = self.socket.upgrade().ok_or(Error::Closed)?;
+        let packet = packet::encode_ack(&socket.nsp, self.id, args)?;
+        let mut out = socket.outgoing(packet, false, None, None);
         out.session = self.session;
         out.is_answer = true;
-        self.socket.send_packet(out)
+        socket.send_packet(out)
     }
 }
 

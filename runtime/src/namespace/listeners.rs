@@ -4,12 +4,19 @@
 //! dispatcher task, which calls the listeners one at a time, in arrival order (catch-all
 //! listeners first, as socket.io does). A slow listener delays only the later events of
 //! its own socket; pongs and other namespaces go on.
+//!
+//! An event that finds no listener at all (none for its name, no catch-all) is held for
+//! [`HOLD`], at most [`HOLD_MAX`] of them: a listener registered meanwhile gets the held
+//! events of its name first, in order. So the order "connect, then register listeners"
+//! loses nothing to the race with a server that emits on connection (in JavaScript the
+//! event loop makes that order safe; here the connection runs on another task).
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
 
@@ -18,12 +25,17 @@ use super::handoff;
 use crate::typed::PayloadError;
 use crate::{ConnectError, DisconnectReason};
 
+/// How long an event that found no listener waits for one.
+pub(crate) const HOLD: Duration = Duration::from_secs(1);
+/// How many events wait for a listener at most; past that the oldest goes.
+pub(crate) const HOLD_MAX: usize = 1024;
+
 /// Identifies a registered listener, for [`Socket::off`](crate::Socket::off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(u64);
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-type Handler<A> = Arc<dyn Fn(A) -> BoxFuture + Send + Sync>;
+pub(crate) type Handler<A> = Arc<dyn Fn(A) -> BoxFuture + Send + Sync>;
 
 /// Wraps an async closure as a stored handler.
 pub(crate) fn handler<A, F, Fut>(f: F) -> Handler<A>
@@ -137,6 +149,11 @@ pub(crate) struct Listeners {
     registered: AtomicBool,
     /// Changes with every registration and removal (the dispatcher's cache key).
     version: AtomicU64,
+    /// Events that found no listener, with when they came (see [`HOLD`]).
+    held: Mutex<VecDeque<(Instant, super::Event)>>,
+    /// An event listener was registered while events were held: the dispatcher offers
+    /// them again before anything else.
+    replay: AtomicBool,
 }
 
 impl Listeners {
@@ -162,15 +179,25 @@ impl Listeners {
         self.lists.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Registers an event listener; gives its id, and whether held events wait for the
+    /// dispatcher to offer them again (then it must be woken with [`Dispatch::Replay`]).
     pub(crate) fn add_event(
         &self,
         slot: Slot<'_>,
         handler: Handler<Event>,
         once: bool,
         prepend: bool,
-    ) -> ListenerId {
+    ) -> (ListenerId, bool) {
         let id = self.next_id();
         let entry = Entry { id, once, handler };
+        let replay = {
+            let held = self.lock_held();
+            let replay = !held.is_empty();
+            if replay {
+                self.replay.store(true, Ordering::Release);
+            }
+            replay
+        };
         let mut lists = self.write();
         match slot {
             Slot::Any => lists.any.add(entry, prepend),
@@ -183,7 +210,27 @@ impl Listeners {
                 }
             },
         }
-        id
+        (id, replay)
+    }
+
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, Event)>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps an event that found no listener, for [`HOLD`].
+    pub(crate) fn hold(&self, event: Event) {
+        let now = Instant::now();
+        let mut held = self.lock_held();
+        expire(&mut held, now);
+        if held.len() >= HOLD_MAX {
+            held.pop_front();
+        }
+        held.push_back((now, event));
+    }
+
+    /// Forgets the held events (the socket is gone).
+    pub(crate) fn clear_held(&self) {
+        self.lock_held().clear();
     }
 
     pub(crate) fn add_outgoing(
@@ -325,6 +372,18 @@ pub(crate) enum Dispatch {
     PayloadError(PayloadError),
     /// Runs in order with the listeners (used to resolve `connect()` after them).
     Run(Box<dyn FnOnce() + Send>),
+    /// Wakes the dispatcher to offer held events to a listener registered since.
+    Replay,
+}
+
+/// Drops the held events older than [`HOLD`].
+fn expire(held: &mut VecDeque<(Instant, Event)>, now: Instant) {
+    while held
+        .front()
+        .is_some_and(|(at, _)| now.duration_since(*at) > HOLD)
+    {
+        held.pop_front();
+    }
 }
 
 impl Listeners {
@@ -361,11 +420,13 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> handoff::Sender<Dis
 }
 
 async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispatch) {
+    // Held events are older than anything still queued: they go first.
+    if listeners.replay.swap(false, Ordering::AcqRel) {
+        replay_held(listeners, cache).await;
+    }
     match item {
-        Dispatch::Event(event) => {
-            let lists = cache.lists_for(listeners, event.name());
-            call_all(&lists, event).await;
-        }
+        Dispatch::Event(event) => dispatch_event(listeners, cache, event).await,
+        Dispatch::Replay => {}
         Dispatch::Outgoing(event) => {
             let lists = listeners.snapshot(|lists| [Some(&mut lists.any_outgoing)]);
             call_all(&lists, event).await;
@@ -387,6 +448,41 @@ async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispa
             call_all(&lists, reason).await;
         }
         Dispatch::Run(f) => f(),
+    }
+}
+
+/// Calls the listeners of an event, or holds it when it has none.
+async fn dispatch_event(listeners: &Listeners, cache: &mut EventCache, event: Event) {
+    let lists = cache.lists_for(listeners, event.name());
+    if lists.iter().flatten().all(|list| list.is_empty()) {
+        listeners.hold(event);
+        return;
+    }
+    call_all(&lists, event).await;
+}
+
+/// Offers the held events again, in order: those that now have a listener are delivered,
+/// the others stay held (until they expire).
+async fn replay_held(listeners: &Listeners, cache: &mut EventCache) {
+    let held = {
+        let mut held = listeners.lock_held();
+        expire(&mut held, Instant::now());
+        std::mem::take(&mut *held)
+    };
+    let mut still_held = VecDeque::new();
+    for (at, event) in held {
+        let lists = cache.lists_for(listeners, event.name());
+        if lists.iter().flatten().all(|list| list.is_empty()) {
+            still_held.push_back((at, event));
+        } else {
+            call_all(&lists, event).await;
+        }
+    }
+    if !still_held.is_empty() {
+        // In front of what was held meanwhile (nothing: this task is the one that holds).
+        let mut held = listeners.lock_held();
+        still_held.append(&mut held);
+        *held = still_held;
     }
 }
 

@@ -20,5 +20,5 @@ pub(crate) use event::Name;
 pub use event::{Event, OutgoingEvent, PayloadError};
 pub(crate) use link::{Command, Link};
 pub use listeners::ListenerId;
-pub(crate) use listeners::{handler, Dispatch, Slot};
+pub(crate) use listeners::{handler, Dispatch, Handler, Slot};
 pub(crate) use state::{Auth, Outgoing, Phase, SocketShared};

@@ -315,6 +315,8 @@ impl SocketShared {
     /// Marks the namespace connected and takes the buffered packets, atomically with
     /// respect to emits.
     pub(crate) fn open_and_drain(&self) -> VecDeque<Outgoing> {
+        // Events held for a listener belong to the session that ended.
+        self.listeners.clear_held();
         let mut buffer = lock(&self.buffer);
         self.session.fetch_add(1, Ordering::AcqRel);
         buffer.connected = true;
@@ -459,7 +461,11 @@ impl SocketShared {
                     .get_or_init(|| super::listeners::spawn_dispatcher(self.listeners.clone()));
                 tx.send(item).unwrap_or(0)
             }
-            // No listener was ever registered: there is nobody to call.
+            // No listener was ever registered: an event waits for one (see `HOLD`).
+            Dispatch::Event(event) => {
+                self.listeners.hold(event);
+                0
+            }
             _ => 0,
         }
     }

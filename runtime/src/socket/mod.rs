@@ -321,14 +321,17 @@ impl Socket {
     /// Listens to an event (socket.io: `socket.on(event, listener)`). The listener is an
     /// async closure; listeners of a socket run one at a time, in arrival order, outside
     /// the connection task. Answer an ack request with [`Event::ack`].
+    ///
+    /// Register listeners before [`connect`](Self::connect) when you can. Registered
+    /// after, a listener still gets the events of its name that arrived at most a second
+    /// before with no listener at all (a server that emits in its `connection` handler
+    /// races the code after `connect().await`); older ones are gone, as in socket.io.
     pub fn on<F, Fut>(&self, event: &str, listener: F) -> ListenerId
     where
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.shared
-            .listeners
-            .add_event(Slot::Event(event), handler(listener), false, false)
+        self.add_event_listener(Slot::Event(event), handler(listener), false, false)
     }
 
     /// Listens to the next occurrence of an event only (socket.io: `socket.once`).
@@ -337,9 +340,7 @@ impl Socket {
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.shared
-            .listeners
-            .add_event(Slot::Event(event), handler(listener), true, false)
+        self.add_event_listener(Slot::Event(event), handler(listener), true, false)
     }
 
     /// Listens to an event, before the listeners already registered (socket.io:
@@ -349,9 +350,7 @@ impl Socket {
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.shared
-            .listeners
-            .add_event(Slot::Event(event), handler(listener), false, true)
+        self.add_event_listener(Slot::Event(event), handler(listener), false, true)
     }
 
     /// Removes one listener of any kind (socket.io: `socket.off(event, listener)`).
@@ -388,9 +387,7 @@ impl Socket {
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.shared
-            .listeners
-            .add_event(Slot::Any, handler(listener), false, false)
+        self.add_event_listener(Slot::Any, handler(listener), false, false)
     }
 
     /// Like [`Socket::on_any`], first in line (socket.io: `socket.prependAny`).
@@ -399,9 +396,7 @@ impl Socket {
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.shared
-            .listeners
-            .add_event(Slot::Any, handler(listener), false, true)
+        self.add_event_listener(Slot::Any, handler(listener), false, true)
     }
 
     /// Removes one catch-all listener, or all of them with `None` (socket.io: `socket.offAny`).
@@ -472,6 +467,24 @@ impl Socket {
 }
 
 impl Socket {
+    /// Registers an event listener; held events it now hears are offered to it first.
+    fn add_event_listener(
+        &self,
+        slot: Slot<'_>,
+        handler: crate::namespace::Handler<Event>,
+        once: bool,
+        prepend: bool,
+    ) -> ListenerId {
+        let (id, replay) = self
+            .shared
+            .listeners
+            .add_event(slot, handler, once, prepend);
+        if replay {
+            self.shared.dispatch(Dispatch::Replay);
+        }
+        id
+    }
+
     /// Listens to received payloads that did not match the types a typed socket declared
     /// (ferrio's own event, no socket.io counterpart): the event did not reach its typed
     /// listener, and the connection goes on.
