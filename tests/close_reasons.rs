@@ -244,3 +244,62 @@ async fn the_server_sees_a_client_namespace_disconnect(t: Transports) {
     let reasons = reasons.lock().expect("lock").clone();
     assert_eq!(reasons, ["client namespace disconnect"], "{t:?}");
 }
+
+transport_matrix!(awaiting_disconnect_writes_everything_before_the_program_ends);
+
+/// A program that emits, awaits `disconnect()` and ends (its runtime dropped, every task of
+/// the client with it) has delivered every event and its DISCONNECT: the server received all
+/// the events and saw the reason `client namespace disconnect`.
+async fn awaiting_disconnect_writes_everything_before_the_program_ends(t: Transports) {
+    const N: i64 = 500;
+    let peer = NodePeer::start(PeerOptions::new()).await;
+    let key = format!("program-ends-{t:?}");
+    let (url, program_key) = (peer.url(), key.clone());
+    let program = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let m = builder(&url, t)
+                .query("statsKey", &program_key)
+                .build()
+                .expect("manager");
+            let s = within(STEP, m.socket("/").connect())
+                .await
+                .expect("connect");
+            for i in 0..N {
+                s.emit("num", i).await.expect("emit");
+            }
+            within(STEP, s.disconnect()).await;
+        });
+        // The runtime is dropped here, as when `main` returns.
+    });
+    within(STEP, tokio::task::spawn_blocking(move || program.join()))
+        .await
+        .expect("join")
+        .expect("the program did not panic");
+    let observer_manager = builder(&peer.url(), Transports::WebsocketOnly)
+        .query("statsKey", &key)
+        .build()
+        .expect("manager");
+    let observer = within(STEP, observer_manager.socket("/").connect())
+        .await
+        .expect("connect");
+    // Delivered: the server's catch-all listener counted every event. (Its `num` handler
+    // may skip the last ones: socket.io runs named handlers a tick later and drops those of
+    // a socket that left in the meantime, with any client.)
+    until_async(
+        STEP,
+        format!("{t:?}: the server counted {N} events"),
+        || {
+            let observer = observer.clone();
+            async move { server::stats(&observer).await["events"]["num"] == N }
+        },
+    )
+    .await;
+    let reasons: Vec<String> = within(STEP, observer.emit_with_ack("disconnectLog", key))
+        .await
+        .expect("disconnectLog");
+    assert_eq!(reasons, ["client namespace disconnect"], "{t:?}");
+}

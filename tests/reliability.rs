@@ -1112,7 +1112,11 @@ async fn disconnect_and_close_work_outside_a_runtime() {
         .expect("connect");
     let mut down = disconnects(&s);
     let s2 = s.clone();
-    if let Some(p) = on_plain_thread(move || s2.disconnect()).await {
+    if let Some(p) = on_plain_thread(move || {
+        s2.disconnect();
+    })
+    .await
+    {
         failures.push(format!("Socket::disconnect() panicked: {p}"));
     } else {
         match down.try_next(STEP).await {
@@ -1129,7 +1133,11 @@ async fn disconnect_and_close_work_outside_a_runtime() {
         .expect("connect");
     let mut down = disconnects(&s);
     let m2 = m.clone();
-    if let Some(p) = on_plain_thread(move || m2.close()).await {
+    if let Some(p) = on_plain_thread(move || {
+        m2.close();
+    })
+    .await
+    {
         failures.push(format!("Manager::close() panicked: {p}"));
     } else {
         match down.try_next(STEP).await {
@@ -1141,7 +1149,11 @@ async fn disconnect_and_close_work_outside_a_runtime() {
     // a socket that never connected (its manager's connection never started)
     let m = Manager::new(peer.url()).expect("manager");
     let s = m.socket("/").build();
-    if let Some(p) = on_plain_thread(move || s.disconnect()).await {
+    if let Some(p) = on_plain_thread(move || {
+        s.disconnect();
+    })
+    .await
+    {
         failures.push(format!(
             "Socket::disconnect() of a socket that never connected panicked: {p}"
         ));
@@ -1149,14 +1161,20 @@ async fn disconnect_and_close_work_outside_a_runtime() {
     // a manager whose connection never started (another one: the first may be poisoned)
     let m = Manager::new(peer.url()).expect("manager");
     let m2 = m.clone();
-    if let Some(p) = on_plain_thread(move || m2.close()).await {
+    if let Some(p) = on_plain_thread(move || {
+        m2.close();
+    })
+    .await
+    {
         failures.push(format!(
             "Manager::close() of a manager that never connected panicked: {p}"
         ));
     }
     // ... and it is still usable from the runtime afterwards
     match tokio::time::timeout(STEP, m.socket("/").connect()).await {
-        Ok(Ok(s)) => s.disconnect(),
+        Ok(Ok(s)) => {
+            s.disconnect();
+        }
         other => failures.push(format!(
             "connecting after close() from a plain thread: {other:?}"
         )),

@@ -29,7 +29,9 @@ pub mod typed;
 pub use error::{ConnectError, Error};
 pub use manager::{Manager, ManagerBuilder, ManagerEvent, ManagerEvents};
 pub use reason::DisconnectReason;
-pub use socket::{Emitter, Event, ListenerId, OutgoingEvent, Socket, SocketBuilder, WeakSocket};
+pub use socket::{
+    Closing, Emitter, Event, ListenerId, OutgoingEvent, Socket, SocketBuilder, WeakSocket,
+};
 pub use typed::{Acked, EventStream, PayloadError, Responder};
 
 /// The event contract of typed sockets, and its exporters (the `ferrio-schema` crate).

@@ -360,6 +360,10 @@ pub(crate) struct Engine {
     flow: Arc<Flow>,
     /// Whether received packets are taken (off while listeners are too far behind).
     reading: bool,
+    /// Frames queued since the start, to place [`Engine::when_written`] marks.
+    queued_frames: u64,
+    /// Told when the frames queued before them are written: (frames queued then, whom).
+    marks: Vec<(u64, tokio::sync::oneshot::Sender<()>)>,
 }
 
 impl Engine {
@@ -410,6 +414,8 @@ impl Engine {
             ping_deadline: Box::pin(tokio::time::sleep_until(deadline)),
             flow,
             reading: true,
+            queued_frames: 0,
+            marks: Vec::new(),
         };
         engine.start_probe();
         engine
@@ -511,7 +517,25 @@ impl Engine {
         }
         let written = ready!(self.transport.poll_send(cx, &mut self.outbox))?;
         self.flow.done(written);
+        self.resolve_marks();
         Poll::Ready(Ok(()))
+    }
+
+    /// `tx` is told once everything queued so far has been written (or the session ends).
+    pub(crate) fn when_written(&mut self, tx: crate::namespace::Written) {
+        if let Some(tx) = tx {
+            self.marks.push((self.queued_frames, tx));
+        }
+    }
+
+    /// Tells the marks whose frames have all left the queue and been written.
+    fn resolve_marks(&mut self) {
+        if self.marks.is_empty() || self.transport.is_writing() {
+            return;
+        }
+        let taken = self.queued_frames - self.outbox.len() as u64;
+        self.marks.retain_mut(|(at, _)| *at > taken);
+        // Dropping a sender tells its receiver as well as sending would.
     }
 
     /// Drives the upgrade: the probe's outcome, then the pause, then the switch.
@@ -552,6 +576,7 @@ impl Engine {
             return None;
         };
         self.transport = Transport::Websocket(ws);
+        self.queued_frames += 1;
         self.outbox.push_front(Queued {
             frame: Frame::UPGRADE,
             ends_packet: false,
@@ -577,10 +602,7 @@ impl Engine {
         match decode_text(&text) {
             Ok(EnginePacket::Message(_)) => Some(EngineEvent::Message(text)),
             Ok(EnginePacket::Ping(_)) => {
-                self.outbox.push_back(Queued {
-                    frame: Frame::PONG,
-                    ends_packet: false,
-                });
+                self.queue(Frame::PONG);
                 let deadline = Instant::now() + self.handshake.ping_deadline();
                 self.ping_deadline.as_mut().reset(deadline);
                 Some(EngineEvent::Ping)
@@ -603,6 +625,7 @@ impl Engine {
     /// leave as the transport takes them.
     pub(crate) fn queue_packet(&mut self, text: String, attachments: Vec<Bytes>) {
         let last = attachments.len();
+        self.queued_frames += 1 + last as u64;
         self.outbox.push_back(Queued {
             frame: Frame::Text(text),
             ends_packet: last == 0,
@@ -617,6 +640,7 @@ impl Engine {
 
     /// Queues a frame that is not a counted packet (CONNECT, DISCONNECT).
     pub(crate) fn queue(&mut self, frame: Frame) {
+        self.queued_frames += 1;
         self.outbox.push_back(Queued {
             frame,
             ends_packet: false,
@@ -644,8 +668,17 @@ impl Engine {
         })
         .await;
         if let Transport::Websocket(ws) = &mut self.transport {
-            let _ = tokio::time::timeout(Duration::from_millis(250), ws.close()).await;
+            // The closing handshake, reading until the server's close frame: a socket closed
+            // with unread data sends a reset, and a reset can make the server drop what it
+            // had not read yet (the last events, the DISCONNECT).
+            let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                ws.close().await;
+                while let Some(Ok(_)) = ws.recv().await {}
+            })
+            .await;
         }
+        // Whoever waited for the last writes: they are done (or never will be).
+        self.marks.clear();
     }
 
     /// Writes the whole queue and waits until the transport has taken it (the websocket

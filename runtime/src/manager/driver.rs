@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::backoff::Backoff;
 use super::{ManagerEvent, Observed, Options};
 use crate::engine::{Engine, EngineConfig, EngineEvent, Flow};
-use crate::namespace::{Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared};
+use crate::namespace::{Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared, Written};
 use crate::protocol::engine::Frame;
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{Args, ProtocolError};
@@ -176,7 +176,7 @@ impl Driver {
         for socket in std::mem::take(&mut self.sockets) {
             let was = socket.state().phase;
             socket.retire();
-            socket.close_buffer();
+            socket.end_session();
             socket.fail_sent_acks();
             if was == Phase::Connected {
                 socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoClientDisconnect));
@@ -204,8 +204,10 @@ impl Driver {
                 self.send(&socket, out);
             }
             Command::Connect(socket) => self.connect_socket(socket),
-            Command::Disconnect(socket, was) => self.disconnect_socket(&socket, was),
-            Command::Close => self.close_manager(),
+            Command::Disconnect(socket, was, written) => {
+                self.disconnect_socket(&socket, was, written);
+            }
+            Command::Close(written) => self.close_manager(written),
             Command::StopReconnecting => self.on_reconnection_off(),
         }
     }
@@ -218,9 +220,10 @@ impl Driver {
             socket.rebuffer(out);
             return;
         };
-        // Handed over in an earlier session (it was on its way when the connection
-        // dropped): as if it had come while disconnected.
-        if !socket.is_connected() || out.session != socket.session() {
+        // Handed over in a session that ended since (the connection dropped, the server
+        // left, a new session began): as if it had come while disconnected. A session the
+        // client itself leaves (`disconnect()`) still sends what was emitted before.
+        if out.session != socket.session() {
             self.flow.done(1);
             socket.rebuffer(out);
             return;
@@ -294,7 +297,7 @@ impl Driver {
     }
 
     /// The client left a namespace (its state already changed, in `Socket::disconnect`).
-    fn disconnect_socket(&mut self, socket: &Arc<SocketShared>, was: Phase) {
+    fn disconnect_socket(&mut self, socket: &Arc<SocketShared>, was: Phase, written: Written) {
         // Connecting on an open connection means the CONNECT is on its way: the server will
         // have the socket, so it is told to drop it too.
         let in_flight = {
@@ -304,6 +307,7 @@ impl Driver {
         if was == Phase::Connected || (was == Phase::Connecting && in_flight) {
             if let Conn::Open(engine) = &mut self.conn {
                 engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
+                engine.when_written(written);
             }
         }
         socket.fail_sent_acks();
@@ -341,7 +345,10 @@ impl Driver {
 
     /// `Manager::close()`: the session ends (or the attempt under way is dropped), every
     /// socket stops, and nothing reconnects until a socket connects again.
-    fn close_manager(&mut self) {
+    fn close_manager(&mut self, written: Written) {
+        if let Conn::Open(engine) = &mut self.conn {
+            engine.when_written(written);
+        }
         self.stop_reconnecting();
         if self.end_session() {
             self.on_close(DisconnectReason::ForcedClose);
@@ -351,7 +358,7 @@ impl Driver {
         for socket in std::mem::take(&mut self.sockets) {
             if socket.state().active {
                 socket.retire();
-                socket.close_buffer();
+                socket.end_session();
                 socket.resolve_waiters(|| Err(Error::Disconnected));
             }
         }
@@ -761,7 +768,7 @@ impl Driver {
 
     fn on_server_disconnect(&mut self, socket: &Arc<SocketShared>) {
         socket.retire();
-        socket.close_buffer();
+        socket.end_session();
         socket.fail_sent_acks();
         socket.dispatch(Dispatch::Disconnect(DisconnectReason::IoServerDisconnect));
         // Like socket.io, the manager closes once its last socket is gone.
@@ -805,7 +812,7 @@ impl Driver {
             if !reconnect {
                 socket.set_active(false);
             }
-            socket.close_buffer();
+            socket.end_session();
             socket.fail_sent_acks();
             if was == Phase::Connected {
                 socket.dispatch(Dispatch::Disconnect(reason));

@@ -270,8 +270,12 @@ impl Manager {
 
     /// Closes the connection (socket.io: `manager._close()` / `engine.close()`): every
     /// connected socket gets `forced close` and none reconnects until connected again.
-    pub fn close(&self) {
-        let _ = self.command(Command::Close);
+    /// The close is made by the call; await the [`Closing`](crate::Closing) it gives to
+    /// know the session's last writes (what was queued, the close packet) are done.
+    pub fn close(&self) -> crate::Closing {
+        let (closing, written) = crate::Closing::new(self.options().timeout);
+        let _ = self.command(Command::Close(written));
+        closing
     }
 
     /// Whether the connection reconnects by itself (socket.io: `manager.reconnection()`).

@@ -12,15 +12,21 @@ use crate::{Error, Result};
 /// What the connection task is asked to do.
 pub(crate) enum Command {
     Connect(Arc<SocketShared>),
-    /// The socket already left (see `SocketShared::leave`), from this phase.
-    Disconnect(Arc<SocketShared>, Phase),
+    /// The socket already left (see `SocketShared::leave`), from this phase; told once
+    /// its DISCONNECT is written (see [`Closing`](crate::Closing)).
+    Disconnect(Arc<SocketShared>, Phase, Written),
     /// Boxed: the channel allocates its first block of 32 commands up front, for every
     /// connection; unboxed, an idle connection would carry 32 packets' worth (3 KiB).
     Packet(Box<(Arc<SocketShared>, Outgoing)>),
-    Close,
+    /// `Manager::close()`; told once the session's last writes are done.
+    Close(Written),
     /// Reconnection was turned off while running: a loop waiting for its next attempt stops.
     StopReconnecting,
 }
+
+/// Told when what was queued is written (or will never be): a dropped sender says the
+/// same as a sent one.
+pub(crate) type Written = Option<tokio::sync::oneshot::Sender<()>>;
 
 /// What a namespace socket's shared state holds of its manager: a weak way to the
 /// connection task, so that the connection task (which holds the socket states) never

@@ -18,7 +18,7 @@ mod state;
 
 pub(crate) use event::Name;
 pub use event::{Event, OutgoingEvent, PayloadError};
-pub(crate) use link::{Command, Link};
+pub(crate) use link::{Command, Link, Written};
 pub use listeners::ListenerId;
 pub(crate) use listeners::{handler, Dispatch, Handler, Slot};
 pub(crate) use state::{Auth, Outgoing, Phase, SocketShared};

@@ -373,9 +373,21 @@ impl SocketShared {
         state.unanswered.1 == 0
     }
 
+    /// The namespace session ended without the client asking (the connection dropped, the
+    /// server disconnected the socket, the manager closed): not connected, and packets still
+    /// on their way to the connection task belong to a session that is over.
+    pub(crate) fn end_session(&self) {
+        let buffer = lock(&self.buffer);
+        self.session.fetch_add(1, Ordering::AcqRel);
+        self.mark_disconnected(buffer);
+    }
+
     /// Marks the namespace not connected: emits buffer from now on.
     pub(crate) fn close_buffer(&self) {
-        let mut buffer = lock(&self.buffer);
+        self.mark_disconnected(lock(&self.buffer));
+    }
+
+    fn mark_disconnected(&self, mut buffer: MutexGuard<'_, Buffer>) {
         buffer.connected = false;
         self.connected.store(false, Ordering::Release);
         self.status.send_modify(|s| s.connected = false);

@@ -1,8 +1,10 @@
 //! A namespace socket: socket.io's `Socket` (`manager.socket("/admin")`, `io(url)`), its
 //! builder, and the weak handle listeners capture. Emitting with flags lives in `emitter`.
 
+mod closing;
 mod emitter;
 
+pub use closing::Closing;
 pub use emitter::Emitter;
 
 use std::future::Future;
@@ -218,19 +220,24 @@ impl Socket {
 
     /// Disconnects the namespace (socket.io: `socket.disconnect()` / `socket.close()`):
     /// sends DISCONNECT, the `disconnect` listeners get `io client disconnect`, and the
-    /// socket does not reconnect. Buffered packets stay for a later `connect()`. When it was the last
-    /// active socket, the manager closes its connection.
-    pub fn disconnect(&self) {
+    /// socket does not reconnect. Buffered packets stay for a later `connect()`. When it was
+    /// the last active socket, the manager closes its connection.
+    ///
+    /// The disconnection is made by the call; await the [`Closing`] it gives to know the
+    /// DISCONNECT (and what was emitted before) is written.
+    pub fn disconnect(&self) -> Closing {
+        let (closing, written) = Closing::new(self.manager.options().timeout);
         // The state changes here, at once, so a `connect()` right after this call starts a
         // new connection instead of seeing the old one; the connection task sends the
         // DISCONNECT and tells the listeners.
         let (was, waiters) = self.shared.leave();
         let _ = self
             .manager
-            .command(Command::Disconnect(self.shared.clone(), was));
+            .command(Command::Disconnect(self.shared.clone(), was, written));
         for waiter in waiters {
             let _ = waiter.send(Err(Error::Disconnected));
         }
+        closing
     }
 
     /// The socket id in the namespace, given by the server (socket.io: `socket.id`);
