@@ -156,6 +156,18 @@ pub enum Seen {
         /// Engine.IO session id.
         sid: String,
     },
+    /// `3probe` was written.
+    ProbeAnswered {
+        /// Engine.IO session id.
+        sid: String,
+    },
+    /// A poll (GET) was answered with that many packets (a noop counts).
+    Polled {
+        /// Engine.IO session id.
+        sid: String,
+        /// Packets in the body.
+        packets: usize,
+    },
     /// The session switched to the websocket.
     Upgraded {
         /// Engine.IO session id.
@@ -738,17 +750,18 @@ impl ScriptServer {
         self.shared.epoch.send_modify(|v| *v += 1);
     }
 
-    /// Back to a well-behaved server: hooks cleared, settings to their defaults, and every
-    /// live session unstalled, pinging, without pending failures.
+    /// Back to a well-behaved server for what comes next: hooks cleared, settings to their
+    /// defaults (new sessions accepted, probes answered, CONNECTs accepted, acks at once, full
+    /// speed reads). Live sessions lose what only the server could end (stalled POSTs,
+    /// pending 502s) and ping again, but keep what a client must detect by itself (a stalled
+    /// GET or websocket, a half response): a client on such a session has to give up on it
+    /// (ping timeout) and reconnect.
     pub fn heal(&self) {
         lock(&self.shared.hooks).clear();
         *lock(&self.shared.settings) = Settings::default();
         for sess in lock(&self.shared.sessions).values() {
             sess.update(|st| {
-                st.stall_get = false;
                 st.stall_post = false;
-                st.stall_ws = false;
-                st.half_get = false;
                 st.fail_get = 0;
                 st.fail_post = 0;
                 st.pinging = true;
@@ -1179,6 +1192,10 @@ async fn poll_get(
         GetStep::Body(items, half) => (items, half),
     };
     let body = polling_body(&items);
+    shared.report(Seen::Polled {
+        sid: sess.sid.clone(),
+        packets: items.len(),
+    });
     if half {
         let mut bytes = http_head(200, body.len() as u64);
         bytes.extend_from_slice(&body.as_bytes()[..body.len() / 2]);
@@ -1384,7 +1401,13 @@ async fn answer_probe(
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    write.write_all(&ws_text("3probe")).await.is_ok()
+    let ok = write.write_all(&ws_text("3probe")).await.is_ok();
+    if ok {
+        shared.report(Seen::ProbeAnswered {
+            sid: sess.sid.clone(),
+        });
+    }
+    ok
 }
 
 /// The session over its websocket; true when it ends with a reset.
