@@ -13,6 +13,8 @@
 //!   the seeds `EXPLORER_FIRST` (default 1) and up;
 //! - `EXPLORER_SEED`: replays that one seed, printing its schedule and every violation;
 //! - `EXPLORER_MAX_FAILURES` (default 3): stop after that many failing seeds;
+//! - `EXPLORER_AVOID=freeze,drop`: steer clear of known findings to look for others (the
+//!   schedule then depends on it too: replay with the same value);
 //! - `EXPLORER_VERBOSE`: a line per schedule; `EXPLORER_PLAN_ONLY`: print the schedules, run
 //!   nothing.
 //!
@@ -137,7 +139,17 @@ fn dur(rng: &mut fastrand::Rng, lo: u64, hi: u64) -> Duration {
     ms(rng.u64(lo..=hi))
 }
 
+/// Whether `EXPLORER_AVOID` (a comma-separated list) names a known finding to steer clear
+/// of, so the explorer looks for others: `freeze` (bursts capped at 200 events, no stalled
+/// poll in the upgrade window), `drop` (no teardown by dropping an active socket's handles).
+fn avoid(finding: &str) -> bool {
+    std::env::var("EXPLORER_AVOID")
+        .map(|v| v.split(',').any(|f| f.trim() == finding))
+        .unwrap_or(false)
+}
+
 fn burst_of(rng: &mut fastrand::Rng, n: usize) -> Act {
+    let n = if avoid("freeze") { n.min(200) } else { n };
     let binary_every = [0, 0, 0, 3, 50][rng.usize(0..5)];
     Act::Burst { n, binary_every }
 }
@@ -190,7 +202,12 @@ impl Plan {
                 8 => (When::Upgrade, vec![Act::StallWs(true)]),
                 _ => (When::Probe, vec![Act::StallPost(true)]),
             };
-            hooks.push((when, acts, 1));
+            let stalls_a_poll = acts
+                .iter()
+                .any(|a| matches!(a, Act::StallGet(true) | Act::HalfGet));
+            if !(stalls_a_poll && when != When::Upgrade && avoid("freeze")) {
+                hooks.push((when, acts, 1));
+            }
         }
 
         let n = rng.usize(3..=7);
@@ -300,6 +317,7 @@ impl Plan {
         let teardown = match rng.u8(0..3) {
             0 => Teardown::Close,
             1 => Teardown::Disconnect,
+            _ if avoid("drop") => Teardown::Disconnect,
             _ => Teardown::Drop,
         };
         Plan {
