@@ -30,7 +30,9 @@
 //!    `RECOVER` (a ping timeout, a reconnection delay, an open), echoes, and receives a final
 //!    burst whole and in order;
 //! 3. events the server sent are received in order per socket (no duplicate, no reordering),
-//!    and with no gap on the final socket; binary attachments are the ones sent;
+//!    and with no gap on the final socket; binary attachments are the ones sent; no socket is
+//!    disconnected with `parse error` (the server sends nothing malformed; a CONNECT reply
+//!    without `sid` is that socket's `connect_error`, as in socket.io-client);
 //! 4. every acked emit arrived at the server at least once, its ack carried its own echo, and
 //!    first arrivals are in emit order (separately for emits with and without retries);
 //! 5. after the handles are dropped (after `close()`, `disconnect()`, or nothing), every TCP
@@ -44,7 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ferrio::{Manager, Socket, TransportKind};
+use ferrio::{DisconnectReason, Manager, Socket, TransportKind};
 use ferrio_suite::script::{
     AckReply, Act, ConnectReply, ProbeReply, ScriptConfig, ScriptServer, Seen, When,
 };
@@ -116,6 +118,9 @@ enum What {
 struct Step {
     after: Duration,
     what: What,
+    /// The socket of a client action (0: `/`, 1: `/b`); for `SetConnect`, 1 is `/b` only
+    /// and 0 every namespace.
+    on: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +136,8 @@ struct Plan {
     server_timeout: bool,
     probe: ProbeReply,
     hooks: Vec<(When, Vec<Act>, u32)>,
+    /// Whether `/b` connects at the start too.
+    second: bool,
     steps: Vec<Step>,
     teardown: Teardown,
 }
@@ -140,8 +147,9 @@ fn dur(rng: &mut fastrand::Rng, lo: u64, hi: u64) -> Duration {
 }
 
 /// Whether `EXPLORER_AVOID` (a comma-separated list) names a known finding to steer clear
-/// of, so the explorer looks for others: `freeze` (bursts capped at 200 events, no stalled
-/// poll in the upgrade window), `drop` (no teardown by dropping an active socket's handles).
+/// of, so the explorer looks for others: `freeze` (no upgrade: the schedules that would
+/// upgrade run over polling or websocket only, since any burst or stalled poll in the upgrade
+/// window can freeze it), `drop` (no teardown by dropping an active socket's handles).
 fn avoid(finding: &str) -> bool {
     std::env::var("EXPLORER_AVOID")
         .map(|v| v.split(',').any(|f| f.trim() == finding))
@@ -149,7 +157,6 @@ fn avoid(finding: &str) -> bool {
 }
 
 fn burst_of(rng: &mut fastrand::Rng, n: usize) -> Act {
-    let n = if avoid("freeze") { n.min(200) } else { n };
     let binary_every = [0, 0, 0, 3, 50][rng.usize(0..5)];
     Act::Burst { n, binary_every }
 }
@@ -167,6 +174,11 @@ impl Plan {
     fn generate(seed: u64) -> Plan {
         let mut rng = fastrand::Rng::with_seed(seed);
         let rng = &mut rng;
+        // The second namespace is drawn from a generator of its own, so that it decorates a
+        // schedule without changing it.
+        let mut ns_rng =
+            fastrand::Rng::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2f62);
+        let second = ns_rng.u8(0..10) < 6;
         let wire = match rng.u8(0..20) {
             0..=13 => Wire::Upgrade,
             14..=16 => Wire::Polling,
@@ -202,22 +214,23 @@ impl Plan {
                 8 => (When::Upgrade, vec![Act::StallWs(true)]),
                 _ => (When::Probe, vec![Act::StallPost(true)]),
             };
-            let stalls_a_poll = acts
-                .iter()
-                .any(|a| matches!(a, Act::StallGet(true) | Act::HalfGet));
-            if !(stalls_a_poll && when != When::Upgrade && avoid("freeze")) {
-                hooks.push((when, acts, 1));
-            }
+            hooks.push((when, acts, 1));
         }
 
+        let wire = match wire {
+            Wire::Upgrade if avoid("freeze") && seed.is_multiple_of(2) => Wire::Polling,
+            Wire::Upgrade if avoid("freeze") => Wire::Websocket,
+            other => other,
+        };
         let n = rng.usize(3..=7);
         // (base step index after which it comes, step): undoing a fault a little later
-        let mut later: Vec<(usize, What)> = Vec::new();
+        let mut later: Vec<(usize, What, usize)> = Vec::new();
         let mut steps = Vec::new();
         for i in 0..n {
+            let on = usize::from(ns_rng.u8(0..3) == 0);
             let mut undo = |rng: &mut fastrand::Rng, p: u8, what: What| {
                 if rng.u8(0..100) < p {
-                    later.push((i + rng.usize(0..=2), what));
+                    later.push((i + rng.usize(0..=2), what, on));
                 }
             };
             let what = match rng.u8(0..100) {
@@ -300,14 +313,17 @@ impl Plan {
             steps.push(Step {
                 after: dur(rng, 0, 300),
                 what,
+                on,
             });
             let mut k = 0;
             while k < later.len() {
                 if later[k].0 == i {
-                    let (_, what) = later.remove(k);
+                    // the undo of a step concerns that step's socket or namespace
+                    let (_, what, on) = later.remove(k);
                     steps.push(Step {
                         after: dur(rng, 50, 400),
                         what,
+                        on,
                     });
                 } else {
                     k += 1;
@@ -325,6 +341,7 @@ impl Plan {
             server_timeout,
             probe,
             hooks,
+            second,
             steps,
             teardown,
         }
@@ -349,8 +366,8 @@ enum Limit {
 struct Tracked {
     label: String,
     limit: Limit,
-    /// The client counter of an acked emit (`e`), and whether it has retries.
-    emit: Option<(u64, bool)>,
+    /// The client counter of an acked emit (`e`), whether it has retries, its socket.
+    emit: Option<(u64, bool, usize)>,
     result: Option<(Instant, Result<Value, String>)>,
 }
 
@@ -359,6 +376,8 @@ struct Record {
     tracked: Vec<Tracked>,
     /// (socket id, n, attachment ok) of the numbered events, in the order listeners got them.
     events: Vec<(String, u64, bool)>,
+    /// (namespace, reason) of every disconnect.
+    disconnects: Vec<(&'static str, DisconnectReason)>,
 }
 
 type Shared = Arc<Mutex<Record>>;
@@ -371,7 +390,7 @@ async fn track(
     rec: &Shared,
     label: String,
     limit: Limit,
-    emit: Option<(u64, bool)>,
+    emit: Option<(u64, bool, usize)>,
     mut fut: BoxFut,
 ) {
     let idx = {
@@ -395,7 +414,12 @@ async fn track(
     });
 }
 
-fn listen(socket: &Socket, rec: &Shared) {
+fn listen(socket: &Socket, rec: &Shared, nsp: &'static str) {
+    let r = rec.clone();
+    socket.on_disconnect(move |reason: DisconnectReason| {
+        lock(&r).disconnects.push((nsp, reason));
+        async {}
+    });
     for name in ["s", "b"] {
         let rec = rec.clone();
         socket.on(name, move |event| {
@@ -418,21 +442,27 @@ fn listen(socket: &Socket, rec: &Shared) {
 struct Run {
     server: ScriptServer,
     manager: Option<Manager>,
-    socket: Option<Socket>,
+    sockets: Vec<Option<Socket>>,
+    /// The sockets the schedule used (connected, or emitted on).
+    used: [bool; 2],
     rec: Shared,
     next_c: u64,
     violations: Vec<String>,
 }
 
 impl Run {
-    fn socket(&self) -> Socket {
-        self.socket.clone().expect("socket")
+    fn socket(&self, i: usize) -> Socket {
+        self.sockets[i].clone().expect("socket")
     }
 
-    async fn exec(&mut self, what: &What) {
+    async fn exec(&mut self, what: &What, on: usize) {
         let server = &self.server;
+        if !matches!(what, What::SetConnect(_) | What::CloseManager) {
+            self.used[on] = true;
+        }
         match what {
             What::Server(acts) => server.act(acts.iter().cloned()),
+            What::SetConnect(r) if on == 1 => server.set_connect_for("/b", *r),
             What::SetConnect(r) => server.set_connect(*r),
             What::SetAck(r) => server.set_ack(*r),
             What::SetProbe(r) => server.set_probe(*r),
@@ -441,7 +471,7 @@ impl Run {
             What::Accepting(b) => server.set_accepting(*b),
             What::Emit | What::Volatile => {
                 let volatile = matches!(what, What::Volatile);
-                let s = self.socket();
+                let s = self.socket(on);
                 let c = self.next_c;
                 self.next_c += 1;
                 let fut: BoxFut = Box::pin(async move {
@@ -458,7 +488,7 @@ impl Run {
             }
             What::EmitAck { timeout, retries } => {
                 let (timeout, retries) = (*timeout, *retries);
-                let s = self.socket();
+                let s = self.socket(on);
                 let c = self.next_c;
                 self.next_c += 1;
                 let fut: BoxFut = Box::pin(async move {
@@ -473,11 +503,11 @@ impl Run {
                     0 => Limit::At(Instant::now() + HEARTBEAT + timeout + SLACK),
                     _ => Limit::Turn { timeout, retries },
                 };
-                track(&self.rec, label, limit, Some((c, retries > 0)), fut).await;
+                track(&self.rec, label, limit, Some((c, retries > 0, on)), fut).await;
             }
             What::DropEmit { after } => {
                 let after = *after;
-                let s = self.socket();
+                let s = self.socket(on);
                 let c = self.next_c;
                 self.next_c += 1;
                 let fut: BoxFut = Box::pin(async move {
@@ -495,8 +525,8 @@ impl Run {
                 )
                 .await;
             }
-            What::Disconnect => self.socket().disconnect(),
-            What::Connect => self.connect().await,
+            What::Disconnect => self.socket(on).disconnect(),
+            What::Connect => self.connect(on).await,
             What::CloseManager => {
                 if let Some(m) = &self.manager {
                     m.close();
@@ -505,8 +535,9 @@ impl Run {
         }
     }
 
-    async fn connect(&mut self) {
-        let s = self.socket();
+    async fn connect(&mut self, on: usize) {
+        self.used[on] = true;
+        let s = self.socket(on);
         let fut: BoxFut = Box::pin(async move {
             s.connect()
                 .await
@@ -514,7 +545,14 @@ impl Run {
                 .map_err(|e| e.to_string())
         });
         let limit = Limit::At(Instant::now() + CONNECT_TIMEOUT + SLACK);
-        track(&self.rec, "connect()".into(), limit, None, fut).await;
+        track(
+            &self.rec,
+            format!("connect() of {}", s_name(on)),
+            limit,
+            None,
+            fut,
+        )
+        .await;
     }
 
     fn violation(&mut self, v: String) {
@@ -527,7 +565,31 @@ impl Run {
         self.server.heal();
         let healed = Instant::now();
         let end = healed + RECOVER;
-        let s = self.socket();
+        let mut finals = Vec::new();
+        for i in 0..2 {
+            if !self.used[i] {
+                continue;
+            }
+            match self.echo_back(i, end).await {
+                Some(sock) => finals.push(sock),
+                None => return healed,
+            }
+        }
+        // a final burst on each socket's session arrives whole and in order
+        self.server.act([Act::Burst {
+            n: 20,
+            binary_every: 3,
+        }]);
+        for sock in &finals {
+            self.final_burst(sock).await;
+        }
+        self.check_events(&finals);
+        healed
+    }
+
+    /// Socket `i` is back (connects if it must) and echoes by `end`; its socket id.
+    async fn echo_back(&mut self, i: usize, end: Instant) -> Option<String> {
+        let s = self.socket(i);
         let connecting = Arc::new(AtomicBool::new(false));
         let mut echoed = false;
         let mut tries = 0u64;
@@ -568,27 +630,27 @@ impl Run {
                 .map(|w| format!("; {w}"))
                 .unwrap_or_default();
             self.violation(format!(
-                "[recover] not back {RECOVER:?} after the server healed (no echo): {state}{window}"
+                "[recover] {} not back {RECOVER:?} after the server healed (no echo): {state}{window}",
+                s_name(i)
             ));
-            return healed;
+            return None;
         }
-        // a final burst on the socket's session arrives whole and in order
         let Some(sock) = s.id() else {
             self.violation("[recover] connected without a socket id".into());
-            return healed;
+            return None;
         };
-        self.server.act([Act::Burst {
-            n: 20,
-            binary_every: 3,
-        }]);
-        let sent = self.server.sent(&sock);
+        Some(sock)
+    }
+
+    async fn final_burst(&mut self, sock: &str) {
+        let sent = self.server.sent(sock);
         let deadline = Instant::now() + HEARTBEAT + SLACK;
         loop {
             let last = lock(&self.rec)
                 .events
                 .iter()
                 .rev()
-                .find(|(k, _, _)| *k == sock)
+                .find(|(k, _, _)| k == sock)
                 .map(|(_, n, _)| *n);
             if last.is_some_and(|n| n + 1 >= sent) {
                 break;
@@ -602,11 +664,9 @@ impl Run {
             }
             tokio::time::sleep(ms(10)).await;
         }
-        self.check_events(&sock);
-        healed
     }
 
-    fn check_events(&mut self, final_sock: &str) {
+    fn check_events(&mut self, finals: &[String]) {
         let events = std::mem::take(&mut lock(&self.rec).events);
         let mut last: HashMap<&str, u64> = HashMap::new();
         let mut found = Vec::new();
@@ -620,17 +680,26 @@ impl Run {
                 Some(prev) if *n <= *prev => found.push(format!(
                     "[events] socket {k}: event n={n} received after n={prev} (duplicate or reordered)"
                 )),
-                Some(prev) if k == final_sock && *n != prev + 1 => found.push(format!(
+                Some(prev) if finals.contains(k) && *n != prev + 1 => found.push(format!(
                     "[events] socket {k} (final): event n={n} received after n={prev} (a gap: lost events on a live session)"
                 )),
-                None if k == final_sock && *n != 0 => found.push(format!(
+                None if finals.contains(k) && *n != 0 => found.push(format!(
                     "[events] socket {k} (final): the first event received is n={n}, not 0"
                 )),
                 _ => {}
             }
             last.insert(k, *n);
         }
-        found.truncate(3);
+        // the server never sends anything malformed
+        for (nsp, reason) in &lock(&self.rec).disconnects {
+            if *reason == DisconnectReason::ParseError {
+                found.push(format!(
+                    "[parse] {nsp} disconnected with `parse error` though the server sent nothing malformed"
+                ));
+                break;
+            }
+        }
+        found.truncate(4);
         for v in found {
             self.violation(v);
         }
@@ -691,13 +760,13 @@ impl Run {
                 }
             }
         }
-        for class in [false, true] {
+        for class in [(false, 0), (true, 0), (false, 1), (true, 1)] {
             let mut prev: Option<(u64, usize)> = None;
             for t in lock(&self.rec).tracked.iter() {
-                let (Some((c, retries)), Some((_, Ok(v)))) = (t.emit, &t.result) else {
+                let (Some((c, retries, on)), Some((_, Ok(v)))) = (t.emit, &t.result) else {
                     continue;
                 };
-                if retries != class {
+                if (retries, on) != class {
                     continue;
                 }
                 if *v != json!({ "c": c }) {
@@ -731,7 +800,7 @@ impl Run {
 
     /// Invariant 5.
     async fn teardown(&mut self, how: Teardown, baseline: usize) {
-        let socket = self.socket.take();
+        let sockets: Vec<Socket> = self.sockets.iter_mut().filter_map(Option::take).collect();
         let manager = self.manager.take();
         match how {
             Teardown::Close => {
@@ -740,13 +809,13 @@ impl Run {
                 }
             }
             Teardown::Disconnect => {
-                if let Some(s) = &socket {
+                for s in &sockets {
                     s.disconnect();
                 }
             }
             Teardown::Drop => {}
         }
-        drop(socket);
+        drop(sockets);
         drop(manager);
         let end = Instant::now() + TEARDOWN;
         let metrics = tokio::runtime::Handle::current().metrics();
@@ -825,21 +894,27 @@ async fn run_plan(plan: &Plan, server: ScriptServer) -> Vec<String> {
         Ok(m) => m,
         Err(e) => return vec![format!("the manager does not build: {e}")],
     };
-    let socket = manager.socket("/").build();
+    let sockets = [manager.socket("/").build(), manager.socket("/b").build()];
     let rec: Shared = Arc::default();
-    listen(&socket, &rec);
+    for (i, s) in sockets.iter().enumerate() {
+        listen(s, &rec, s_name(i));
+    }
     let mut run = Run {
         server,
         manager: Some(manager),
-        socket: Some(socket),
+        sockets: sockets.into_iter().map(Some).collect(),
+        used: [false; 2],
         rec,
         next_c: 0,
         violations: Vec::new(),
     };
-    run.connect().await;
+    run.connect(0).await;
+    if plan.second {
+        run.connect(1).await;
+    }
     for step in &plan.steps {
         tokio::time::sleep(step.after).await;
-        run.exec(&step.what).await;
+        run.exec(&step.what, step.on).await;
     }
     let healed = run.recover().await;
     run.check_futures(healed).await;
@@ -855,8 +930,9 @@ fn run_seed(seed: u64, verbose: bool) -> Vec<String> {
         println!("explorer: seed {seed}: {plan:#?}");
     } else if std::env::var_os("EXPLORER_VERBOSE").is_some() {
         println!(
-            "explorer: seed {seed}: {:?}, {} step(s), {} hook(s) {:?}, teardown {:?}",
+            "explorer: seed {seed}: {:?}{}, {} step(s), {} hook(s) {:?}, teardown {:?}",
             plan.wire,
+            if plan.second { " + /b" } else { "" },
             plan.steps.len(),
             plan.hooks.len(),
             plan.hooks.iter().map(|h| h.0).collect::<Vec<_>>(),
@@ -902,6 +978,10 @@ fn run_seed(seed: u64, verbose: bool) -> Vec<String> {
         ));
     }
     violations
+}
+
+fn s_name(i: usize) -> &'static str {
+    ["/", "/b"][i]
 }
 
 fn env_u64(name: &str) -> Option<u64> {

@@ -248,6 +248,8 @@ struct Rule {
 struct Settings {
     probe: ProbeReply,
     connect: ConnectReply,
+    /// Per namespace, over `connect`.
+    connect_for: HashMap<String, ConnectReply>,
     ack: AckReply,
     accepting: bool,
     slow_read: Option<Duration>,
@@ -258,6 +260,7 @@ impl Default for Settings {
         Settings {
             probe: ProbeReply::Answer,
             connect: ConnectReply::Accept,
+            connect_for: HashMap::new(),
             ack: AckReply::Now,
             accepting: true,
             slow_read: None,
@@ -532,7 +535,14 @@ impl Shared {
         let prefix = nsp_prefix(nsp);
         match kind {
             '0' => {
-                let reply = self.settings().connect;
+                let reply = {
+                    let settings = lock(&self.settings);
+                    settings
+                        .connect_for
+                        .get(nsp)
+                        .copied()
+                        .unwrap_or(settings.connect)
+                };
                 let sock = (reply == ConnectReply::Accept).then(|| format!("S{}", self.next_id()));
                 self.report(Seen::Connect {
                     sid: sess.sid.clone(),
@@ -716,9 +726,19 @@ impl ScriptServer {
         lock(&self.shared.settings).probe = reply;
     }
 
-    /// How namespace CONNECTs are answered from now on.
+    /// How namespace CONNECTs are answered from now on (every namespace: the per-namespace
+    /// replies are forgotten).
     pub fn set_connect(&self, reply: ConnectReply) {
-        lock(&self.shared.settings).connect = reply;
+        let mut settings = lock(&self.shared.settings);
+        settings.connect = reply;
+        settings.connect_for.clear();
+    }
+
+    /// How CONNECTs to `nsp` are answered from now on.
+    pub fn set_connect_for(&self, nsp: &str, reply: ConnectReply) {
+        lock(&self.shared.settings)
+            .connect_for
+            .insert(nsp.to_owned(), reply);
     }
 
     /// How acks are answered from now on.
