@@ -462,8 +462,18 @@ impl Run {
         }
         match what {
             What::Server(acts) => server.act(acts.iter().cloned()),
-            What::SetConnect(r) if on == 1 => server.set_connect_for("/b", *r),
-            What::SetConnect(r) => server.set_connect(*r),
+            What::SetConnect(r) => {
+                if on == 1 {
+                    server.set_connect_for("/b", *r);
+                } else {
+                    server.set_connect(*r);
+                }
+                // a refusal is only seen by a CONNECT: that socket leaves and comes back
+                if *r != ConnectReply::Accept {
+                    self.socket(on).disconnect();
+                    self.connect(on).await;
+                }
+            }
             What::SetAck(r) => server.set_ack(*r),
             What::SetProbe(r) => server.set_probe(*r),
             What::SlowRead(d) => server.set_slow_read(*d),
