@@ -12,7 +12,7 @@
 //!   2 cores): how many schedules, with
 //!   the seeds `EXPLORER_FIRST` (default 1) and up;
 //! - `EXPLORER_SEED`: replays that one seed, printing its schedule and every violation;
-//! - `EXPLORER_MAX_FAILURES` (default 3): stop after that many failing seeds;
+//! - `EXPLORER_MAX_FAILURES` (default 5): stop after that many failing seeds;
 //! - `EXPLORER_AVOID=freeze,drop`: steer clear of known findings to look for others (the
 //!   schedule then depends on it too: replay with the same value);
 //! - `EXPLORER_VERBOSE`: a line per schedule; `EXPLORER_PLAN_ONLY`: print the schedules, run
@@ -1015,7 +1015,7 @@ fn explorer() {
         }
         return;
     }
-    let max_failures = env_u64("EXPLORER_MAX_FAILURES").unwrap_or(3) as usize;
+    let max_failures = env_u64("EXPLORER_MAX_FAILURES").unwrap_or(5) as usize;
     let started = Instant::now();
     let mut failed = Vec::new();
     let mut ran = 0;
