@@ -16,6 +16,7 @@ pub mod client;
 pub mod hostile;
 pub mod peer;
 pub mod proxy;
+pub mod script;
 pub mod wait;
 
 pub use client::{
