@@ -535,7 +535,9 @@ impl Run {
                 )
                 .await;
             }
-            What::Disconnect => self.socket(on).disconnect(),
+            What::Disconnect => {
+                self.socket(on).disconnect();
+            }
             What::Connect => self.connect(on).await,
             What::CloseManager => {
                 if let Some(m) = &self.manager {

@@ -585,9 +585,10 @@ impl Driver {
                 }
                 return Ok(());
             }
-            Body::Connect(_) => {
+            Body::Connect(reply) => {
                 if let Some(socket) = socket {
-                    self.on_connect_without_sid(&socket);
+                    // No data at all is what a socket.io 2 server sends.
+                    self.on_connect_without_sid(&socket, reply.is_none());
                 }
                 return Ok(());
             }
@@ -730,7 +731,8 @@ impl Driver {
 
     /// A CONNECT answer without a session id (a socket.io 2 server sends one without any
     /// data): that socket fails as socket.io-client reports it; the others go on.
-    fn on_connect_without_sid(&mut self, socket: &Arc<SocketShared>) {
+    /// `connect()` fails with `LegacyServer` for the v2 shape, `ConnectError` otherwise.
+    fn on_connect_without_sid(&mut self, socket: &Arc<SocketShared>, legacy: bool) {
         {
             let mut state = socket.state();
             let last = SocketShared::connect_answered(&mut state, self.generation);
@@ -739,11 +741,17 @@ impl Driver {
             }
         }
         socket.retire();
-        socket.dispatch(Dispatch::ConnectError(ConnectError {
+        let error = ConnectError {
             message: NO_SID.into(),
             data: None,
-        }));
-        socket.resolve_waiters(|| Err(Error::LegacyServer));
+        };
+        socket.dispatch(Dispatch::ConnectError(error.clone()));
+        socket.resolve_waiters(move || {
+            Err(match legacy {
+                true => Error::LegacyServer,
+                false => Error::ConnectError(error.clone()),
+            })
+        });
         self.forget(socket);
     }
 
