@@ -99,14 +99,18 @@
 
 pub mod asyncapi;
 mod contract;
+pub mod diff;
 mod drift;
 mod export;
+#[cfg(feature = "import")]
+pub mod import;
 pub mod json_schema;
+pub mod read;
 pub mod typescript;
 mod walk;
 
 pub use contract::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
-pub use drift::{check_up_to_date, Drift, DriftReason, REFRESH_COMMAND};
+pub use drift::{check_export_dir, check_up_to_date, Drift, DriftReason, REFRESH_COMMAND};
 pub use export::{
     Contact, ExportOptions, ExportedFile, Exporter, License, ServerInfo, ASYNCAPI_FILE,
     JSON_SCHEMA_FILE, TYPESCRIPT_FILE,
