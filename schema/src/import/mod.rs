@@ -46,7 +46,7 @@ mod types;
 use serde_json::Value;
 
 use self::names::{is_plain_ident, pascal_case, snake_case, unraw, Names};
-use self::types::{docs, Types};
+use self::types::{docs, Types, DERIVES, DERIVE_IMPORTS};
 use crate::contract::Direction;
 use crate::read::{
     parse_text, read_document, ArgDoc, ContractDocument, DocumentKind, Perspective, ReadError,
@@ -254,6 +254,9 @@ pub fn import_document(
 
     let mut source = String::new();
     source.push_str(&header(document, options));
+    if types.items.iter().any(|item| item.contains(DERIVES)) {
+        source.push_str(DERIVE_IMPORTS);
+    }
     for item in &types.items {
         source.push_str(item);
         source.push('\n');
@@ -390,9 +393,10 @@ fn export_items(document: &ContractDocument, traits: &[String]) -> String {
     let servers: Vec<String> = document
         .servers
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(index, s)| {
             format!(
-                "ferrio::schema::ServerInfo {{ name: {}, host: {}, protocol: {}, pathname: {}, description: {} }}",
+                "let server{index} = ferrio::schema::ServerInfo {{ name: {}, host: {}, protocol: {}, pathname: {}, description: {} }};",
                 literal(&s.name),
                 literal(&s.host),
                 literal(&s.protocol),
@@ -401,6 +405,7 @@ fn export_items(document: &ContractDocument, traits: &[String]) -> String {
             )
         })
         .collect();
+    let server_names: Vec<String> = (0..servers.len()).map(|i| format!("server{i}")).collect();
     let contact = match info.get("contact") {
         Some(contact) => format!(
             "Some(ferrio::schema::Contact {{ name: {}, url: {}, email: {} }})",
@@ -421,18 +426,19 @@ fn export_items(document: &ContractDocument, traits: &[String]) -> String {
     let description = (!document.description.is_empty()).then_some(document.description.as_str());
     let contracts: String = traits
         .iter()
-        .map(|t| format!(".contract::<{t}>()"))
+        .map(|t| format!("exporter.add::<{t}>();"))
         .collect();
     format!(
         r#"/// What names the service when this contract is exported again (title, version, servers...
 /// as the document had them).
 pub fn export_options() -> ferrio::schema::ExportOptions {{
+    {servers}
     ferrio::schema::ExportOptions {{
         title: {title},
         version: {version},
         description: {description},
         id: {id},
-        servers: Vec::from([{servers}]),
+        servers: Vec::from([{server_names}]),
         contact: {contact},
         license: {license},
     }}
@@ -440,13 +446,16 @@ pub fn export_options() -> ferrio::schema::ExportOptions {{
 
 /// The exporter of every namespace of this contract.
 pub fn exporter() -> ferrio::schema::Exporter {{
-    ferrio::schema::Exporter::new(){contracts}
+    let mut exporter = ferrio::schema::Exporter::new();
+    {contracts}
+    exporter
 }}
 "#,
         title = literal(&document.title),
         version = literal(&document.version),
         description = optional(description),
         id = optional(document.id.as_deref()),
-        servers = servers.join(", "),
+        servers = servers.join("\n"),
+        server_names = server_names.join(", "),
     )
 }

@@ -13,9 +13,12 @@ use crate::walk::decode_ref_name;
 /// The Rust type of a schema that no Rust type here expresses.
 pub(crate) const VALUE: &str = "serde_json::Value";
 /// The derives of every generated type.
-const DERIVES: &str = "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, \
-                       ferrio::schema::schemars::JsonSchema)] \
+pub(crate) const DERIVES: &str =
+    "#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)] \
                        #[schemars(crate = \"ferrio::schema::schemars\")]";
+/// The names the derives need in scope (imported at the top of the file).
+pub(crate) const DERIVE_IMPORTS: &str =
+    "use ferrio::schema::schemars::JsonSchema;\nuse serde::{Deserialize, Serialize};\n";
 /// Keywords that only annotate a schema.
 const ANNOTATIONS: &[&str] = &[
     "title",
@@ -195,7 +198,9 @@ fn shape(object: &Map<String, Value>) -> Option<Shape<'_>> {
 impl<'d> Types<'d> {
     /// A generator for `doc`, with the names in `taken` and every shared type's name claimed.
     pub(crate) fn new(doc: &'d ContractDocument, taken: &[&str]) -> Types<'d> {
-        let mut names = Names::with(taken);
+        let mut taken = taken.to_vec();
+        taken.extend(["Serialize", "Deserialize", "JsonSchema"]);
+        let mut names = Names::with(&taken);
         let mut named = HashMap::new();
         for (name, _) in &doc.schemas {
             named.insert(name.clone(), names.claim(&pascal_case(name, "Type")));
