@@ -4,6 +4,7 @@
 //! ferrio-contract import asyncapi.yaml -o src/contract.rs    # AsyncAPI -> Rust
 //! ferrio-contract diff old/asyncapi.json new/asyncapi.json   # what changed, whom it breaks
 //! ferrio-contract check contract/ -- cargo run --example export -- --out {}
+//! ferrio-contract rules                                     # the diff's rules
 //! ```
 //!
 //! Exit codes: 0 success (nothing breaks at the chosen level, no drift), 1 breaking changes
@@ -57,6 +58,7 @@ fn cli() -> Command {
                 )
                 .arg(perspective),
         )
+        .subcommand(Command::new("rules").about("Print the diff's rules as a Markdown table"))
         .subcommand(
             Command::new("check")
                 .about("Check that a committed export directory is what the crate exports now")
@@ -78,6 +80,10 @@ fn main() -> ExitCode {
         Some(("import", args)) => run_import(args),
         Some(("diff", args)) => run_diff(args),
         Some(("check", args)) => run_check(args),
+        Some(("rules", _)) => {
+            print!("{}", ferrio_schema::diff::rules::markdown_table());
+            Ok(ExitCode::SUCCESS)
+        }
         _ => Err(Failure::Usage("no command".into())),
     };
     match result {

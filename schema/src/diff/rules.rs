@@ -270,3 +270,23 @@ impl Rule {
         }
     }
 }
+
+/// The rules as a Markdown table (rule, what it detects, whom it breaks on the wire, Rust
+/// source, TypeScript source), as `docs/CONTRACT.md` shows it.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| rule | what | wire: breaks | Rust source | TypeScript |\n| --- | --- | --- | --- | --- |\n",
+    );
+    let yes = |b: bool| if b { "breaks" } else { "-" };
+    for rule in RULES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            rule.id,
+            rule.summary,
+            rule.wire_text(),
+            yes(rule.rust),
+            yes(rule.typescript)
+        ));
+    }
+    out
+}
