@@ -19,6 +19,7 @@
 //! | `{type: array, items: S}` / a tuple (`items: [..]`, `prefixItems`) | `Vec<S>` / a Rust tuple |
 //! | `integer` with `format` `int8`..`int128`, `uint8`..`uint128`, `int`, `uint` | `i8`..`i128`, `u8`..`u128`, `isize`, `usize`; without a format `i64` |
 //! | `number` (`format: float`) | `f64` (`f32`) |
+//! | `format: date` / `date-time` without a `type` (zod-sockets' `z.date()`) | `String` (ISO 8601 text, as JSON carries a date) |
 //! | `format: binary` | `Binary`, a newtype over `bytes::Bytes` whose schema is [`crate::binary_schema`] (a Socket.IO attachment) |
 //! | `{}`, `true`, annotations only | `serde_json::Value` |
 //! | `not`, `if`, `patternProperties`, `allOf` of several... | `serde_json::Value`, with a doc line naming the schema's JSON pointer and why |

@@ -63,6 +63,9 @@ pub(crate) struct Types<'d> {
     pub(crate) items: Vec<String>,
     /// Whether the `Binary` newtype is used.
     pub(crate) binary: Option<String>,
+    /// Inline schemas already written (their JSON text) -> their type: the same inline schema
+    /// in several places is one type.
+    inline_types: HashMap<String, String>,
     /// Notes about the type just written (why it is `Value`), for the docs of its field.
     notes: Vec<String>,
     depth: usize,
@@ -213,6 +216,7 @@ impl<'d> Types<'d> {
             stack: Vec::new(),
             items: Vec::new(),
             binary: None,
+            inline_types: HashMap::new(),
             notes: Vec::new(),
             depth: 0,
         }
@@ -498,6 +502,8 @@ impl<'d> Types<'d> {
                 ))
             }
             None if format == "binary" => self.binary_type(),
+            // A date with no type (zod-sockets' `z.date()`): JSON carries it as ISO 8601 text.
+            None if matches!(format, "date" | "date-time") => "String".to_owned(),
             None if object.contains_key("items") || object.contains_key("prefixItems") => {
                 self.array(object, pointer, hint)?
             }
@@ -549,7 +555,12 @@ impl<'d> Types<'d> {
 
     /// An inline struct or enum: named from `hint`, written now.
     fn inline(&mut self, schema: &Value, pointer: &str, hint: &str) -> Result<String, ReadError> {
+        let key = schema.to_string();
+        if let Some(ident) = self.inline_types.get(&key) {
+            return Ok(ident.clone());
+        }
         let ident = self.names.claim(&pascal_case(hint, "Type"));
+        self.inline_types.insert(key, ident.clone());
         let saved = self.take_notes();
         let result = self.define(&ident, schema, pointer, "");
         self.notes = saved;
@@ -575,7 +586,7 @@ impl<'d> Types<'d> {
         };
         match shape(object) {
             Some(Shape::Struct) => {
-                let (fields, deny) = self.fields(ident, object, pointer, None, true)?;
+                let (fields, deny, _) = self.fields(ident, object, pointer, None, true)?;
                 let deny = if deny {
                     "#[serde(deny_unknown_fields)]"
                 } else {
@@ -636,7 +647,7 @@ impl<'d> Types<'d> {
         pointer: &str,
         skip: Option<&str>,
         public: bool,
-    ) -> Result<(Vec<String>, bool), ReadError> {
+    ) -> Result<(Vec<String>, bool, bool), ReadError> {
         let empty = Map::new();
         let properties = match object.get("properties") {
             Some(Value::Object(properties)) => properties,
@@ -666,6 +677,7 @@ impl<'d> Types<'d> {
         }
         let mut field_names = Names::default();
         let mut fields = Vec::new();
+        let mut undocumented = false;
         for name in order {
             if Some(name) == skip {
                 continue;
@@ -695,13 +707,20 @@ impl<'d> Types<'d> {
                 .map(|o| text_of(o, "description"))
                 .unwrap_or_default();
             let visibility = if public { "pub " } else { "" };
-            fields.push(format!(
-                "{}\n{serde}\n{visibility}{field}: {ty},",
-                docs(&with_notes(description, &notes))
-            ));
+            let text = with_notes(description, &notes);
+            // The fields of a variant are allowed undocumented by the variant (rustfmt
+            // and prettyplease print a short variant differently when its fields have
+            // attributes).
+            let docs = if text.is_empty() && !public {
+                undocumented = true;
+                String::new()
+            } else {
+                docs(&text)
+            };
+            fields.push(format!("{docs}\n{serde}\n{visibility}{field}: {ty},"));
         }
         let deny = object.get("additionalProperties") == Some(&Value::Bool(false));
-        Ok((fields, deny))
+        Ok((fields, deny, undocumented))
     }
 
     /// An enum of alternatives: internally tagged when every alternative is an inline object
@@ -767,7 +786,7 @@ impl<'d> Types<'d> {
                 } else {
                     String::new()
                 };
-                let (fields, deny) = self.fields(
+                let (fields, deny, undocumented) = self.fields(
                     &format!("{ident} {value}"),
                     member,
                     &format!("{pointer}/{index}"),
@@ -779,9 +798,12 @@ impl<'d> Types<'d> {
                 } else {
                     ""
                 };
+                let mut variant_docs = docs(text_of(member, "description"));
+                if undocumented && !variant_docs.starts_with("#[allow") {
+                    variant_docs.push_str("\n#[allow(missing_docs)]");
+                }
                 lines.push(format!(
-                    "{}\n{rename}\n{deny}\n{variant} {{\n{}\n}},",
-                    docs(text_of(member, "description")),
+                    "{variant_docs}\n{rename}\n{deny}\n{variant} {{\n{}\n}},",
                     fields.join("\n")
                 ));
             }

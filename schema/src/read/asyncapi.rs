@@ -164,6 +164,30 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                         [(message, message_pointer)] => {
                             let payload_pointer = format!("{message_pointer}/payload");
                             let (args, rest) = match message.get("payload") {
+                                // zod-sockets reads the ack of an event it emits with
+                                // `emitWithAck`, whose value is the first ack argument, and
+                                // validates that one value against the whole tuple: the
+                                // client acks with one argument, the tuple.
+                                Some(payload) if sends && is_zod_sockets_reply(reply) => {
+                                    check_refs(root, payload, &payload_pointer)?;
+                                    let mut schema = payload.clone();
+                                    if let Value::Object(map) = &mut schema {
+                                        map.insert(
+                                            "description".into(),
+                                            "one argument holding the whole tuple (zod-sockets \
+                                             validates the first ack argument of an event it \
+                                             emits against the tuple)"
+                                                .into(),
+                                        );
+                                    }
+                                    let packed = ArgDoc {
+                                        name: Some("ack".into()),
+                                        optional: false,
+                                        schema,
+                                        pointer: payload_pointer.clone(),
+                                    };
+                                    (vec![packed], None)
+                                }
                                 Some(payload) => {
                                     check_refs(root, payload, &payload_pointer)?;
                                     tuple_args(root, payload, &payload_pointer)?
@@ -232,6 +256,16 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
         }
     }
     Ok(namespaces.into_iter().map(|(_, n)| n).collect())
+}
+
+/// Whether a reply is written by zod-sockets' documentation generator (its address says
+/// the acknowledgement handler is the last argument).
+fn is_zod_sockets_reply(reply: &Value) -> bool {
+    reply.pointer("/address/location").and_then(Value::as_str) == Some("$message.payload#")
+        && reply
+            .pointer("/address/description")
+            .and_then(Value::as_str)
+            == Some("Last argument: acknowledgement handler")
 }
 
 /// The first non-empty string of `keys` in `value`.
