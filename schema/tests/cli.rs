@@ -145,7 +145,7 @@ fn bad_input_is_one_error_with_its_location_and_exit_code_2() {
         ),
         (
             "variadic.json",
-            &variadic,
+            variadic,
             "#/operations/o/messages/0/payload/additionalItems: any number of further arguments",
         ),
         (
