@@ -171,6 +171,7 @@ pub fn diff(old: &ContractDocument, new: &ContractDocument) -> Result<Report, Re
         event: String::new(),
         direction: None,
         depth: 0,
+        skip_docs: false,
     };
     for old_ns in &old.namespaces {
         let Some(new_ns) = new.namespaces.iter().find(|n| n.path == old_ns.path) else {
@@ -265,6 +266,9 @@ struct Differ<'d> {
     event: String,
     direction: Option<Direction>,
     depth: usize,
+    /// Set while comparing the alternative inside a nullable `anyOf` with the other side:
+    /// descriptions were compared one level up.
+    skip_docs: bool,
 }
 
 /// The facts of a schema the comparison reads.
@@ -512,7 +516,8 @@ impl<'d> Differ<'d> {
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if old_text.trim() != new_text.trim() {
+        let skip_docs = std::mem::take(&mut self.skip_docs);
+        if old_text.trim() != new_text.trim() && !skip_docs {
             self.push(
                 DOCS_CHANGED,
                 at.clone(),
@@ -546,6 +551,7 @@ impl<'d> Differ<'d> {
         if old_core.is_some() || new_core.is_some() {
             let (x, xp) = old_core.unwrap_or((old, old_pointer.clone()));
             let (y, yp) = new_core.unwrap_or((new, new_pointer.clone()));
+            self.skip_docs = true;
             return self.schema(x, y, &xp, &yp, flow);
         }
         // Alternatives: matched by their signature.

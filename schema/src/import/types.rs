@@ -559,6 +559,16 @@ impl<'d> Types<'d> {
         if let Some(ident) = self.inline_types.get(&key) {
             return Ok(ident.clone());
         }
+        // The same schema as a shared type (sio-asyncapi repeats its ack models inline).
+        let shared = self
+            .doc
+            .schemas
+            .iter()
+            .find(|(_, s)| s == schema)
+            .map(|(n, _)| n.clone());
+        if let Some(name) = shared {
+            return self.named_type(&name, pointer);
+        }
         let ident = self.names.claim(&pascal_case(hint, "Type"));
         self.inline_types.insert(key, ident.clone());
         let saved = self.take_notes();

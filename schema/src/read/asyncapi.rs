@@ -22,7 +22,10 @@ pub fn read_asyncapi(root: Value, perspective: Perspective) -> Result<ContractDo
         for (name, server) in map {
             let (server, _) = follow(&root, server, &format!("/servers/{}", escape_pointer(name)))?;
             if version.starts_with("2.") {
-                if let Some(found) = ServerInfo::from_url(name.as_str(), text(server, "url")) {
+                if let Some(mut found) = ServerInfo::from_url(name.as_str(), text(server, "url")) {
+                    if let Some(protocol) = server.get("protocol").and_then(Value::as_str) {
+                        found.protocol = protocol.to_owned();
+                    }
                     servers.push(found);
                 }
                 continue;
@@ -239,6 +242,14 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
             } else {
                 docs.clone()
             };
+            // No reply: an `x-ack` on the message (sio-asyncapi 1.x) declares the ack.
+            let (ack, message_ack_pointer) = match &ack {
+                Some((args, pointer)) => (Some(args.clone()), pointer.clone()),
+                None => match x_ack(root, message, &message_pointer)? {
+                    Some((args, pointer)) => (Some(args), Some(pointer)),
+                    None => (None, None),
+                },
+            };
             namespaces[index].1.events.push(EventDoc {
                 wire_name,
                 rust_name: message
@@ -250,12 +261,38 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                 pointer: message_pointer,
                 args,
                 rest,
-                ack: ack.as_ref().map(|(args, _)| args.clone()),
-                ack_pointer: ack.as_ref().and_then(|(_, p)| p.clone()),
+                ack,
+                ack_pointer: message_ack_pointer,
             });
         }
     }
     Ok(namespaces.into_iter().map(|(_, n)| n).collect())
+}
+
+/// The ack a message declares with the `x-ack` extension: asynction's `{args: schema}` or
+/// sio-asyncapi's schema itself, with its pointer.
+fn x_ack(
+    root: &Value,
+    message: &Value,
+    message_pointer: &str,
+) -> Result<Option<(Vec<ArgDoc>, String)>, ReadError> {
+    let ack_pointer = format!("{message_pointer}/x-ack");
+    match message.get("x-ack") {
+        None | Some(Value::Null) => Ok(None),
+        Some(ack @ Value::Object(map)) => {
+            let (schema, schema_pointer) = match map.get("args") {
+                Some(args) => (args, format!("{ack_pointer}/args")),
+                None => (ack, ack_pointer.clone()),
+            };
+            check_refs(root, schema, &schema_pointer)?;
+            let (args, _) = tuple_args(root, schema, &schema_pointer)?;
+            Ok(Some((args, ack_pointer)))
+        }
+        Some(_) => Err(ReadError::at(
+            &ack_pointer,
+            "`x-ack` is not an object (a schema, or `{args: schema}`)",
+        )),
+    }
 }
 
 /// Whether a reply is written by zod-sockets' documentation generator (its address says
@@ -376,24 +413,9 @@ fn read_v2(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                     }
                     None => (Vec::new(), None),
                 };
-                let (ack, ack_pointer) = match message.get("x-ack") {
+                let (ack, ack_pointer) = match x_ack(root, message, &message_pointer)? {
+                    Some((args, pointer)) => (Some(args), Some(pointer)),
                     None => (None, None),
-                    Some(Value::Object(ack)) => {
-                        let ack_pointer = format!("{message_pointer}/x-ack");
-                        let (schema, schema_pointer) = match ack.get("args") {
-                            Some(args) => (args, format!("{ack_pointer}/args")),
-                            None => (&message["x-ack"], ack_pointer.clone()),
-                        };
-                        check_refs(root, schema, &schema_pointer)?;
-                        let (args, _) = tuple_args(root, schema, &schema_pointer)?;
-                        (Some(args), Some(ack_pointer))
-                    }
-                    Some(_) => {
-                        return Err(ReadError::at(
-                            &format!("{message_pointer}/x-ack"),
-                            "`x-ack` is not an object (a schema, or `{args: schema}`)",
-                        ))
-                    }
                 };
                 let message_docs = first_text(message, &["description", "summary"]);
                 namespace.events.push(EventDoc {

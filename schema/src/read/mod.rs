@@ -422,10 +422,10 @@ pub(crate) fn tuple_args(
 ) -> Result<(Vec<ArgDoc>, Option<ArgDoc>), ReadError> {
     let (payload, pointer) = follow(root, payload, pointer)?;
     let Some(object) = payload.as_object() else {
-        return Ok((vec![arg(payload, pointer.clone(), false)], None));
+        return Ok((vec![whole(payload, pointer.clone())], None));
     };
     if object.get("type").and_then(Value::as_str) != Some("array") {
-        return Ok((vec![arg(payload, pointer.clone(), false)], None));
+        return Ok((vec![whole(payload, pointer.clone())], None));
     }
     let (items_key, items, rest_key) = match (object.get("prefixItems"), object.get("items")) {
         (Some(Value::Array(items)), _) => ("prefixItems", items.as_slice(), "items"),
@@ -433,7 +433,7 @@ pub(crate) fn tuple_args(
         // `items: false` (no argument), or no list: only rest arguments, if any.
         (_, Some(Value::Bool(false))) => ("items", &[][..], "additionalItems"),
         // A list schema (`items: {..}`): one argument that is an array.
-        (_, Some(_)) => return Ok((vec![arg(payload, pointer.clone(), false)], None)),
+        (_, Some(_)) => return Ok((vec![whole(payload, pointer.clone())], None)),
         (_, None) => ("", &[][..], "additionalItems"),
     };
     let min = object
@@ -454,6 +454,17 @@ pub(crate) fn tuple_args(
         Some(schema) => Some(arg(schema, format!("{pointer}/{rest_key}"), true)),
     };
     Ok((args, rest))
+}
+
+/// The one argument that is a whole payload (not a tuple): its schema as it is (a `title`
+/// there names the schema, not the argument).
+fn whole(payload: &Value, pointer: String) -> ArgDoc {
+    ArgDoc {
+        name: None,
+        optional: false,
+        schema: payload.clone(),
+        pointer,
+    }
 }
 
 /// An argument from a tuple item: its `title` becomes the name, a lone `allOf: [$ref]` (how
