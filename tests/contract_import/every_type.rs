@@ -133,6 +133,13 @@ pub struct Everything {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maybe_point: Option<Point>,
 }
+/// A type the contract does not document (its import invents no docs either).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
+pub struct Bare {
+    #[allow(missing_docs)]
+    pub n: u8,
+}
 /// Bytes that travel as a Socket.IO binary attachment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -175,6 +182,8 @@ pub trait EveryEvents {
     /// Binary data; the ack counts its bytes.
     #[emit]
     fn upload(name: String, data: Binary) -> u64;
+    #[on]
+    fn bare(bare: Bare);
     /// The server pushes an id.
     #[on]
     fn identified(id: Id);

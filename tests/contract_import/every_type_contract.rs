@@ -161,6 +161,14 @@ pub struct Everything {
     pub nested: Vec<Option<Vec<u16>>>,
 }
 
+/// A type the contract does not document (its import invents no docs either).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "ferrio::schema::schemars")]
+#[allow(missing_docs)]
+pub struct Bare {
+    pub n: u8,
+}
+
 /// Every event shape, in the main namespace.
 #[ferrio::socketio_events(namespace = "/")]
 pub trait EveryEvents {
@@ -185,6 +193,8 @@ pub trait EveryEvents {
     /// Three arguments of primitive types.
     #[on(name = "three args")]
     fn three(a: bool, b: f64, c: serde_json::Value);
+    #[on]
+    fn bare(bare: Bare);
 }
 
 /// A second namespace, to import as a second trait.

@@ -35,8 +35,10 @@
 //! Names: types in PascalCase, methods, arguments and fields in snake_case; Rust keywords
 //! become raw identifiers (`r#type`); a wire name that is not the Rust name is kept with
 //! `#[emit(name = "chat message")]` / `#[serde(rename = "..")]`; clashes get `2`, `3`...
-//! Docs come from descriptions; an item the document does not describe gets
-//! `#[allow(missing_docs)]` rather than invented text.
+//! Docs come from descriptions; a type or field the document does not describe gets
+//! `#[allow(missing_docs)]` rather than invented text, and an undocumented trait or event
+//! stays undocumented (the macro documents what it generates, and takes no other attribute
+//! there).
 //!
 //! The file also has `export_options()` and `exporter()`, so the imported contract exports
 //! again as the document it came from (ferrio's own export round-trips, modulo order).
@@ -234,19 +236,17 @@ pub fn import_document(
                 }
                 text.push_str(&note);
             }
+            // The macro documents what it generates, and takes no attribute but docs on a
+            // method: an undocumented event stays undocumented.
             lines.push(format!(
                 "{}\n{attr}\nfn {method}({}){ret};",
-                docs(&text),
+                macro_docs(&text),
                 args.join(", ")
             ));
         }
-        let trait_docs = match namespace.docs.trim() {
-            "" => format!("The events of the `{}` namespace.", namespace.path),
-            text => text.to_owned(),
-        };
         trait_items.push(format!(
             "{}\n#[ferrio::socketio_events(namespace = {:?})]\npub trait {trait_name} {{\n{}\n}}",
-            docs(&trait_docs),
+            macro_docs(&namespace.docs),
             namespace.path,
             lines.join("\n")
         ));
@@ -279,6 +279,16 @@ pub fn import_document(
         )
     })?;
     Ok(prettyplease::unparse(&file))
+}
+
+/// Doc attributes for an item the macro consumes (the trait, its methods): none for no text,
+/// since the macro writes docs of its own and accepts no other attribute there.
+fn macro_docs(text: &str) -> String {
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        docs(text)
+    }
 }
 
 /// An argument's type: `Option` past `minItems`.
