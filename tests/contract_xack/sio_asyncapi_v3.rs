@@ -46,7 +46,6 @@ pub struct ChatMessage {
 }
 /// Specification is not provided
 pub type NoSpec = serde_json::Value;
-/// The events of the `/` namespace.
 #[ferrio::socketio_events(namespace = "/")]
 pub trait MainEvents {
     /// Join a room; the server acks with who is there.

@@ -70,7 +70,6 @@ pub enum ShapeAck {
     #[allow(missing_docs)]
     String(String),
 }
-/// The events of the `/` namespace.
 #[ferrio::socketio_events(namespace = "/")]
 pub trait MainEvents {
     /// The message consumed by the application within the / namespace
@@ -100,7 +99,6 @@ pub trait MainEvents {
     #[on]
     fn question(payload: String) -> (bool,);
 }
-/// The events of the `/shop` namespace.
 #[ferrio::socketio_events(namespace = "/shop")]
 pub trait ShopEvents {
     /// The message consumed by the application within the /shop namespace
