@@ -46,30 +46,66 @@ impl Drift {
     }
 }
 
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Drift {
+    /// What is wrong, without the refresh command (for tools that refresh otherwise, such as
+    /// `ferrio-contract check`).
+    pub fn problem(&self) -> String {
         let path = self.path.display();
         match &self.reason {
-            DriftReason::Missing => write!(f, "exported contract file {path} is missing")?,
+            DriftReason::Missing => format!("exported contract file {path} is missing"),
             DriftReason::Unreadable(error) => {
-                write!(f, "exported contract file {path} cannot be read: {error}")?;
+                format!("exported contract file {path} cannot be read: {error}")
             }
             DriftReason::Differs {
                 line,
                 expected,
                 found,
-            } => write!(
-                f,
+            } => format!(
                 "exported contract file {path} is out of date: line {line} is {found:?}, \
                  the contract now exports {expected:?}"
-            )?,
+            ),
         }
+    }
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "; refresh it with `{}` and commit the result",
+            "{}; refresh it with `{}` and commit the result",
+            self.problem(),
             self.refresh_command()
         )
     }
+}
+
+/// Checks that the committed export directory `committed` holds every file of a fresh
+/// export in `fresh` (as written by a crate's own export command), with the same text.
+/// Returns the names of the files checked, or the first drift (whose `path` is in
+/// `committed`).
+///
+/// This is `ferrio-contract check` as a function, for a crate whose export runs as a
+/// program rather than in a test ([`crate::Exporter::check_dir`] is the in-process form).
+pub fn check_export_dir(committed: &Path, fresh: &Path) -> Result<Vec<String>, Drift> {
+    let mut names = Vec::new();
+    let entries = std::fs::read_dir(fresh).map_err(|error| Drift {
+        path: fresh.to_owned(),
+        reason: DriftReason::Unreadable(error.to_string()),
+    })?;
+    for entry in entries.flatten() {
+        if entry.path().is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    for name in &names {
+        let expected = std::fs::read_to_string(fresh.join(name)).map_err(|error| Drift {
+            path: fresh.join(name),
+            reason: DriftReason::Unreadable(error.to_string()),
+        })?;
+        check_up_to_date(committed.join(name), &expected)?;
+    }
+    Ok(names)
 }
 
 impl std::error::Error for Drift {}

@@ -1,16 +1,29 @@
-//! The event contract of ferrio sockets, and its exporters.
+//! The event contract of ferrio sockets: its exporters, an importer, a diff and a drift
+//! check.
 //!
 //! A `#[ferrio::socketio_events]` trait declares what a client emits and listens to. The macro
 //! turns it into an [`EventContract`]: plain data ([`Contract`], [`EventDef`]) with a JSON
 //! Schema for every argument and ack, taken from [schemars]. This crate turns one or several
-//! contracts into the formats the other side of the wire already reads:
+//! contracts into the formats the other side of the wire already reads ([`Exporter`]):
 //!
 //! - a **JSON Schema** (draft 2020-12) bundle ([`json_schema`]),
 //! - an **AsyncAPI 3.0** document, from the server's point of view ([`asyncapi`]),
 //! - **TypeScript** declarations for socket.io servers and clients ([`typescript`]).
 //!
-//! It depends on serde, serde_json and schemars alone: no runtime, no async, and no I/O
-//! except reading a file in [`check_up_to_date`].
+//! And back, for contracts another side publishes:
+//!
+//! - [`read`]: AsyncAPI 3.x and 2.x (with `x-ack`) documents and the JSON Schema bundle, in
+//!   JSON or (feature `yaml`) YAML, into one document model;
+//! - `import` (feature `import`): such a document into Rust source, the payload types and
+//!   one `#[socketio_events]` trait per namespace;
+//! - [`diff`]: two documents into every change, classified by whom it breaks;
+//! - [`check_export_dir`] / [`Exporter::check_dir`]: a committed export is still current.
+//!
+//! The feature `cli` builds the `ferrio-contract` command line tool over them
+//! (`cargo install ferrio-schema --features cli`; see `docs/CONTRACT.md`).
+//!
+//! Without features it depends on serde, serde_json and schemars alone: no runtime, no async,
+//! and no I/O except reading files in [`check_up_to_date`] and [`check_export_dir`].
 //!
 //! # Example
 //!
@@ -97,16 +110,18 @@
 //! declarations document them. Binary data travels as Socket.IO attachments; a payload type
 //! that holds bytes describes them with [`binary_schema`].
 
-pub mod asyncapi;
 mod contract;
+pub mod diff;
 mod drift;
 mod export;
-pub mod json_schema;
-pub mod typescript;
+#[cfg(feature = "import")]
+pub mod import;
+pub mod read;
 mod walk;
 
 pub use contract::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
-pub use drift::{check_up_to_date, Drift, DriftReason, REFRESH_COMMAND};
+pub use drift::{check_export_dir, check_up_to_date, Drift, DriftReason, REFRESH_COMMAND};
+pub use export::{asyncapi, json_schema, typescript};
 pub use export::{
     Contact, ExportOptions, ExportedFile, Exporter, License, ServerInfo, ASYNCAPI_FILE,
     JSON_SCHEMA_FILE, TYPESCRIPT_FILE,

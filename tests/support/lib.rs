@@ -7,6 +7,8 @@
 //! - [`HostileServer`]: a hand-written Engine.IO server that gets a client connected, then
 //!   misbehaves on command (stops pinging, stalls mid-frame, sends garbage...).
 //! - [`within`], [`Inbox`]: every wait has a deadline and fails with a clear message.
+//! - [`zod::ZodServer`]: the zod-sockets server of `tests/zod-server/` and its AsyncAPI
+//!   documentation ([`zod::documentation`]), for the import suite.
 //! - [`Transports`] and [`transport_matrix!`]: run a scenario over websocket only, polling only
 //!   and polling with the upgrade.
 //!
@@ -18,6 +20,7 @@ pub mod peer;
 pub mod proxy;
 pub mod script;
 pub mod wait;
+pub mod zod;
 
 pub use client::{
     any_events, builder, connect, connect_errors, connect_watched, connects, disconnects, events,
