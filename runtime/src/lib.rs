@@ -26,6 +26,7 @@ mod reason;
 mod socket;
 pub mod typed;
 
+pub use engine::Proxy;
 pub use error::{ConnectError, Error};
 pub use manager::{Manager, ManagerBuilder, ManagerEvent, ManagerEvents};
 pub use reason::DisconnectReason;

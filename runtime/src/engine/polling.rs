@@ -24,7 +24,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{connector, EngineConfig, Incoming, Queued, TransportError};
+use super::{connect, EngineConfig, Incoming, Queued, TransportError};
 use crate::protocol::engine::{self, EnginePacket, Frame, Handshake, PollingSegment};
 use crate::TransportKind;
 
@@ -51,7 +51,7 @@ impl HttpConnection {
         let sender = match &mut self.sender {
             Some(sender) if !sender.is_closed() => sender,
             slot => {
-                let stream = connector::connect(&cfg).await?;
+                let stream = connect::connect(&cfg).await?;
                 let (sender, connection) = http1::handshake(TokioIo::new(stream))
                     .await
                     .map_err(|e| TransportError::Http(e.to_string()))?;
