@@ -110,7 +110,8 @@ where
     };
     match code {
         200..=299 => Ok(()),
-        407 => Err(proxy_error(
+        // 407 is the proxy's own; some (tinyproxy) answer a CONNECT with 401 instead.
+        401 | 407 => Err(proxy_error(
             io::ErrorKind::PermissionDenied,
             proxy,
             format!(
