@@ -67,10 +67,17 @@ pub(crate) async fn connect(cfg: &EngineConfig) -> io::Result<Stream> {
     };
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let tls = TlsConnector::from(config.clone())
-        .connect(name, tcp)
-        .await?;
-    Ok(Stream::Tls(Box::new(tls)))
+    // Bounded here too: the connections the polling transport opens while a session is up
+    // are not under the opening timeout.
+    let limit = cfg.probe_timeout;
+    let handshake = TlsConnector::from(config.clone()).connect(name, tcp);
+    match tokio::time::timeout(limit, handshake).await {
+        Ok(tls) => Ok(Stream::Tls(Box::new(tls?))),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the TLS handshake with {host} took longer than {limit:?}"),
+        )),
+    }
 }
 
 impl AsyncRead for Stream {
