@@ -625,8 +625,9 @@ impl ManagerBuilder {
         self
     }
 
-    /// Trusts one more root certificate (PEM) for `https`/`wss`, besides the Mozilla
-    /// roots (socket.io in Node: `ca`).
+    /// Trusts one more root certificate (PEM) for `https`/`wss`, besides the default roots
+    /// (Mozilla's; see the crate's features for the OS store or the platform verifier)
+    /// (socket.io in Node: `ca`).
     pub fn tls_root_certificate_pem(mut self, pem: &[u8]) -> Self {
         use rustls::pki_types::pem::PemObject;
         for cert in CertificateDer::pem_slice_iter(pem) {

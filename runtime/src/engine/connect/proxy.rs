@@ -13,14 +13,16 @@ use crate::Error;
 /// - `http://[user:password@]host[:port]`: an HTTP proxy, asked for a tunnel with
 ///   `CONNECT host:port` (basic authentication with the user and password); default port
 ///   8080 as curl's. Every request (polling and websocket, `http` and `https`) goes through
-///   the tunnel, TLS to the server inside it for `https`/`wss`.
+///   the tunnel, TLS to the server inside it for `https`/`wss`; the proxy must allow
+///   `CONNECT` to the server's port (squid's default rules allow only 443).
 /// - `socks5://[user:password@]host[:port]`: a SOCKS5 proxy (RFC 1928; username/password
 ///   authentication, RFC 1929), the server's name resolved here; default port 1080.
 /// - `socks5h://...`: the same, the name resolved by the proxy (remote DNS).
 ///
 /// The user and password may be percent-encoded in the URL, or given with
 /// [`basic_auth`](Self::basic_auth). A proxy URL without a scheme is an HTTP proxy, as in
-/// curl.
+/// curl. The builder's [`local_address`](crate::ManagerBuilder::local_address) applies to the
+/// connection to the proxy. `https://` proxies (TLS to the proxy itself) are not supported.
 ///
 /// ```
 /// let proxy = ferrio::Proxy::new("socks5h://user:secret@127.0.0.1:1080")?

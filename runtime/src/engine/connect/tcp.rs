@@ -15,7 +15,8 @@ use tokio::net::{TcpSocket, TcpStream};
 const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
 /// Connects to `host:port` (a name or an IP literal), from `local` when given (only the
-/// host's addresses of its family are tried), each address given at most `per_address`.
+/// host's addresses of its family are tried), the name resolution and each address given
+/// at most `per_address`.
 pub(crate) async fn connect(
     host: &str,
     port: u16,
@@ -24,7 +25,16 @@ pub(crate) async fn connect(
 ) -> io::Result<TcpStream> {
     let resolved: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host, port)).await?.collect(),
+        // The resolver gets the same deadline as one attempt.
+        Err(_) => tokio::time::timeout(per_address, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("resolving {host} took longer than {per_address:?}"),
+                )
+            })??
+            .collect(),
     };
     let candidates: Vec<SocketAddr> = resolved
         .iter()
