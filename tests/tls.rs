@@ -80,6 +80,13 @@ async fn connects_over_https_and_wss_with_a_custom_root() {
         let s = within(STEP, m.socket("/").connect())
             .await
             .unwrap_or_else(|e| panic!("{t:?}: {e}"));
+        // `connect()` resolves over polling; the upgrade comes after.
+        if t == Transports::PollingUpgrade {
+            until(STEP, "the upgrade", || {
+                matches!(m.transport(), Some(ferrio::TransportKind::Websocket))
+            })
+            .await;
+        }
         let echoed: String = within(STEP, s.emit_with_ack("ack", "over tls"))
             .await
             .expect("ack");

@@ -16,6 +16,20 @@
 //! The layers, bottom up: [`protocol`] (pure codecs), the Engine.IO client (transports,
 //! upgrade, heartbeat), the [`Manager`] (one connection for every namespace, reconnection)
 //! and the [`Socket`] (one namespace: emit, acks, listeners).
+//!
+//! ## Cargo features
+//!
+//! TLS (`https`/`wss`) is rustls; its choices are named as in reqwest and tokio-tungstenite:
+//!
+//! - the crypto provider: `ring` (default) or `aws-lc-rs` (which builds C code); a provider
+//!   installed process-wide with `rustls::crypto::CryptoProvider::install_default` is used
+//!   first, whatever the features;
+//! - the roots servers are checked against: `webpki-roots` (default, Mozilla's, compiled in),
+//!   `rustls-native-certs` (the OS store, read when a manager is built; with `webpki-roots`
+//!   too, both), or `rustls-platform-verifier` (the platform's verifier, which replaces both).
+//!
+//! [`ManagerBuilder::tls_config`] replaces all of it with a configuration of your own.
+//! Proxies (HTTP `CONNECT`, SOCKS5) need no feature: see [`Proxy`].
 
 mod engine;
 mod error;
@@ -26,6 +40,7 @@ mod reason;
 mod socket;
 pub mod typed;
 
+pub use engine::Proxy;
 pub use error::{ConnectError, Error};
 pub use manager::{Manager, ManagerBuilder, ManagerEvent, ManagerEvents};
 pub use reason::DisconnectReason;

@@ -11,6 +11,9 @@
 //   HOST                       listening address, default "127.0.0.1" (e.g. "::1" for IPv6)
 //   PATH_PREFIX                engine path, default "/socket.io/"
 //   TLS_CERT, TLS_KEY          PEM files: serve HTTPS / WSS instead of HTTP / WS
+//   TLS_CA                     PEM file (with TLS_CERT/TLS_KEY): mutual TLS, every client must
+//                              present a certificate signed by this CA (Node's `requestCert`
+//                              and `rejectUnauthorized`); others fail the TLS handshake
 //   PING_INTERVAL, PING_TIMEOUT, MAX_HTTP_BUFFER_SIZE, CONNECT_TIMEOUT, UPGRADE_TIMEOUT (ms/bytes)
 //   TRANSPORTS                 "polling,websocket" (default), "websocket", "polling"
 //   ALLOW_UPGRADES             "0" forbids the polling -> websocket upgrade
@@ -243,12 +246,19 @@ const notFound = (req, res) => {
 };
 const tlsCert = opt("TLS_CERT", undefined);
 const tlsKey = opt("TLS_KEY", undefined);
+const tlsCa = opt("TLS_CA", undefined);
+const tlsOptions = () => {
+  const o = { cert: require("fs").readFileSync(tlsCert), key: require("fs").readFileSync(tlsKey) };
+  if (tlsCa) {
+    o.ca = require("fs").readFileSync(tlsCa);
+    o.requestCert = true;
+    o.rejectUnauthorized = true;
+  }
+  return o;
+};
 const httpServer =
   tlsCert && tlsKey
-    ? require("https").createServer(
-        { cert: require("fs").readFileSync(tlsCert), key: require("fs").readFileSync(tlsKey) },
-        notFound,
-      )
+    ? require("https").createServer(tlsOptions(), notFound)
     : http.createServer(notFound);
 const io = new Server(httpServer, serverOptions);
 // prepended after the engine attached (it re-wraps the "request" listeners it finds), so every

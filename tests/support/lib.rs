@@ -4,6 +4,8 @@
 //!   `npm ci` when needed, started on a free loopback port, stopped by its handle, restartable
 //!   on the same port); [`shared_peer`] is one such server shared by a whole test binary.
 //! - [`Proxy`]: a loopback TCP proxy that passes, stalls or cuts connections on command.
+//! - [`ProxyServer`]: real HTTP `CONNECT` (tinyproxy) and SOCKS5 (microsocks) proxies,
+//!   installed with apt-get when missing, on a free loopback port.
 //! - [`HostileServer`]: a hand-written Engine.IO server that gets a client connected, then
 //!   misbehaves on command (stops pinging, stalls mid-frame, sends garbage...).
 //! - [`within`], [`Inbox`]: every wait has a deadline and fails with a clear message.
@@ -18,6 +20,7 @@ pub mod client;
 pub mod hostile;
 pub mod peer;
 pub mod proxy;
+pub mod proxy_servers;
 pub mod script;
 pub mod wait;
 pub mod zod;
@@ -29,6 +32,7 @@ pub use client::{
 pub use hostile::{HostileServer, PanicCounter};
 pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
 pub use proxy::{Mode, Proxy};
+pub use proxy_servers::{ProxyServer, TempDir};
 pub use wait::{inbox, poll_once, until, until_async, within, within_for, Inbox, Outbox, STEP};
 
 /// Re-exported so the suites and the support agree on one version.

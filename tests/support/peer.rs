@@ -61,6 +61,9 @@ pub struct PeerOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The listening address (`HOST`); `None` is `127.0.0.1`.
     pub host: Option<std::net::IpAddr>,
+    /// With `tls`: mutual TLS, clients must present a certificate signed by this CA (PEM
+    /// file): `TLS_CA`.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl PeerOptions {
@@ -138,6 +141,12 @@ impl PeerOptions {
         self.tls = Some((cert, key));
         self
     }
+    /// With [`tls`](Self::tls): asks every client for a certificate signed by this CA (PEM
+    /// file) and refuses those without one (mutual TLS).
+    pub fn tls_client_ca(mut self, ca: PathBuf) -> Self {
+        self.tls_client_ca = Some(ca);
+        self
+    }
     /// Listens on this address instead of `127.0.0.1` (e.g. `::1`).
     pub fn host(mut self, host: std::net::IpAddr) -> Self {
         self.host = Some(host);
@@ -194,6 +203,9 @@ impl PeerOptions {
         if let Some((cert, key)) = &self.tls {
             push("tls-cert", cert.display().to_string());
             push("tls-key", key.display().to_string());
+        }
+        if let Some(ca) = &self.tls_client_ca {
+            push("tls-ca", ca.display().to_string());
         }
         if let Some(h) = self.host {
             push("host", h.to_string());

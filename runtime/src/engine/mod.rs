@@ -6,7 +6,7 @@
 //! [`Engine::queue_packet`] and leave while `next` is polled: reading, writing, the
 //! heartbeat and the upgrade are states of one machine, and none waits for another.
 
-mod connector;
+mod connect;
 mod cookies;
 mod flow;
 mod polling;
@@ -27,7 +27,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 
-pub(crate) use connector::tls_config;
+pub use connect::Proxy;
+pub(crate) use connect::{proxy_from_env, tls_config, TlsOptions};
 pub(crate) use cookies::CookieJar;
 pub(crate) use flow::{Flow, HIGH_WATER};
 use polling::PollingTransport;
@@ -58,6 +59,10 @@ pub(crate) struct EngineConfig {
     pub(crate) force_base64: bool,
     /// socket.io's `localAddress`: the address connections are made from.
     pub(crate) local_address: Option<std::net::IpAddr>,
+    /// The proxy connections go through (the builder's or the environment's), if any.
+    pub(crate) proxy: Option<Proxy>,
+    /// The deadline of one TCP connection attempt to one address.
+    pub(crate) connect_timeout: Duration,
     /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.
     pub(crate) remember_upgrade: bool,
     /// socket.io's `tryAllTransports`: when opening fails, try the next transport.

@@ -24,7 +24,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{connector, EngineConfig, Incoming, Queued, TransportError};
+use super::{connect, EngineConfig, Incoming, Queued, TransportError};
 use crate::protocol::engine::{self, EnginePacket, Handshake, PollingSegment};
 use crate::TransportKind;
 
@@ -51,10 +51,10 @@ impl HttpConnection {
         let sender = match &mut self.sender {
             Some(sender) if !sender.is_closed() => sender,
             slot => {
-                let stream = connector::connect(&cfg).await?;
+                let stream = connect::connect(&cfg).await?;
                 let (sender, connection) = http1::handshake(TokioIo::new(stream))
                     .await
-                    .map_err(|e| TransportError::Http(e.to_string()))?;
+                    .map_err(|e| TransportError::Http(with_causes(&e)))?;
                 // Ends when the sender is dropped (with this transport) or the server closes.
                 tokio::spawn(connection);
                 slot.insert(sender)
@@ -63,7 +63,7 @@ impl HttpConnection {
         sender
             .ready()
             .await
-            .map_err(|e| TransportError::Http(e.to_string()))?;
+            .map_err(|e| TransportError::Http(with_causes(&e)))?;
         let url = cfg.url(TransportKind::Polling, sid);
         let path_and_query = &url[url::Position::BeforePath..];
         let has_body = !body.is_empty();
@@ -72,7 +72,7 @@ impl HttpConnection {
             .uri(path_and_query)
             .header(HOST, cfg.host_header())
             .body(Full::new(body))
-            .map_err(|e| TransportError::Http(e.to_string()))?;
+            .map_err(|e| TransportError::Http(with_causes(&e)))?;
         let headers = request.headers_mut();
         for (name, value) in &cfg.headers {
             headers.append(name, value.clone());
@@ -86,20 +86,33 @@ impl HttpConnection {
         cfg.cookies.apply(headers);
         let response = sender.send_request(request).await.map_err(|e| {
             self.sender = None;
-            TransportError::Http(e.to_string())
+            TransportError::Http(with_causes(&e))
         })?;
         cfg.cookies.store(response.headers());
         let status = response.status();
         let body = Limited::new(response.into_body(), cfg.max_frame)
             .collect()
             .await
-            .map_err(|e| TransportError::Http(e.to_string()))?
+            .map_err(|e| TransportError::Http(with_causes(&*e)))?
             .to_bytes();
         if status != StatusCode::OK {
             return Err(TransportError::Status(status.as_u16()));
         }
         Ok(body)
     }
+}
+
+/// An error with its causes: hyper's own message ("connection error") says little, the
+/// cause (a TLS alert, a reset) says what happened.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    message
 }
 
 /// Performs the Engine.IO handshake with a polling GET. The connection is kept for the

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-use super::connector::{self, Stream};
+use super::connect::{self, Stream};
 use super::{EngineConfig, Incoming, Queued, TransportError};
 use crate::protocol::engine::{self, Frame};
 use crate::TransportKind;
@@ -49,7 +49,7 @@ impl WsTransport {
                 .insert(http::header::SEC_WEBSOCKET_PROTOCOL, protocols.clone());
         }
         cfg.cookies.apply(request.headers_mut());
-        let stream = connector::connect(cfg).await?;
+        let stream = connect::connect(cfg).await?;
         let config = WebSocketConfig::default()
             // A small read buffer keeps thousands of idle connections cheap; it grows
             // as needed for large messages.

@@ -14,10 +14,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::mpsc;
 
-use crate::engine::{tls_config, CookieJar, EngineConfig, Flow, Timestamps};
+use crate::engine::{
+    proxy_from_env, tls_config, CookieJar, EngineConfig, Flow, Proxy, Timestamps, TlsOptions,
+};
 use crate::namespace::{Command, Link, SocketShared};
 use crate::socket::SocketBuilder;
 use crate::{DisconnectReason, Error, Result, TransportKind};
@@ -409,6 +411,21 @@ pub struct ManagerBuilder {
     try_all_transports: bool,
     options: Options,
     error: Option<Error>,
+    /// The client certificate chain and key for mutual TLS.
+    client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    proxy: ProxyChoice,
+    connect_timeout: Option<Duration>,
+}
+
+/// Which proxy the connections go through.
+#[derive(Debug, Clone)]
+enum ProxyChoice {
+    /// The environment's (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`): the default.
+    FromEnv,
+    /// None: connections go directly to the server.
+    Direct,
+    /// This one (unless its `no_proxy` list names the server).
+    Set(Proxy),
 }
 
 impl ManagerBuilder {
@@ -438,6 +455,9 @@ impl ManagerBuilder {
                 max_attachments: 10,
             },
             error: None,
+            client_auth: None,
+            proxy: ProxyChoice::FromEnv,
+            connect_timeout: None,
         }
     }
 
@@ -609,8 +629,9 @@ impl ManagerBuilder {
         self
     }
 
-    /// Trusts one more root certificate (PEM) for `https`/`wss`, besides the Mozilla
-    /// roots (socket.io in Node: `ca`).
+    /// Trusts one more root certificate (PEM) for `https`/`wss`, besides the default roots
+    /// (Mozilla's; see the crate's features for the OS store or the platform verifier)
+    /// (socket.io in Node: `ca`).
     pub fn tls_root_certificate_pem(mut self, pem: &[u8]) -> Self {
         use rustls::pki_types::pem::PemObject;
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -626,6 +647,69 @@ impl ManagerBuilder {
     /// custom verification...).
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Sends the connections through this proxy (HTTP `CONNECT` or SOCKS5, see [`Proxy`]),
+    /// the polling requests and the websocket alike, `http`/`ws` and `https`/`wss` (TLS to
+    /// the server inside the tunnel). It replaces the environment's proxy.
+    ///
+    /// Without this call or [`no_proxy`](Self::no_proxy), the environment gives the proxy
+    /// as curl and reqwest read it: `https_proxy`/`HTTPS_PROXY` for `https`/`wss` URLs,
+    /// `http_proxy`/`HTTP_PROXY` for `http`/`ws`, else `all_proxy`/`ALL_PROXY` (lower case
+    /// first; `http://`, `socks5://` or `socks5h://`), unless the server's host is in
+    /// `no_proxy`/`NO_PROXY`. The environment is read by [`build`](Self::build); an
+    /// unsupported proxy URL there is an [`Error::Config`] naming the variable.
+    ///
+    /// A proxy that refuses the credentials (HTTP 407, a SOCKS5 refusal) fails the attempt
+    /// with an [`Error::Transport`] that says so; as socket.io-client does with any failed
+    /// opening, the manager then reconnects with its backoff (each attempt a `connect_error`
+    /// and a [`ManagerEvent::ReconnectError`]), never faster.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = ProxyChoice::Set(proxy);
+        self
+    }
+
+    /// Connects directly to the server: no proxy, whatever the environment says (reqwest:
+    /// `no_proxy()`); replaces an earlier [`proxy`](Self::proxy).
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
+        self
+    }
+
+    /// How long one TCP connection attempt to one address of the server (or of the proxy)
+    /// may take before the next address is tried; default: the whole
+    /// [`timeout`](Self::timeout). The addresses of a host are tried the happy-eyeballs way
+    /// (RFC 8305): IPv6 and IPv4 interleaved, the next attempt starting 250 ms after the
+    /// last if it has not answered yet.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Presents this client certificate to servers that ask for one (mutual TLS; socket.io
+    /// in Node: `cert` and `key`): `cert_chain_pem` holds the certificate and its
+    /// intermediates, `key_pem` its private key (PKCS#8, PKCS#1 or SEC1 PEM). Ignored when
+    /// a whole [`tls_config`](Self::tls_config) is given.
+    pub fn tls_client_auth_pem(mut self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let chain: std::result::Result<Vec<_>, _> =
+            CertificateDer::pem_slice_iter(cert_chain_pem).collect();
+        let chain = match chain {
+            Ok(chain) if !chain.is_empty() => chain,
+            Ok(_) => {
+                self.error = Some(Error::Tls("no certificate in the client chain PEM".into()));
+                return self;
+            }
+            Err(e) => {
+                self.error = Some(Error::Tls(format!("invalid client certificate PEM: {e}")));
+                return self;
+            }
+        };
+        match PrivateKeyDer::from_pem_slice(key_pem) {
+            Ok(key) => self.client_auth = Some((chain, key)),
+            Err(e) => self.error = Some(Error::Tls(format!("invalid client key PEM: {e}"))),
+        }
         self
     }
 
@@ -718,14 +802,26 @@ impl ManagerBuilder {
         let tls = match (&self.tls, secure) {
             (_, false) => None,
             (Some(config), true) => Some(config.clone()),
-            (None, true) => Some(tls_config(&self.extra_roots)?),
+            (None, true) => Some(tls_config(&TlsOptions {
+                extra_roots: self.extra_roots.clone(),
+                client_auth: self
+                    .client_auth
+                    .as_ref()
+                    .map(|(chain, key)| (chain.clone(), key.clone_key())),
+            })?),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let proxy = match &self.proxy {
+            ProxyChoice::Direct => None,
+            ProxyChoice::Set(proxy) => proxy.applies_to(&host).then(|| proxy.clone()),
+            ProxyChoice::FromEnv => proxy_from_env(secure, &host, |name| std::env::var(name).ok())?,
         };
         Ok(EngineConfig {
             base,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
+            host,
             port,
             headers,
             transports: self.transports.clone(),
@@ -736,6 +832,8 @@ impl ManagerBuilder {
             probe_timeout: self.options.timeout,
             timestamps: self.timestamps.clone(),
             local_address: self.local_address,
+            proxy,
+            connect_timeout: self.connect_timeout.unwrap_or(self.options.timeout),
             force_base64: self.force_base64,
             ws_protocols: self.ws_protocols_header()?,
             remember_upgrade: self.remember_upgrade,
