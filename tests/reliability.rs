@@ -1291,9 +1291,9 @@ async fn on_any_outgoing_does_not_fire_for_a_dropped_volatile_packet() {
         .await
         .expect("volatile emit");
     within(STEP, s.connect()).await.expect("connect");
-    within(STEP, s.volatile().emit("sent", 2))
-        .await
-        .expect("volatile emit");
+    // A plain emit as the control: a volatile one may be dropped too, right after the
+    // connection, while the transport is still writing (socket.io-client drops it then).
+    within(STEP, s.emit("sent", 2)).await.expect("emit");
     let first = outgoing.next(STEP).await;
     m.close();
     assert_eq!(
