@@ -243,6 +243,63 @@ async fn io_shortcut_connects_the_namespace_of_the_url() {
     root.manager().close();
 }
 
+/// socket.io's manager cache: `io()` calls for the same server share a manager unless the
+/// namespace is taken, `force_new` or `multiplex(false)`; a manager whose handles are gone
+/// is not kept by the cache. (A peer of its own: the cache is process-wide.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn io_reuses_the_manager_of_the_same_server_as_socket_io_does() {
+    let peer = NodePeer::start(PeerOptions::new()).await;
+    let foo = within(STEP, ferrio::io(&peer.url_for("/foo")))
+        .await
+        .expect("io(/foo)");
+    let bar = within(STEP, ferrio::io(&peer.url_for("/bar")))
+        .await
+        .expect("io(/bar)");
+    assert!(foo.manager().engine_id().is_some());
+    assert_eq!(
+        foo.manager().engine_id(),
+        bar.manager().engine_id(),
+        "two namespaces of one server share the connection"
+    );
+    let foo_again = within(STEP, ferrio::io(&peer.url_for("/foo")))
+        .await
+        .expect("io(/foo) again");
+    assert_ne!(
+        foo.manager().engine_id(),
+        foo_again.manager().engine_id(),
+        "a namespace already in use gets a manager of its own"
+    );
+    let forced = within(
+        STEP,
+        ferrio::Io::new(&peer.url_for("/abc"))
+            .force_new(true)
+            .connect(),
+    )
+    .await
+    .expect("force_new");
+    assert_ne!(foo.manager().engine_id(), forced.manager().engine_id());
+    let alone = within(
+        STEP,
+        ferrio::Io::new(&peer.url_for("/abc"))
+            .multiplex(false)
+            .connect(),
+    )
+    .await
+    .expect("multiplex(false)");
+    assert_ne!(foo.manager().engine_id(), alone.manager().engine_id());
+    assert_ne!(forced.manager().engine_id(), alone.manager().engine_id());
+    // Every handle of the first manager gone: the next call makes a new one.
+    let first = foo.manager().engine_id();
+    drop((foo, bar));
+    let fresh = within(STEP, ferrio::io(&peer.url_for("/foo")))
+        .await
+        .expect("io(/foo) after the drop");
+    assert_ne!(fresh.manager().engine_id(), first);
+    for s in [foo_again, forced, alone, fresh] {
+        within(STEP, s.manager().close()).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_managers_make_two_engine_connections() {
     let peer = shared_peer().await;

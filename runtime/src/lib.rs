@@ -33,6 +33,7 @@
 
 mod engine;
 mod error;
+mod io;
 mod manager;
 mod namespace;
 pub mod protocol;
@@ -42,6 +43,7 @@ pub mod typed;
 
 pub use engine::Proxy;
 pub use error::{ConnectError, Error};
+pub use io::{io, Io};
 pub use manager::{Manager, ManagerBuilder, ManagerEvent, ManagerEvents};
 pub use reason::DisconnectReason;
 pub use socket::{
@@ -200,20 +202,4 @@ impl TransportKind {
             TransportKind::Websocket => "websocket",
         }
     }
-}
-
-/// Connects to a namespace in one call (socket.io: `io(url)`): the URL's path is the
-/// namespace (`http://host:3000/admin` is `/admin`, no path is `/`), its query goes to the
-/// server (`socket.handshake.query`). Each call makes a new [`Manager`]; to share one connection between namespaces,
-/// use [`Manager::socket`].
-pub async fn io(url: &str) -> Result<Socket> {
-    let parsed =
-        url::Url::parse(url).map_err(|e| Error::Config(format!("invalid URL {url:?}: {e}")))?;
-    let namespace = match parsed.path() {
-        "" => "/".to_owned(),
-        path => path.to_owned(),
-    };
-    // The manager keeps the URL's query and replaces its path by the endpoint path.
-    let manager = Manager::builder(url).build()?;
-    manager.socket(&namespace).connect().await
 }

@@ -345,6 +345,12 @@ impl Manager {
         &self.inner.options
     }
 
+    /// Whether a socket of this namespace exists (a handle of it lives).
+    pub(crate) fn has_socket(&self, nsp: &str) -> bool {
+        let sockets = self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        sockets.get(nsp).is_some_and(|weak| weak.strong_count() > 0)
+    }
+
     /// The socket of a namespace, created on first use.
     pub(crate) fn socket_for(
         &self,
