@@ -556,7 +556,7 @@ async fn auth_fn_is_evaluated_at_every_connection() {
         .socket("/")
         .auth_fn(move || {
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            json!({ "token": format!("token-{n}") })
+            async move { json!({ "token": format!("token-{n}") }) }
         })
         .build();
     let mut up = connects(&s);
@@ -695,5 +695,87 @@ async fn an_attempt_limit_set_during_the_loop_ends_it() {
     until_label(&mut evs, "reconnect_failed").await;
     assert_no_attempt(&mut evs, Duration::from_millis(300)).await;
     assert!(!s.active());
+    m.close();
+}
+
+/// `auth_fn` is asynchronous and runs off the connection task: a token that takes longer
+/// than the whole heartbeat to fetch costs no ping timeout, and the CONNECT carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_async_auth_fn_costs_no_ping_timeout() {
+    let peer = NodePeer::start(
+        PeerOptions::new()
+            .ping_interval(Duration::from_millis(200))
+            .ping_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let m = build(quick(&peer.url()));
+    let mut events = m.events();
+    // The root namespace opens the connection; the slow one joins it.
+    let root = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect /");
+    let slow = m
+        .socket("/foo")
+        .auth_fn(|| async {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            json!({ "token": "fetched" })
+        })
+        .build();
+    within(STEP, slow.connect()).await.expect("connect /foo");
+    let hs: Value = server::handshake(&slow).await;
+    assert_eq!(hs["auth"]["token"], "fetched");
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::ZERO, events.recv()).await {
+        assert!(
+            !matches!(event, ManagerEvent::Close(_)),
+            "the connection closed while the auth function ran: {event:?}"
+        );
+    }
+    assert!(root.connected());
+    within(STEP, m.close()).await;
+}
+
+/// An `auth_fn` that never gives a value, one that panics, and one that gives something
+/// other than an object: the socket gets a `connect_error` (within the manager's `timeout`)
+/// and stops; a static auth that is not an object fails `connect()` at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_auth_fn_is_a_connect_error() {
+    let peer = shared_peer().await;
+    let m = build(quick(&peer.url()).timeout(Duration::from_millis(500)));
+    let never = m
+        .socket("/foo")
+        .auth_fn(|| std::future::pending::<Value>())
+        .build();
+    let mut errors = connect_errors(&never);
+    let outcome = within(STEP, never.connect()).await;
+    assert!(
+        matches!(&outcome, Err(ferrio::Error::ConnectError(e)) if e.message.contains("no value within")),
+        "{outcome:?}"
+    );
+    errors.next(STEP).await;
+    assert!(!never.active());
+    let panics = m
+        .socket("/bar")
+        .auth_fn(|| async { panic!("no token") })
+        .build();
+    let outcome = within(STEP, panics.connect()).await;
+    assert!(
+        matches!(&outcome, Err(ferrio::Error::ConnectError(e)) if e.message.contains("panicked")),
+        "{outcome:?}"
+    );
+    let text = m
+        .socket("/abc")
+        .auth_fn(|| async { json!("s3cret") })
+        .build();
+    let outcome = within(STEP, text.connect()).await;
+    assert!(
+        matches!(&outcome, Err(ferrio::Error::ConnectError(e)) if e.message.contains("JSON object")),
+        "{outcome:?}"
+    );
+    let m2 = build(quick(&peer.url()));
+    let outcome = within(STEP, m2.socket("/").auth("s3cret").connect()).await;
+    assert!(
+        matches!(&outcome, Err(ferrio::Error::Config(message)) if message.contains("JSON object")),
+        "{outcome:?}"
+    );
     m.close();
 }

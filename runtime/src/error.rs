@@ -89,6 +89,16 @@ pub struct ConnectError {
     pub data: Option<serde_json::Value>,
 }
 
+impl ConnectError {
+    /// A connection failure with a message and no data.
+    pub(crate) fn new(message: String) -> Self {
+        ConnectError {
+            message,
+            data: None,
+        }
+    }
+}
+
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -23,7 +23,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::backoff::Backoff;
 use super::{ManagerEvent, Observed, Options};
 use crate::engine::{Engine, EngineConfig, EngineEvent, Flow};
-use crate::namespace::{Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared, Written};
+use crate::namespace::{
+    Auth, Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared, Written,
+};
 use crate::protocol::engine::Frame;
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{Args, ProtocolError};
@@ -209,6 +211,9 @@ impl Driver {
             }
             Command::Close(written) => self.close_manager(written),
             Command::StopReconnecting => self.on_reconnection_off(),
+            Command::AuthReady(socket, generation, outcome) => {
+                self.on_auth(&socket, generation, outcome);
+            }
         }
     }
 
@@ -270,10 +275,77 @@ impl Driver {
         }
     }
 
-    /// Sends the namespace CONNECT, with the auth payload and, when the server recovers
+    /// Sends the namespace CONNECT; with an `auth_fn`, once it gave its value (it runs in a
+    /// task of its own, under the manager's `timeout`: user code never runs here).
+    fn send_connect(&mut self, socket: &Arc<SocketShared>) {
+        let f = match &socket.auth {
+            Auth::Fn(f) => f.clone(),
+            Auth::Static(value) => return self.queue_connect(socket, Some(value.clone())),
+            Auth::None | Auth::Invalid(_) => return self.queue_connect(socket, None),
+        };
+        socket.state().phase = Phase::Connecting;
+        let (link, weak, generation) =
+            (socket.link.clone(), Arc::downgrade(socket), self.generation);
+        // Half the `timeout` that `connect()` waits: the failure reaches it before it gives up.
+        let deadline = self.opts.timeout / 2;
+        tokio::spawn(async move {
+            let value = std::panic::AssertUnwindSafe(f()).catch_unwind();
+            let outcome = match tokio::time::timeout(deadline, value).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(_)) => Err("the auth function panicked".to_owned()),
+                Err(_) => Err(format!(
+                    "the auth function gave no value within {deadline:?}"
+                )),
+            };
+            if let Some(socket) = weak.upgrade() {
+                link.command(Command::AuthReady(socket, generation, outcome));
+            }
+        });
+    }
+
+    /// An `auth_fn` gave its value: the CONNECT goes, if the socket still wants it on this
+    /// connection; a failure refuses the socket like the server would.
+    fn on_auth(
+        &mut self,
+        socket: &Arc<SocketShared>,
+        generation: u64,
+        outcome: std::result::Result<serde_json::Value, String>,
+    ) {
+        let wanted = generation == self.generation && matches!(self.conn, Conn::Open(_)) && {
+            let state = socket.state();
+            state.active && state.phase == Phase::Connecting
+        };
+        if !wanted {
+            return;
+        }
+        match outcome {
+            Ok(value @ serde_json::Value::Object(_)) => self.queue_connect(socket, Some(value)),
+            Ok(other) => {
+                let message = format!("auth must be a JSON object, got {other}");
+                self.refuse(socket, ConnectError::new(message), false);
+            }
+            Err(message) => self.refuse(socket, ConnectError::new(message), false),
+        }
+    }
+
+    /// The socket cannot connect (refused, or its auth failed): `connect_error`, it stops,
+    /// its `connect()` fails (with `LegacyServer` for a socket.io 2 server), and the
+    /// connection closes when no socket is left, as socket.io's manager does.
+    fn refuse(&mut self, socket: &Arc<SocketShared>, error: ConnectError, legacy: bool) {
+        socket.retire();
+        socket.dispatch(Dispatch::ConnectError(error.clone()));
+        socket.resolve_waiters(move || {
+            Err(match legacy {
+                true => Error::LegacyServer,
+                false => Error::ConnectError(error.clone()),
+            })
+        });
+        self.forget(socket);
+    }
+
+    /// Queues the namespace CONNECT, with the auth payload and, when the server recovers
     /// sessions, the private session id and the last offset.
-    fn send_connect(&mut self, socket: &SocketShared) {
-        let mut auth = socket.auth.value();
+    fn queue_connect(&mut self, socket: &SocketShared, mut auth: Option<serde_json::Value>) {
         let text = {
             let mut state = socket.state();
             state.phase = Phase::Connecting;
@@ -740,19 +812,7 @@ impl Driver {
                 return;
             }
         }
-        socket.retire();
-        let error = ConnectError {
-            message: NO_SID.into(),
-            data: None,
-        };
-        socket.dispatch(Dispatch::ConnectError(error.clone()));
-        socket.resolve_waiters(move || {
-            Err(match legacy {
-                true => Error::LegacyServer,
-                false => Error::ConnectError(error.clone()),
-            })
-        });
-        self.forget(socket);
+        self.refuse(socket, ConnectError::new(NO_SID.into()), legacy);
     }
 
     fn on_connect_error(&mut self, socket: &Arc<SocketShared>, error: ConnectErrorData) {
@@ -763,15 +823,11 @@ impl Driver {
                 return;
             }
         }
-        socket.retire();
         let error = ConnectError {
             message: error.message,
             data: error.data,
         };
-        socket.dispatch(Dispatch::ConnectError(error.clone()));
-        socket.resolve_waiters(move || Err(Error::ConnectError(error.clone())));
-        // Like socket.io, the manager closes once no socket is active.
-        self.forget(socket);
+        self.refuse(socket, error, false);
     }
 
     fn on_server_disconnect(&mut self, socket: &Arc<SocketShared>) {

@@ -22,6 +22,13 @@ pub(crate) enum Command {
     Close(Written),
     /// Reconnection was turned off while running: a loop waiting for its next attempt stops.
     StopReconnecting,
+    /// A socket's `auth_fn` gave its value (or failed) for the CONNECT on connection number
+    /// `.1` of the manager.
+    AuthReady(
+        Arc<SocketShared>,
+        u64,
+        std::result::Result<serde_json::Value, String>,
+    ),
 }
 
 /// Told when what was queued is written (or will never be): a dropped sender says the
@@ -53,6 +60,13 @@ impl Link {
                 self.flow.done(1);
                 Error::Closed
             })
+    }
+
+    /// Hands a command to the connection task, if it is still there.
+    pub(crate) fn command(&self, command: Command) {
+        if let Some(commands) = self.commands.upgrade() {
+            let _ = commands.send(command);
+        }
     }
 
     /// Waits while the connection task is far behind (see [`Flow`]): emits then slow down

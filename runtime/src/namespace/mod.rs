@@ -21,4 +21,4 @@ pub use event::{Event, OutgoingEvent, PayloadError};
 pub(crate) use link::{Command, Link, Written};
 pub use listeners::ListenerId;
 pub(crate) use listeners::{handler, Dispatch, Handler, Slot};
-pub(crate) use state::{Auth, Outgoing, Phase, SocketShared};
+pub(crate) use state::{Auth, AuthFuture, Outgoing, Phase, SocketShared};

@@ -21,22 +21,19 @@ use crate::protocol::packet::Encoded;
 use crate::protocol::Args;
 use crate::{Error, Result};
 
+/// What an `auth_fn` gives: the payload, computed when a CONNECT is about to be sent.
+pub(crate) type AuthFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = serde_json::Value> + Send>>;
+
 /// Where the `auth` payload of a CONNECT comes from.
 #[derive(Clone)]
 pub(crate) enum Auth {
     None,
     Static(serde_json::Value),
-    Fn(Arc<dyn Fn() -> serde_json::Value + Send + Sync>),
-}
-
-impl Auth {
-    pub(crate) fn value(&self) -> Option<serde_json::Value> {
-        match self {
-            Auth::None => None,
-            Auth::Static(value) => Some(value.clone()),
-            Auth::Fn(f) => Some(f()),
-        }
-    }
+    /// Evaluated at every CONNECT, in a task of its own (see the connection task).
+    Fn(Arc<dyn Fn() -> AuthFuture + Send + Sync>),
+    /// Given a value that is not a JSON object: `connect()` fails with this message.
+    Invalid(String),
 }
 
 /// A packet on its way out.
@@ -125,7 +122,7 @@ pub(crate) struct LinkStatus {
 /// One namespace socket.
 pub(crate) struct SocketShared {
     pub(crate) nsp: Arc<str>,
-    link: Link,
+    pub(crate) link: Link,
     pub(crate) auth: Auth,
     pub(crate) ack_timeout: Option<Duration>,
     pub(crate) retries: u32,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::manager::Manager;
-use crate::namespace::{handler, Auth, Command, Dispatch, Slot, SocketShared};
+use crate::namespace::{handler, Auth, AuthFuture, Command, Dispatch, Slot, SocketShared};
 pub use crate::namespace::{Event, ListenerId, OutgoingEvent};
 use crate::typed::PayloadError;
 use crate::{ConnectError, DisconnectReason, Error, Result};
@@ -50,26 +50,39 @@ impl SocketBuilder {
     }
 
     /// The `auth` payload sent with the namespace CONNECT (socket.io: `auth`), readable
-    /// by the server as `socket.handshake.auth`. It must serialize to a JSON object.
+    /// by the server as `socket.handshake.auth`. It must serialize to a JSON object: any
+    /// other value makes `connect()` fail with [`Error::Config`] (socket.io's server only
+    /// reads objects).
     pub fn auth(mut self, auth: impl Serialize) -> Self {
         self.auth = match serde_json::to_value(auth) {
             Ok(value @ serde_json::Value::Object(_)) => Auth::Static(value),
-            Ok(other) => {
-                tracing::warn!("auth must be a JSON object, got {other}; sending none");
-                Auth::None
-            }
-            Err(e) => {
-                tracing::warn!("auth does not serialize ({e}); sending none");
-                Auth::None
-            }
+            Ok(other) => Auth::Invalid(format!("auth must be a JSON object, got {other}")),
+            Err(e) => Auth::Invalid(format!("auth does not serialize: {e}")),
         };
         self
     }
 
     /// An `auth` payload computed at every (re)connection (socket.io: `auth` as a
-    /// function), for tokens that expire.
-    pub fn auth_fn(mut self, f: impl Fn() -> serde_json::Value + Send + Sync + 'static) -> Self {
-        self.auth = Auth::Fn(Arc::new(f));
+    /// function), for tokens that expire: an async closure, so it can fetch or refresh a
+    /// token. It runs in a task of its own while the connection goes on (pings are
+    /// answered meanwhile), at most half the manager's `timeout`; a value that is not a JSON
+    /// object, a panic or the timeout give the socket a `connect_error` and stop it.
+    ///
+    /// ```no_run
+    /// # async fn fresh_token() -> String { String::new() }
+    /// # fn f(manager: &ferrio::Manager) {
+    /// let socket = manager
+    ///     .socket("/")
+    ///     .auth_fn(|| async { serde_json::json!({ "token": fresh_token().await }) })
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn auth_fn<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = serde_json::Value> + Send + 'static,
+    {
+        self.auth = Auth::Fn(Arc::new(move || -> AuthFuture { Box::pin(f()) }));
         self
     }
 
@@ -202,6 +215,9 @@ impl Socket {
     /// fire when it succeeds). Waits at most the manager's `timeout` (20 s by default) and
     /// then fails with [`Error::Timeout`]; the socket keeps trying, as socket.io does.
     pub async fn connect(&self) -> Result<()> {
+        if let Auth::Invalid(message) = &self.shared.auth {
+            return Err(Error::Config(message.clone()));
+        }
         let (tx, rx) = oneshot::channel();
         {
             let mut state = self.shared.state();
