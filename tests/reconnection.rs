@@ -743,7 +743,7 @@ async fn a_failing_auth_fn_is_a_connect_error() {
     let m = build(quick(&peer.url()).timeout(Duration::from_millis(500)));
     let never = m
         .socket("/foo")
-        .auth_fn(|| std::future::pending::<Value>())
+        .auth_fn(std::future::pending::<Value>)
         .build();
     let mut errors = connect_errors(&never);
     let outcome = within(STEP, never.connect()).await;
