@@ -173,12 +173,17 @@ async fn the_offset_argument_does_not_disturb_fixed_argument_lists() {
     let (m, s) = connect(&peer.url(), "/", Transports::WebsocketOnly).await;
     let mut back = events(&s, "echo-back");
     let (typed_tx, mut typed) = tokio::sync::mpsc::unbounded_channel();
-    ferrio::typed::on::<(i64, String), _, _>(&s, "echo-back", move |args| {
-        let tx = typed_tx.clone();
-        async move {
-            let _ = tx.send(args);
-        }
-    });
+    ferrio::typed::on::<(i64, String), _, _>(
+        &s,
+        "echo-back",
+        ferrio::typed::Times::Every,
+        move |args| {
+            let tx = typed_tx.clone();
+            async move {
+                let _ = tx.send(args);
+            }
+        },
+    );
     within(STEP, s.emit("echo", (7, "seven")))
         .await
         .expect("emit");

@@ -484,3 +484,118 @@ fn the_marker_describes_the_contract() {
     assert_eq!(names, ["text", "n", "flags"]);
     assert_eq!(contract.events.len(), 17);
 }
+
+/// A namespace the peer refuses in its middleware.
+#[ferrio::socketio_events(namespace = "/no")]
+pub trait Refused {
+    /// Never comes.
+    #[on]
+    fn never(n: u32);
+}
+
+/// Issue 11, item 2: the typed socket does what the untyped one does — a builder (async auth,
+/// ack timeout, retries), lifecycle listeners, `once_`, removing one typed listener, the
+/// `retries` copy — without going through `.socket()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_socket_is_complete() {
+    let peer = shared_peer().await;
+    let manager = Manager::new(peer.url()).expect("manager");
+    let typed = PeerSocket::builder(&manager)
+        .auth_fn(|| async { serde_json::json!({ "token": "typed" }) })
+        .ack_timeout(Duration::from_millis(300))
+        .retries(1)
+        .build();
+    let connects = inbox::<()>("typed connects");
+    let tx = connects.sender();
+    typed.on_connect(move || {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(());
+        }
+    });
+    let disconnects = inbox::<ferrio::DisconnectReason>("typed disconnects");
+    let tx = disconnects.sender();
+    typed.on_disconnect(move |reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason);
+        }
+    });
+    let (every, once) = (inbox::<u32>("on_num"), inbox::<u32>("once_num"));
+    let (every_tx, once_tx) = (every.sender(), once.sender());
+    let every_id = typed.on_num(move |i| {
+        let tx = every_tx.clone();
+        async move {
+            let _ = tx.send(i);
+        }
+    });
+    typed.once_num(move |i| {
+        let tx = once_tx.clone();
+        async move {
+            let _ = tx.send(i);
+        }
+    });
+    within(STEP, typed.socket().connect())
+        .await
+        .expect("connect");
+    let (mut connects, mut every, mut once) = (connects, every, once);
+    connects.next(STEP).await;
+    let hs: Value = server::handshake(typed.socket()).await;
+    assert_eq!(
+        hs["auth"]["token"], "typed",
+        "the async auth reached the server"
+    );
+
+    let request = || EmitN {
+        n: 3,
+        event: "num".into(),
+    };
+    within(STEP, typed.emit_request_nums(request()))
+        .await
+        .expect("emitN");
+    assert_eq!(every.take(3, STEP).await, [0, 1, 2]);
+    assert_eq!(once.next(STEP).await, 0);
+    once.assert_quiet(Duration::from_millis(200)).await;
+
+    typed.off(every_id);
+    within(STEP, typed.emit_request_nums(request()))
+        .await
+        .expect("emitN");
+    every.assert_quiet(Duration::from_millis(300)).await;
+
+    // The builder's ack timeout and retries: `noAck` is tried twice, then times out.
+    let started = std::time::Instant::now();
+    let outcome = within(STEP, typed.emit_no_ack()).await;
+    assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");
+    assert!(started.elapsed() >= Duration::from_millis(550), "one retry");
+    // The `retries` copy overrides it.
+    let started = std::time::Instant::now();
+    let outcome = within(STEP, typed.retries(0).emit_no_ack()).await;
+    assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");
+    assert!(started.elapsed() < Duration::from_millis(550), "no retry");
+
+    typed.socket().disconnect();
+    let mut disconnects = disconnects;
+    assert_eq!(
+        disconnects.next(STEP).await,
+        ferrio::DisconnectReason::IoClientDisconnect
+    );
+
+    let refused = RefusedSocket::build(&manager);
+    let errors = inbox::<ferrio::ConnectError>("typed connect errors");
+    let tx = errors.sender();
+    refused.on_connect_error(move |error| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(error);
+        }
+    });
+    let outcome = within(STEP, refused.socket().connect()).await;
+    assert!(
+        matches!(outcome, Err(Error::ConnectError(_))),
+        "{outcome:?}"
+    );
+    let mut errors = errors;
+    errors.next(STEP).await;
+    within(STEP, manager.close()).await;
+}

@@ -154,9 +154,11 @@ impl<'a> Cx<'a> {
                 "The typed socket of the [`{marker}`] events, in the namespace `{nsp}`.\n\n\
                  Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an \
                  `on_<name>` listener and a `<name>_stream`; arguments and acks have the \
-                 declared types. Cloning is cheap (the same socket); `timeout()` and \
-                 `volatile()` give a copy whose emits carry that flag. Get one with \
-                 [`{socket}::connect`], [`{socket}::build`] or [`{socket}::from_socket`].",
+                 declared types, `once_<name>` listens to the next one only. Cloning is \
+                 cheap (the same socket); `timeout()`, `volatile()` and `retries()` give a \
+                 copy whose emits carry that flag. Get one with [`{socket}::builder`] (auth, \
+                 ack timeout, retries), [`{socket}::build`], [`{socket}::connect`] or \
+                 [`{socket}::from_socket`].",
                 nsp = self.contract.namespace,
             ),
         );
@@ -168,6 +170,7 @@ impl<'a> Cx<'a> {
                 socket: #p::Socket,
                 timeout: #p::Option<#p::Duration>,
                 volatile: bool,
+                retries: #p::Option<u32>,
             }
         }
     }
@@ -278,9 +281,10 @@ impl<'a> Cx<'a> {
                 .map(|(event, slots)| match event.direction {
                     Direction::Emit => self.emit_method(event, slots),
                     Direction::On => {
-                        let on = self.on_method(event, slots);
+                        let on = self.on_method(event, slots, false);
+                        let once = self.on_method(event, slots, true);
                         let stream = self.stream_method(event, slots);
-                        quote!(#on #stream)
+                        quote!(#on #once #stream)
                     }
                 });
         quote! {
@@ -290,7 +294,16 @@ impl<'a> Cx<'a> {
                         socket: #p::Clone::clone(&self.socket),
                         timeout: self.timeout,
                         volatile: self.volatile,
+                        retries: self.retries,
                     }
+                }
+            }
+
+            impl #p::FromSocket for #socket {
+                const NAMESPACE: &'static str = #namespace;
+
+                fn from_socket(socket: #p::Socket) -> Self {
+                    Self { socket, timeout: #p::None, volatile: false, retries: #p::None }
                 }
             }
 
@@ -300,6 +313,7 @@ impl<'a> Cx<'a> {
                         .field("socket", &self.socket)
                         .field("timeout", &self.timeout)
                         .field("volatile", &self.volatile)
+                        .field("retries", &self.retries)
                         .finish()
                 }
             }
@@ -308,6 +322,12 @@ impl<'a> Cx<'a> {
             impl #socket {
                 #[doc = #namespace_doc]
                 #vis const NAMESPACE: &'static str = #namespace;
+
+                /// Options of the typed socket on `manager` (auth, async auth function, ack
+                /// timeout, retries), then `build()` or `connect()`.
+                #vis fn builder(manager: &#p::Manager) -> #p::TypedBuilder<Self> {
+                    #p::TypedBuilder::new(manager)
+                }
 
                 /// Builds the typed socket on `manager`, in [`Self::NAMESPACE`], without
                 /// connecting it: register listeners first, then connect with
@@ -340,7 +360,7 @@ impl<'a> Cx<'a> {
                 /// The typed socket over `socket`, which should be in [`Self::NAMESPACE`]
                 /// (built with any options: auth, ack timeout, retries).
                 #vis fn from_socket(socket: #p::Socket) -> Self {
-                    Self { socket, timeout: #p::None, volatile: false }
+                    <Self as #p::FromSocket>::from_socket(socket)
                 }
 
                 /// The untyped socket underneath: connection state, `disconnect()`,
@@ -352,21 +372,55 @@ impl<'a> Cx<'a> {
                 /// A copy whose emits await their ack at most `timeout` (socket.io:
                 /// `socket.timeout(ms)`), failing with `ferrio::Error::Timeout` after it.
                 #vis fn timeout(&self, timeout: #p::Duration) -> Self {
-                    Self {
-                        socket: #p::Clone::clone(&self.socket),
-                        timeout: #p::Some(timeout),
-                        volatile: self.volatile,
-                    }
+                    Self { timeout: #p::Some(timeout), ..#p::Clone::clone(self) }
                 }
 
                 /// A copy whose emits are dropped rather than buffered while the socket is
                 /// disconnected (socket.io: `socket.volatile`).
                 #vis fn volatile(&self) -> Self {
-                    Self {
-                        socket: #p::Clone::clone(&self.socket),
-                        timeout: self.timeout,
-                        volatile: true,
-                    }
+                    Self { volatile: true, ..#p::Clone::clone(self) }
+                }
+
+                /// A copy whose acknowledged emits are retried `retries` times (socket.io:
+                /// `socket.retries(n)`): after an ack timeout, or a disconnection after the
+                /// packet was sent; at-least-once delivery.
+                #vis fn retries(&self, retries: u32) -> Self {
+                    Self { retries: #p::Some(retries), ..#p::Clone::clone(self) }
+                }
+
+                /// Listens to the namespace connection, at every (re)connection (socket.io:
+                /// `socket.on("connect")`).
+                #vis fn on_connect<#f, #fut>(&self, #listener: #f) -> #p::ListenerId
+                where
+                    #f: #p::Fn() -> #fut + #p::Send + #p::Sync + 'static,
+                    #fut: #p::Future<Output = ()> + #p::Send + 'static,
+                {
+                    self.socket.on_connect(#listener)
+                }
+
+                /// Listens to connection failures (socket.io: `socket.on("connect_error")`).
+                #vis fn on_connect_error<#f, #fut>(&self, #listener: #f) -> #p::ListenerId
+                where
+                    #f: #p::Fn(#p::ConnectError) -> #fut + #p::Send + #p::Sync + 'static,
+                    #fut: #p::Future<Output = ()> + #p::Send + 'static,
+                {
+                    self.socket.on_connect_error(#listener)
+                }
+
+                /// Listens to disconnections, with the reason (socket.io:
+                /// `socket.on("disconnect")`).
+                #vis fn on_disconnect<#f, #fut>(&self, #listener: #f) -> #p::ListenerId
+                where
+                    #f: #p::Fn(#p::DisconnectReason) -> #fut + #p::Send + #p::Sync + 'static,
+                    #fut: #p::Future<Output = ()> + #p::Send + 'static,
+                {
+                    self.socket.on_disconnect(#listener)
+                }
+
+                /// Removes one listener registered on this socket, typed or not (socket.io:
+                /// `socket.off(event, listener)`).
+                #vis fn off(&self, id: #p::ListenerId) {
+                    self.socket.off(id)
                 }
 
                 /// Listens to received events whose payload does not match the declared
@@ -388,6 +442,9 @@ impl<'a> Cx<'a> {
                     }
                     if self.volatile {
                         #emitter = #emitter.volatile();
+                    }
+                    if let #p::Some(retries) = self.retries {
+                        #emitter = #emitter.retries(retries);
                     }
                     #emitter
                 }
@@ -458,13 +515,17 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// `on_<event>(listener)`; the listener gets the arguments as parameters and its output
-    /// is the ack.
-    fn on_method(&self, event: &Event, slots: &EventSlots) -> TokenStream {
+    /// `on_<event>(listener)` (or `once_<event>`); the listener gets the arguments as
+    /// parameters and its output is the ack.
+    fn on_method(&self, event: &Event, slots: &EventSlots, once: bool) -> TokenStream {
         let p = &self.p;
         let vis = &self.contract.vis;
         let (f, fut) = (&self.listener_ty, &self.future_ty);
-        let method = format_ident!("on_{}", event.name, span = event.ident.span());
+        let (prefix, times, which) = match once {
+            false => ("on", quote!(#p::Times::Every), ""),
+            true => ("once", quote!(#p::Times::Once), " the next time only"),
+        };
+        let method = format_ident!("{prefix}_{}", event.name, span = event.ident.span());
         let wire = &event.wire_name;
         let listener = Ident::new("listener", Span::mixed_site());
         let arg_types = event.args.iter().map(|a| &a.ty);
@@ -498,10 +559,10 @@ impl<'a> Cx<'a> {
         let docs = with_own_docs(
             &event.docs,
             &format!(
-                "Listens to `{wire}`: `listener` is called {what}.{reply_docs} A payload \
-                 that does not match the declared types never reaches it; it goes to \
-                 [`Self::on_payload_error`]. Returns the listener's id, for \
-                 `.socket().off(id)`."
+                "Listens to `{wire}`{which}: `listener` is called {what}.{reply_docs} A \
+                 payload that does not match the declared types never reaches it; it goes \
+                 to [`Self::on_payload_error`]. Returns the listener's id, for \
+                 [`Self::off`]."
             ),
         );
         quote! {
@@ -511,7 +572,7 @@ impl<'a> Cx<'a> {
                 #f: #p::Fn(#(#arg_types),*) -> #fut + #p::Send + #p::Sync + 'static,
                 #fut: #p::Future<Output = #output> + #p::Send + 'static,
             {
-                #register(&self.socket, #wire, move |#pattern| #listener(#(#values),*))
+                #register(&self.socket, #wire, #times, move |#pattern| #listener(#(#values),*))
             }
         }
     }

@@ -22,6 +22,20 @@ pub(crate) const RESERVED: [&str; 6] = [
     "removeListener",
 ];
 
+/// The listeners a typed socket has of its own (`on_<name>`): an `#[on]` method of that
+/// name would generate a second one.
+const SOCKET_LISTENERS: [&str; 4] = ["payload_error", "connect", "connect_error", "disconnect"];
+
+/// What the typed socket's own `on_<name>` listens to.
+fn own_listener(name: &str) -> &'static str {
+    match name {
+        "payload_error" => "payloads that do not match",
+        "connect" => "the namespace connection",
+        "connect_error" => "connection failures",
+        _ => "disconnections",
+    }
+}
+
 /// The trait itself: no generics, supertraits, `unsafe`, `auto`, or attributes but docs.
 pub(crate) fn trait_shape(item: &ItemTrait, errors: &mut Errors) {
     if let Some(unsafety) = &item.unsafety {
@@ -200,9 +214,20 @@ pub(crate) fn events(events: &[Event], errors: &mut Errors) -> Vec<bool> {
     let mut wire: HashMap<(Direction, &str), &Event> = HashMap::new();
     let mut rust: HashMap<&str, &Event> = HashMap::new();
     for (i, event) in events.iter().enumerate() {
+        let clashes =
+            event.direction == Direction::On && SOCKET_LISTENERS.contains(&event.name.as_str());
+        if clashes {
+            keep[i] = false;
+        }
         if RESERVED.contains(&event.wire_name.as_str()) {
             let fix = match event.explicit_name {
                 true => "choose another wire name".to_owned(),
+                // Renaming the method renames the event too; one error says both.
+                false if clashes => format!(
+                    "rename the method: the typed socket has `on_{}` of its own (for {})",
+                    event.name,
+                    own_listener(&event.name)
+                ),
                 false => format!(
                     "keep the method's name and give the event another wire name with \
                      `#[{}(name = \"...\")]`",
@@ -268,17 +293,19 @@ pub(crate) fn events(events: &[Event], errors: &mut Errors) -> Vec<bool> {
         } else {
             rust.insert(&event.name, event);
         }
-        if event.direction == Direction::On && event.name == "payload_error" {
+        let reported = RESERVED.contains(&event.wire_name.as_str()) && !event.explicit_name;
+        if clashes && !reported {
             errors.push(syn::Error::new(
                 event.ident.span(),
                 format_args!(
-                    "an `#[on]` method named `payload_error` would generate `on_payload_error`, \
-                     which the typed socket already has (it reports payloads that do not match); \
-                     rename the method and keep the wire name with `#[on(name = \"{}\")]`",
-                    event.wire_name
+                    "an `#[on]` method named `{name}` would generate `on_{name}`, which the \
+                     typed socket already has (for {what}); rename the method and keep the \
+                     wire name with `#[on(name = \"{wire}\")]`",
+                    name = event.name,
+                    what = own_listener(&event.name),
+                    wire = event.wire_name,
                 ),
             ));
-            keep[i] = false;
         }
     }
     keep

@@ -73,11 +73,14 @@ pub use ferrio_macros::socketio_events;
 /// [`Incoming`]: __private::Incoming
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::typed::{on, on_with_ack, stream, stream_with_ack};
+    pub use crate::typed::{
+        on, on_with_ack, stream, stream_with_ack, Builder as TypedBuilder, FromSocket, Times,
+    };
     pub use crate::{
         Acked, Emitter, Error, EventStream, ListenerId, Manager, PayloadError, Responder, Result,
         Socket,
     };
+    pub use crate::{Closing, ConnectError, DisconnectReason};
     pub use ferrio_schema::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
     pub use schemars::{JsonSchema, Schema, SchemaGenerator};
     pub use serde::de::DeserializeOwned;
@@ -140,14 +143,19 @@ pub mod __private {
     }
 
     /// [`on_with_ack`] with the reply type of slot `S`.
-    pub fn on_with_sent_ack<A, S, F, Fut>(socket: &Socket, event: &str, listener: F) -> ListenerId
+    pub fn on_with_sent_ack<A, S, F, Fut>(
+        socket: &Socket,
+        event: &str,
+        times: Times,
+        listener: F,
+    ) -> ListenerId
     where
         A: DeserializeOwned + Send + 'static,
         S: Sent,
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = S::Type> + Send + 'static,
     {
-        on_with_ack::<A, S::Type, F, Fut>(socket, event, listener)
+        on_with_ack::<A, S::Type, F, Fut>(socket, event, times, listener)
     }
 
     /// [`stream_with_ack`] with the reply type of slot `S`.

@@ -55,9 +55,30 @@ fn decode_or_report<A: DeserializeOwned>(socket: &WeakSocket, event: &Event) -> 
     }
 }
 
+/// How a typed listener is registered: for every event, or for the next one only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Times {
+    /// Every event (`on`).
+    Every,
+    /// The next event only (`once`).
+    Once,
+}
+
+/// Registers an untyped listener as `times` says.
+fn register<F, Fut>(socket: &Socket, event: &str, times: Times, listener: F) -> ListenerId
+where
+    F: Fn(Event) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    match times {
+        Times::Every => socket.on(event, listener),
+        Times::Once => socket.once(event, listener),
+    }
+}
+
 /// Registers a listener of an event without ack, decoding its arguments as `A` (a tuple of
 /// the declared argument types) first.
-pub fn on<A, F, Fut>(socket: &Socket, event: &str, listener: F) -> ListenerId
+pub fn on<A, F, Fut>(socket: &Socket, event: &str, times: Times, listener: F) -> ListenerId
 where
     A: DeserializeOwned + Send + 'static,
     F: Fn(A) -> Fut + Send + Sync + 'static,
@@ -65,7 +86,7 @@ where
 {
     let this = socket.downgrade();
     let listener = std::sync::Arc::new(listener);
-    socket.on(event, move |event| {
+    register(socket, event, times, move |event| {
         let args = decode_or_report::<A>(&this, &event);
         let listener = listener.clone();
         async move {
@@ -78,7 +99,12 @@ where
 
 /// Registers a listener of an event the server wants acknowledged: the listener's output
 /// `R` is sent back as the ack's one argument.
-pub fn on_with_ack<A, R, F, Fut>(socket: &Socket, event: &str, listener: F) -> ListenerId
+pub fn on_with_ack<A, R, F, Fut>(
+    socket: &Socket,
+    event: &str,
+    times: Times,
+    listener: F,
+) -> ListenerId
 where
     A: DeserializeOwned + Send + 'static,
     R: Serialize + Send + 'static,
@@ -87,7 +113,7 @@ where
 {
     let this = socket.downgrade();
     let listener = std::sync::Arc::new(listener);
-    socket.on(event, move |event| {
+    register(socket, event, times, move |event| {
         let args = decode_or_report::<A>(&this, &event);
         let listener = listener.clone();
         async move {
@@ -240,5 +266,97 @@ impl<R> Drop for Responder<R> {
         if let Some(event) = &self.event {
             tracing::warn!("the ack of event {:?} was never sent", event.name());
         }
+    }
+}
+
+/// What a typed socket of `#[socketio_events]` is made from: an untyped socket in its
+/// namespace. Implemented by every generated socket.
+pub trait FromSocket: Sized {
+    /// The namespace of the contract.
+    const NAMESPACE: &'static str;
+
+    /// The typed socket over `socket` (which should be in [`Self::NAMESPACE`]).
+    fn from_socket(socket: Socket) -> Self;
+}
+
+/// Options of a typed socket before it is built (the generated `builder(&manager)`): the
+/// same as [`SocketBuilder`](crate::SocketBuilder)'s, for the contract's namespace.
+///
+/// ```no_run
+/// # #[ferrio::socketio_events(namespace = "/chat")]
+/// # trait ChatEvents {
+/// #     /// A message.
+/// #     #[on]
+/// #     fn message(text: String);
+/// # }
+/// # async fn f(manager: &ferrio::Manager) -> Result<(), ferrio::Error> {
+/// let chat = ChatEventsSocket::builder(manager)
+///     .auth_fn(|| async { serde_json::json!({ "token": "abc" }) })
+///     .ack_timeout(std::time::Duration::from_secs(5))
+///     .retries(2)
+///     .build();
+/// chat.on_message(|text| async move { println!("{text}") });
+/// chat.socket().connect().await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a typed Builder does nothing until `build()` or `connect()`"]
+pub struct Builder<S> {
+    inner: crate::SocketBuilder,
+    socket: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for Builder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder").finish_non_exhaustive()
+    }
+}
+
+impl<S: FromSocket> Builder<S> {
+    /// Options for the socket of `S`'s namespace on `manager`.
+    pub fn new(manager: &crate::Manager) -> Self {
+        Builder {
+            inner: manager.socket(S::NAMESPACE),
+            socket: PhantomData,
+        }
+    }
+
+    /// See [`SocketBuilder::auth`](crate::SocketBuilder::auth).
+    pub fn auth(mut self, auth: impl Serialize) -> Self {
+        self.inner = self.inner.auth(auth);
+        self
+    }
+
+    /// See [`SocketBuilder::auth_fn`](crate::SocketBuilder::auth_fn).
+    pub fn auth_fn<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = serde_json::Value> + Send + 'static,
+    {
+        self.inner = self.inner.auth_fn(f);
+        self
+    }
+
+    /// See [`SocketBuilder::ack_timeout`](crate::SocketBuilder::ack_timeout).
+    pub fn ack_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.inner = self.inner.ack_timeout(timeout);
+        self
+    }
+
+    /// See [`SocketBuilder::retries`](crate::SocketBuilder::retries).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.inner = self.inner.retries(retries);
+        self
+    }
+
+    /// The typed socket, not connected: register listeners, then `connect()`.
+    pub fn build(self) -> S {
+        S::from_socket(self.inner.build())
+    }
+
+    /// The typed socket, connected (see [`Socket::connect`]).
+    pub async fn connect(self) -> Result<S> {
+        let socket = self.inner.build();
+        socket.connect().await?;
+        Ok(S::from_socket(socket))
     }
 }

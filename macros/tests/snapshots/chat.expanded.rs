@@ -18,12 +18,13 @@ pub struct ChatEvents;
 ///
 /// The typed socket of the [`ChatEvents`] events, in the namespace `/chat`.
 ///
-/// Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an `on_<name>` listener and a `<name>_stream`; arguments and acks have the declared types. Cloning is cheap (the same socket); `timeout()` and `volatile()` give a copy whose emits carry that flag. Get one with [`ChatEventsSocket::connect`], [`ChatEventsSocket::build`] or [`ChatEventsSocket::from_socket`].
+/// Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an `on_<name>` listener and a `<name>_stream`; arguments and acks have the declared types, `once_<name>` listens to the next one only. Cloning is cheap (the same socket); `timeout()`, `volatile()` and `retries()` give a copy whose emits carry that flag. Get one with [`ChatEventsSocket::builder`] (auth, ack timeout, retries), [`ChatEventsSocket::build`], [`ChatEventsSocket::connect`] or [`ChatEventsSocket::from_socket`].
 #[allow(dead_code)]
 pub struct ChatEventsSocket {
     socket: ::ferrio::__private::Socket,
     timeout: ::ferrio::__private::Option<::ferrio::__private::Duration>,
     volatile: bool,
+    retries: ::ferrio::__private::Option<u32>,
 }
 const _: () = {
     #[allow(dead_code)]
@@ -142,6 +143,18 @@ const _: () = {
                 socket: ::ferrio::__private::Clone::clone(&self.socket),
                 timeout: self.timeout,
                 volatile: self.volatile,
+                retries: self.retries,
+            }
+        }
+    }
+    impl ::ferrio::__private::FromSocket for ChatEventsSocket {
+        const NAMESPACE: &'static str = "/chat";
+        fn from_socket(socket: ::ferrio::__private::Socket) -> Self {
+            Self {
+                socket,
+                timeout: ::ferrio::__private::None,
+                volatile: false,
+                retries: ::ferrio::__private::None,
             }
         }
     }
@@ -154,6 +167,7 @@ const _: () = {
                 .field("socket", &self.socket)
                 .field("timeout", &self.timeout)
                 .field("volatile", &self.volatile)
+                .field("retries", &self.retries)
                 .finish()
         }
     }
@@ -161,6 +175,13 @@ const _: () = {
     impl ChatEventsSocket {
         /// The namespace of these events: `/chat`.
         pub const NAMESPACE: &'static str = "/chat";
+        /// Options of the typed socket on `manager` (auth, async auth function, ack
+        /// timeout, retries), then `build()` or `connect()`.
+        pub fn builder(
+            manager: &::ferrio::__private::Manager,
+        ) -> ::ferrio::__private::TypedBuilder<Self> {
+            ::ferrio::__private::TypedBuilder::new(manager)
+        }
         /// Builds the typed socket on `manager`, in [`Self::NAMESPACE`], without
         /// connecting it: register listeners first, then connect with
         /// `.socket().connect().await`, so that no event can arrive before its
@@ -191,11 +212,7 @@ const _: () = {
         /// The typed socket over `socket`, which should be in [`Self::NAMESPACE`]
         /// (built with any options: auth, ack timeout, retries).
         pub fn from_socket(socket: ::ferrio::__private::Socket) -> Self {
-            Self {
-                socket,
-                timeout: ::ferrio::__private::None,
-                volatile: false,
-            }
+            <Self as ::ferrio::__private::FromSocket>::from_socket(socket)
         }
         /// The untyped socket underneath: connection state, `disconnect()`,
         /// `on_any`, `off(id)`, events this contract does not declare.
@@ -206,19 +223,69 @@ const _: () = {
         /// `socket.timeout(ms)`), failing with `ferrio::Error::Timeout` after it.
         pub fn timeout(&self, timeout: ::ferrio::__private::Duration) -> Self {
             Self {
-                socket: ::ferrio::__private::Clone::clone(&self.socket),
                 timeout: ::ferrio::__private::Some(timeout),
-                volatile: self.volatile,
+                ..::ferrio::__private::Clone::clone(self)
             }
         }
         /// A copy whose emits are dropped rather than buffered while the socket is
         /// disconnected (socket.io: `socket.volatile`).
         pub fn volatile(&self) -> Self {
             Self {
-                socket: ::ferrio::__private::Clone::clone(&self.socket),
-                timeout: self.timeout,
                 volatile: true,
+                ..::ferrio::__private::Clone::clone(self)
             }
+        }
+        /// A copy whose acknowledged emits are retried `retries` times (socket.io:
+        /// `socket.retries(n)`): after an ack timeout, or a disconnection after the
+        /// packet was sent; at-least-once delivery.
+        pub fn retries(&self, retries: u32) -> Self {
+            Self {
+                retries: ::ferrio::__private::Some(retries),
+                ..::ferrio::__private::Clone::clone(self)
+            }
+        }
+        /// Listens to the namespace connection, at every (re)connection (socket.io:
+        /// `socket.on("connect")`).
+        pub fn on_connect<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn() -> Fut + ::ferrio::__private::Send
+                + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            self.socket.on_connect(listener)
+        }
+        /// Listens to connection failures (socket.io: `socket.on("connect_error")`).
+        pub fn on_connect_error<F, Fut>(
+            &self,
+            listener: F,
+        ) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(::ferrio::__private::ConnectError) -> Fut
+                + ::ferrio::__private::Send + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            self.socket.on_connect_error(listener)
+        }
+        /// Listens to disconnections, with the reason (socket.io:
+        /// `socket.on("disconnect")`).
+        pub fn on_disconnect<F, Fut>(
+            &self,
+            listener: F,
+        ) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(::ferrio::__private::DisconnectReason) -> Fut
+                + ::ferrio::__private::Send + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            self.socket.on_disconnect(listener)
+        }
+        /// Removes one listener registered on this socket, typed or not (socket.io:
+        /// `socket.off(event, listener)`).
+        pub fn off(&self, id: ::ferrio::__private::ListenerId) {
+            self.socket.off(id)
         }
         /// Listens to received events whose payload does not match the declared
         /// types: such an event never reaches its typed listener, and the connection
@@ -243,6 +310,9 @@ const _: () = {
             }
             if self.volatile {
                 emitter = emitter.volatile();
+            }
+            if let ::ferrio::__private::Some(retries) = self.retries {
+                emitter = emitter.retries(retries);
             }
             emitter
         }
@@ -293,7 +363,7 @@ const _: () = {
         }
         /// A message for this client.
         ///
-        /// Listens to `message`: `listener` is called with the argument `msg`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for `.socket().off(id)`.
+        /// Listens to `message`: `listener` is called with the argument `msg`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
         pub fn on_message<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
         where
             F: ::ferrio::__private::Fn(ChatMessage) -> Fut + ::ferrio::__private::Send
@@ -305,7 +375,36 @@ const _: () = {
                 (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
                 _,
                 _,
-            >(&self.socket, "message", move |(arg0,)| listener(arg0.0))
+            >(
+                &self.socket,
+                "message",
+                ::ferrio::__private::Times::Every,
+                move |(arg0,)| listener(arg0.0),
+            )
+        }
+        /// A message for this client.
+        ///
+        /// Listens to `message` the next time only: `listener` is called with the argument `msg`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
+        pub fn once_message<F, Fut>(
+            &self,
+            listener: F,
+        ) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(ChatMessage) -> Fut + ::ferrio::__private::Send
+                + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            ::ferrio::__private::on::<
+                (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
+                _,
+                _,
+            >(
+                &self.socket,
+                "message",
+                ::ferrio::__private::Times::Once,
+                move |(arg0,)| listener(arg0.0),
+            )
         }
         /// A message for this client.
         ///
@@ -318,7 +417,7 @@ const _: () = {
         }
         /// The server asks; the handler's return value is sent back as the ack.
         ///
-        /// Listens to `poll`: `listener` is called with the arguments (`question`, `choices`). The server asks for an ack: the listener's output is sent back as the ack's value. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for `.socket().off(id)`.
+        /// Listens to `poll`: `listener` is called with the arguments (`question`, `choices`). The server asks for an ack: the listener's output is sent back as the ack's value. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
         pub fn on_poll<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
         where
             F: ::ferrio::__private::Fn(String, Vec<String>) -> Fut
@@ -334,7 +433,37 @@ const _: () = {
                 __FerrioSlot<9>,
                 _,
                 _,
-            >(&self.socket, "poll", move |(arg0, arg1)| listener(arg0.0, arg1.0))
+            >(
+                &self.socket,
+                "poll",
+                ::ferrio::__private::Times::Every,
+                move |(arg0, arg1)| listener(arg0.0, arg1.0),
+            )
+        }
+        /// The server asks; the handler's return value is sent back as the ack.
+        ///
+        /// Listens to `poll` the next time only: `listener` is called with the arguments (`question`, `choices`). The server asks for an ack: the listener's output is sent back as the ack's value. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
+        pub fn once_poll<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(String, Vec<String>) -> Fut
+                + ::ferrio::__private::Send + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = u8> + ::ferrio::__private::Send
+                + 'static,
+        {
+            ::ferrio::__private::on_with_sent_ack::<
+                (
+                    ::ferrio::__private::Incoming<__FerrioSlot<7>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<8>>,
+                ),
+                __FerrioSlot<9>,
+                _,
+                _,
+            >(
+                &self.socket,
+                "poll",
+                ::ferrio::__private::Times::Once,
+                move |(arg0, arg1)| listener(arg0.0, arg1.0),
+            )
         }
         /// The server asks; the handler's return value is sent back as the ack.
         ///
@@ -355,7 +484,7 @@ const _: () = {
         }
         /// No arguments, an empty ack.
         ///
-        /// Listens to `ping`: `listener` is called (no arguments). The server asks for an ack: it is sent (empty) when the listener's future returns `ferrio::Acked`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for `.socket().off(id)`.
+        /// Listens to `ping`: `listener` is called (no arguments). The server asks for an ack: it is sent (empty) when the listener's future returns `ferrio::Acked`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
         pub fn on_ping<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
         where
             F: ::ferrio::__private::Fn() -> Fut + ::ferrio::__private::Send
@@ -368,7 +497,34 @@ const _: () = {
                 __FerrioSlot<10>,
                 _,
                 _,
-            >(&self.socket, "ping", move |()| listener())
+            >(
+                &self.socket,
+                "ping",
+                ::ferrio::__private::Times::Every,
+                move |()| listener(),
+            )
+        }
+        /// No arguments, an empty ack.
+        ///
+        /// Listens to `ping` the next time only: `listener` is called (no arguments). The server asks for an ack: it is sent (empty) when the listener's future returns `ferrio::Acked`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
+        pub fn once_ping<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn() -> Fut + ::ferrio::__private::Send
+                + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ferrio::Acked>
+                + ::ferrio::__private::Send + 'static,
+        {
+            ::ferrio::__private::on_with_sent_ack::<
+                (),
+                __FerrioSlot<10>,
+                _,
+                _,
+            >(
+                &self.socket,
+                "ping",
+                ::ferrio::__private::Times::Once,
+                move |()| listener(),
+            )
         }
         /// No arguments, an empty ack.
         ///

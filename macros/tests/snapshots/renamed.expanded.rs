@@ -14,12 +14,13 @@
 struct Presence;
 /// The typed socket of the [`Presence`] events, in the namespace `/`.
 ///
-/// Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an `on_<name>` listener and a `<name>_stream`; arguments and acks have the declared types. Cloning is cheap (the same socket); `timeout()` and `volatile()` give a copy whose emits carry that flag. Get one with [`PresenceSocket::connect`], [`PresenceSocket::build`] or [`PresenceSocket::from_socket`].
+/// Each `#[emit]` event has an `emit_<name>` method, each `#[on]` event an `on_<name>` listener and a `<name>_stream`; arguments and acks have the declared types, `once_<name>` listens to the next one only. Cloning is cheap (the same socket); `timeout()`, `volatile()` and `retries()` give a copy whose emits carry that flag. Get one with [`PresenceSocket::builder`] (auth, ack timeout, retries), [`PresenceSocket::build`], [`PresenceSocket::connect`] or [`PresenceSocket::from_socket`].
 #[allow(dead_code)]
 struct PresenceSocket {
     socket: ::ferrio::__private::Socket,
     timeout: ::ferrio::__private::Option<::ferrio::__private::Duration>,
     volatile: bool,
+    retries: ::ferrio::__private::Option<u32>,
 }
 const _: () = {
     #[allow(dead_code)]
@@ -73,6 +74,18 @@ const _: () = {
                 socket: ::ferrio::__private::Clone::clone(&self.socket),
                 timeout: self.timeout,
                 volatile: self.volatile,
+                retries: self.retries,
+            }
+        }
+    }
+    impl ::ferrio::__private::FromSocket for PresenceSocket {
+        const NAMESPACE: &'static str = "/";
+        fn from_socket(socket: ::ferrio::__private::Socket) -> Self {
+            Self {
+                socket,
+                timeout: ::ferrio::__private::None,
+                volatile: false,
+                retries: ::ferrio::__private::None,
             }
         }
     }
@@ -85,6 +98,7 @@ const _: () = {
                 .field("socket", &self.socket)
                 .field("timeout", &self.timeout)
                 .field("volatile", &self.volatile)
+                .field("retries", &self.retries)
                 .finish()
         }
     }
@@ -92,6 +106,13 @@ const _: () = {
     impl PresenceSocket {
         /// The namespace of these events: `/`.
         const NAMESPACE: &'static str = "/";
+        /// Options of the typed socket on `manager` (auth, async auth function, ack
+        /// timeout, retries), then `build()` or `connect()`.
+        fn builder(
+            manager: &::ferrio::__private::Manager,
+        ) -> ::ferrio::__private::TypedBuilder<Self> {
+            ::ferrio::__private::TypedBuilder::new(manager)
+        }
         /// Builds the typed socket on `manager`, in [`Self::NAMESPACE`], without
         /// connecting it: register listeners first, then connect with
         /// `.socket().connect().await`, so that no event can arrive before its
@@ -122,11 +143,7 @@ const _: () = {
         /// The typed socket over `socket`, which should be in [`Self::NAMESPACE`]
         /// (built with any options: auth, ack timeout, retries).
         fn from_socket(socket: ::ferrio::__private::Socket) -> Self {
-            Self {
-                socket,
-                timeout: ::ferrio::__private::None,
-                volatile: false,
-            }
+            <Self as ::ferrio::__private::FromSocket>::from_socket(socket)
         }
         /// The untyped socket underneath: connection state, `disconnect()`,
         /// `on_any`, `off(id)`, events this contract does not declare.
@@ -137,19 +154,66 @@ const _: () = {
         /// `socket.timeout(ms)`), failing with `ferrio::Error::Timeout` after it.
         fn timeout(&self, timeout: ::ferrio::__private::Duration) -> Self {
             Self {
-                socket: ::ferrio::__private::Clone::clone(&self.socket),
                 timeout: ::ferrio::__private::Some(timeout),
-                volatile: self.volatile,
+                ..::ferrio::__private::Clone::clone(self)
             }
         }
         /// A copy whose emits are dropped rather than buffered while the socket is
         /// disconnected (socket.io: `socket.volatile`).
         fn volatile(&self) -> Self {
             Self {
-                socket: ::ferrio::__private::Clone::clone(&self.socket),
-                timeout: self.timeout,
                 volatile: true,
+                ..::ferrio::__private::Clone::clone(self)
             }
+        }
+        /// A copy whose acknowledged emits are retried `retries` times (socket.io:
+        /// `socket.retries(n)`): after an ack timeout, or a disconnection after the
+        /// packet was sent; at-least-once delivery.
+        fn retries(&self, retries: u32) -> Self {
+            Self {
+                retries: ::ferrio::__private::Some(retries),
+                ..::ferrio::__private::Clone::clone(self)
+            }
+        }
+        /// Listens to the namespace connection, at every (re)connection (socket.io:
+        /// `socket.on("connect")`).
+        fn on_connect<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn() -> Fut + ::ferrio::__private::Send
+                + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            self.socket.on_connect(listener)
+        }
+        /// Listens to connection failures (socket.io: `socket.on("connect_error")`).
+        fn on_connect_error<F, Fut>(
+            &self,
+            listener: F,
+        ) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(::ferrio::__private::ConnectError) -> Fut
+                + ::ferrio::__private::Send + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            self.socket.on_connect_error(listener)
+        }
+        /// Listens to disconnections, with the reason (socket.io:
+        /// `socket.on("disconnect")`).
+        fn on_disconnect<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(::ferrio::__private::DisconnectReason) -> Fut
+                + ::ferrio::__private::Send + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            self.socket.on_disconnect(listener)
+        }
+        /// Removes one listener registered on this socket, typed or not (socket.io:
+        /// `socket.off(event, listener)`).
+        fn off(&self, id: ::ferrio::__private::ListenerId) {
+            self.socket.off(id)
         }
         /// Listens to received events whose payload does not match the declared
         /// types: such an event never reaches its typed listener, and the connection
@@ -175,6 +239,9 @@ const _: () = {
             if self.volatile {
                 emitter = emitter.volatile();
             }
+            if let ::ferrio::__private::Some(retries) = self.retries {
+                emitter = emitter.retries(retries);
+            }
             emitter
         }
         /// Emits `setStatus` with the arguments (`status`, `since`), without ack: resolves once the event is handed to the connection, or buffered while the socket is disconnected (dropped instead after [`Self::volatile`]).
@@ -193,7 +260,7 @@ const _: () = {
                 )
                 .await
         }
-        /// Listens to `userJoined`: `listener` is called with the argument `type`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for `.socket().off(id)`.
+        /// Listens to `userJoined`: `listener` is called with the argument `type`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
         fn on_user_joined<F, Fut>(&self, listener: F) -> ::ferrio::__private::ListenerId
         where
             F: ::ferrio::__private::Fn(String) -> Fut + ::ferrio::__private::Send
@@ -205,7 +272,34 @@ const _: () = {
                 (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
                 _,
                 _,
-            >(&self.socket, "userJoined", move |(arg0,)| listener(arg0.0))
+            >(
+                &self.socket,
+                "userJoined",
+                ::ferrio::__private::Times::Every,
+                move |(arg0,)| listener(arg0.0),
+            )
+        }
+        /// Listens to `userJoined` the next time only: `listener` is called with the argument `type`. A payload that does not match the declared types never reaches it; it goes to [`Self::on_payload_error`]. Returns the listener's id, for [`Self::off`].
+        fn once_user_joined<F, Fut>(
+            &self,
+            listener: F,
+        ) -> ::ferrio::__private::ListenerId
+        where
+            F: ::ferrio::__private::Fn(String) -> Fut + ::ferrio::__private::Send
+                + ::ferrio::__private::Sync + 'static,
+            Fut: ::ferrio::__private::Future<Output = ()> + ::ferrio::__private::Send
+                + 'static,
+        {
+            ::ferrio::__private::on::<
+                (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
+                _,
+                _,
+            >(
+                &self.socket,
+                "userJoined",
+                ::ferrio::__private::Times::Once,
+                move |(arg0,)| listener(arg0.0),
+            )
         }
         /// The `userJoined` events as a stream (`futures::Stream`, or `.next().await`): each item is the `type` argument. Payloads that do not match the declared types are left out and reported to [`Self::on_payload_error`]. The listener behind the stream is removed when it is dropped.
         fn user_joined_stream(&self) -> ::ferrio::__private::EventStream<String> {

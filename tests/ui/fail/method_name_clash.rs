@@ -7,6 +7,8 @@ pub trait Chat {
     fn hello(name: String, times: u32);
     #[on]
     fn payload_error(text: String);
+    #[on(name = "left")]
+    fn disconnect(reason: String);
 }
 
 fn main() {
