@@ -576,3 +576,61 @@ async fn a_slow_handler_does_not_block_other_sockets() {
     bar.disconnect();
     m.close();
 }
+
+/// `on_concurrent`: a slow listener does not hold the socket's other listeners, runs its
+/// calls side by side, and never more than `max_in_flight` at once (issue 11, item 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_listener_runs_side_by_side_within_its_bound() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const SLOW: Duration = Duration::from_millis(300);
+    let peer = shared_peer().await;
+    for limit in [8usize, 2] {
+        let m = manager(&peer.url(), Transports::WebsocketOnly);
+        let s = m.socket("/").build();
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let done = inbox::<i64>("slow nums");
+        let tx = done.sender();
+        let (r, p) = (running.clone(), peak.clone());
+        s.on_concurrent("num", limit, move |event| {
+            let (tx, r, p) = (tx.clone(), r.clone(), p.clone());
+            async move {
+                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(SLOW).await;
+                r.fetch_sub(1, Ordering::SeqCst);
+                let _ = tx.send(event.arg::<i64>(0).unwrap_or(-1));
+            }
+        });
+        let mut hi = events(&s, "hi");
+        within(STEP, s.connect()).await.expect("connect");
+        let started = std::time::Instant::now();
+        let _: Value = within(STEP, s.emit_with_ack("emitN", json!({ "n": 8 })))
+            .await
+            .expect("emitN");
+        within(STEP, s.emit("hi", ())).await.expect("hi");
+        hi.next(STEP).await;
+        if limit == 8 {
+            assert!(
+                started.elapsed() < SLOW,
+                "`hi` waited for the slow listener: {:?}",
+                started.elapsed()
+            );
+        }
+        let mut done = done;
+        let mut nums = done.take(8, STEP).await;
+        nums.sort_unstable();
+        assert_eq!(nums, (0..8).collect::<Vec<_>>(), "limit {limit}");
+        let elapsed = started.elapsed();
+        let rounds = 8 / limit as u32;
+        assert!(
+            elapsed >= SLOW * rounds && elapsed < SLOW * (rounds + 2),
+            "limit {limit}: 8 calls of {SLOW:?} took {elapsed:?}"
+        );
+        assert!(
+            peak.load(Ordering::SeqCst) <= limit,
+            "limit {limit}: {peak:?}"
+        );
+        within(STEP, m.close()).await;
+    }
+}

@@ -343,7 +343,8 @@ impl Socket {
 
     /// Listens to an event (socket.io: `socket.on(event, listener)`). The listener is an
     /// async closure; listeners of a socket run one at a time, in arrival order, outside
-    /// the connection task. Answer an ack request with [`Event::ack`].
+    /// the connection task (a slow one delays the socket's later events: see
+    /// [`on_concurrent`](Self::on_concurrent)). Answer an ack request with [`Event::ack`].
     ///
     /// Register listeners before [`connect`](Self::connect) when you can. Registered
     /// after, a listener still gets the events of its name that arrived at most a second
@@ -355,6 +356,49 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.add_event_listener(Slot::Event(event), handler(listener), false, false)
+    }
+
+    /// Listens to an event with a listener that may be slow: each call runs in a task of
+    /// its own, up to `max_in_flight` at once, so the socket's other listeners (and the
+    /// later events) do not wait for it. Calls may then finish in any order; past
+    /// `max_in_flight` running calls, the socket's listeners wait for one to finish (the
+    /// bound holds). [`on`](Self::on) keeps the order and runs one call at a time.
+    ///
+    /// ```no_run
+    /// # fn f(socket: &ferrio::Socket) {
+    /// socket.on_concurrent("render", 8, |event| async move {
+    ///     let page: String = event.args().unwrap_or_default();
+    ///     let html = slow_render(page).await; // 1.5 s: other events go on meanwhile
+    ///     let _ = event.ack(html).await;
+    /// });
+    /// # async fn slow_render(page: String) -> String { page }
+    /// # }
+    /// ```
+    pub fn on_concurrent<F, Fut>(
+        &self,
+        event: &str,
+        max_in_flight: usize,
+        listener: F,
+    ) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let permits = Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1)));
+        let listener = Arc::new(listener);
+        self.on(event, move |event| {
+            let (permits, listener) = (permits.clone(), listener.clone());
+            async move {
+                // Waiting here holds the socket's listeners: the bound on calls in flight.
+                let Ok(permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    listener(event).await;
+                    drop(permit);
+                });
+            }
+        })
     }
 
     /// Listens to the next occurrence of an event only (socket.io: `socket.once`).
