@@ -1,21 +1,94 @@
 //! # ferrio
 //!
-//! A Socket.IO v4 client for tokio (Socket.IO protocol revision 5 over Engine.IO v4).
+//! A Socket.IO v4 client for tokio (Socket.IO protocol revision 5 over Engine.IO v4), with
+//! the API of the official JavaScript client in Rust idioms, and events checked by the
+//! compiler. Needs Rust 1.88+, a tokio runtime, and a socket.io 3 or 4 server.
+//!
+//! ## Typed events (start here)
+//!
+//! Declare what the client emits and listens to as a trait; the macro makes a typed socket
+//! (and the contract for the server team: JSON Schema, AsyncAPI, TypeScript, see
+//! [`schema`]). Register listeners, then connect:
 //!
 //! ```no_run
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, schemars::JsonSchema)]
+//! pub struct Message { pub user: String, pub text: String }
+//!
+//! /// The chat namespace.
+//! #[ferrio::socketio_events(namespace = "/chat")]
+//! pub trait ChatEvents {
+//!     /// Join a room; the server acks with the number of members.
+//!     #[emit] fn join(room: String) -> u32;
+//!     /// A message for this client.
+//!     #[on] fn message(msg: Message);
+//! }
+//!
 //! # async fn f() -> Result<(), ferrio::Error> {
-//! let socket = ferrio::io("http://127.0.0.1:3000").await?;
-//! socket.on("news", |event| async move {
-//!     println!("news: {:?}", event.values());
-//! });
-//! socket.emit("hello", ("world", 42)).await?;
-//! let echoed: String = socket.emit_with_ack("echo", "ping").await?;
+//! let manager = ferrio::Manager::new("http://127.0.0.1:3000")?;
+//! let chat = ChatEventsSocket::builder(&manager).build();
+//! chat.on_message(|msg| async move { println!("{}: {}", msg.user, msg.text) });
+//! chat.socket().connect().await?;
+//! let members = chat.emit_join("rust".into()).await?;
 //! # Ok(()) }
 //! ```
 //!
-//! The layers, bottom up: [`protocol`] (pure codecs), the Engine.IO client (transports,
-//! upgrade, heartbeat), the [`Manager`] (one connection for every namespace, reconnection)
-//! and the [`Socket`] (one namespace: emit, acks, listeners).
+//! ## Untyped
+//!
+//! [`io`] and [`Socket`] are socket.io-client's `io()` and `Socket`: events by name,
+//! arguments as any `Serialize` (a tuple is several arguments), received ones decoded on
+//! demand.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), ferrio::Error> {
+//! let socket = ferrio::Io::new("http://127.0.0.1:3000").build()?;
+//! socket.on("news", |event| async move {
+//!     println!("news: {:?}", event.values());
+//! });
+//! socket.connect().await?;
+//! socket.emit("hello", ("world", 42)).await?;
+//! let echoed: String = socket.emit_with_ack("echo", "ping").await?;
+//! socket.disconnect().await; // the DISCONNECT is on the wire
+//! # Ok(()) }
+//! ```
+//!
+//! ## Connection, reconnection, errors
+//!
+//! A [`Manager`] is one connection, shared by the sockets of every namespace; it reconnects
+//! by itself with socket.io's backoff ([`ManagerBuilder::reconnection_delay`] and the
+//! others), and [`Manager::events`] tells what it does. Listeners learn of disconnections
+//! with their [`DisconnectReason`] ([`Socket::on_disconnect`]); every fallible call returns
+//! an [`Error`]. The connection ends when its last [`Manager`] and [`Socket`] handle are
+//! dropped; listeners that need their socket capture a [`WeakSocket`].
+//!
+//! ## Listeners and their order
+//!
+//! A socket's listeners run one at a time, in arrival order, on a task of the socket (never
+//! on the connection's: a slow listener delays no pong). A slow listener can run its calls
+//! side by side with [`Socket::on_concurrent`]; a typed one through its stream and a task:
+//!
+//! ```no_run
+//! # #[ferrio::socketio_events(namespace = "/game")]
+//! # trait GameEvents {
+//! #     /// The server asks whether this player is ready.
+//! #     #[on] fn ready_check(round: u32) -> bool;
+//! # }
+//! # async fn f(game: GameEventsSocket) {
+//! let mut checks = game.ready_check_stream();
+//! tokio::spawn(async move {
+//!     while let Some((round, responder)) = checks.next().await {
+//!         tokio::spawn(async move {
+//!             let ready = round > 0; // something slow
+//!             let _ = responder.respond(ready).await;
+//!         });
+//!     }
+//! });
+//! # }
+//! ```
+//!
+//! What ferrio guarantees (no hang, delivery and order, bounded memory, close reasons) is
+//! listed in the README's "Guarantees", each with its test.
 //!
 //! ## Cargo features
 //!
