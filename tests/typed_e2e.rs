@@ -599,3 +599,95 @@ async fn the_typed_socket_is_complete() {
     errors.next(STEP).await;
     within(STEP, manager.close()).await;
 }
+
+/// A payload with `ferrio::Binary`: binary everywhere, no recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Upload {
+    name: String,
+    data: ferrio::Binary,
+}
+
+/// Uploads through the peer's `binary` (sent back as `binary-back`, buffers as buffers) and
+/// `echo` (sent back as `echo-back`, the same JSON).
+#[ferrio::socketio_events(namespace = "/foo")]
+pub trait Uploads {
+    /// `binary`: the server emits `binary-back` with the same arguments.
+    #[emit(name = "binary")]
+    fn upload(upload: Upload);
+    /// The server's `binary-back`.
+    #[on(name = "binary-back")]
+    fn uploaded(upload: Upload);
+    /// `echo`, with JSON where the contract says binary.
+    #[emit(name = "echo")]
+    fn upload_as_json(upload: Value);
+    /// The server's `echo-back`.
+    #[on(name = "echo-back")]
+    fn echoed(upload: Upload);
+}
+
+/// Issue 11, item 6: `ferrio::Binary` goes as an attachment and comes back as one; a number
+/// array where the contract declares binary is a payload error, not bytes; the export says
+/// binary (`format: binary`; `ArrayBuffer | ArrayBufferView` in TypeScript).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_is_binary_everywhere() {
+    let peer = shared_peer().await;
+    let manager = Manager::new(peer.url()).expect("manager");
+    let uploads = UploadsSocket::build(&manager);
+    let back = inbox::<Upload>("uploads back");
+    let tx = back.sender();
+    uploads.on_uploaded(move |upload| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(upload);
+        }
+    });
+    let echoed = inbox::<Upload>("echoed as JSON");
+    let tx = echoed.sender();
+    uploads.on_echoed(move |upload| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(upload);
+        }
+    });
+    let errors = inbox::<PayloadError>("payload errors");
+    let tx = errors.sender();
+    uploads.on_payload_error(move |error| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(error);
+        }
+    });
+    within(STEP, uploads.socket().connect())
+        .await
+        .expect("connect");
+    let sent = Upload {
+        name: "a.bin".into(),
+        data: vec![0u8, 1, 2, 255].into(),
+    };
+    within(STEP, uploads.emit_upload(sent.clone()))
+        .await
+        .expect("upload");
+    let (mut back, mut echoed, mut errors) = (back, echoed, errors);
+    assert_eq!(back.next(STEP).await, sent);
+    within(
+        STEP,
+        uploads.emit_upload_as_json(serde_json::json!({ "name": "a.bin", "data": [0, 1, 2, 255] })),
+    )
+    .await
+    .expect("emit");
+    let error = errors.next(STEP).await;
+    assert_eq!(error.event, "echo-back");
+    assert!(error.error.contains("binary attachment"), "{}", error.error);
+    echoed.assert_quiet(Duration::from_millis(200)).await;
+
+    let exporter = ferrio::schema::Exporter::new().contract::<Uploads>();
+    let options = ferrio::schema::ExportOptions::default();
+    let typescript = exporter.typescript(&options);
+    assert!(
+        typescript.contains("ArrayBuffer | ArrayBufferView"),
+        "{typescript}"
+    );
+    let asyncapi = exporter.asyncapi(&options);
+    assert!(asyncapi.contains("\"binary\""), "{asyncapi}");
+    within(STEP, manager.close()).await;
+}

@@ -104,6 +104,7 @@
 //! [`ManagerBuilder::tls_config`] replaces all of it with a configuration of your own.
 //! Proxies (HTTP `CONNECT`, SOCKS5) need no feature: see [`Proxy`].
 
+mod binary;
 mod engine;
 mod error;
 mod io;
@@ -114,6 +115,7 @@ mod reason;
 mod socket;
 pub mod typed;
 
+pub use binary::Binary;
 pub use engine::Proxy;
 pub use error::{ConnectError, Error};
 pub use io::{io, Io};

@@ -17,7 +17,7 @@ use serde::de::{
 use serde_json::{Map, Number, Value};
 
 use super::placeholder::{may_hold_placeholder, number_to_num, placeholder, Num};
-use super::{DecodeError, RAW_VALUE_TOKEN};
+use super::{DecodeError, BINARY_TOKEN, RAW_VALUE_TOKEN};
 
 /// Deserializes a value from one JSON text that may contain placeholders.
 ///
@@ -310,6 +310,13 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
         if name == RAW_VALUE_TOKEN {
             let text = serde_json::to_string(&self.value)?;
             return visitor.visit_map(RawValueDe { text: Some(text) });
+        }
+        if name == BINARY_TOKEN {
+            // `ferrio::Binary`: an attachment, or an error (no number array, no string).
+            return match self.node()? {
+                Node::Bytes(bytes) => visitor.visit_bytes(bytes),
+                other => Err(Self::invalid(&other, &visitor)),
+            };
         }
         visitor.visit_newtype_struct(self)
     }

@@ -58,6 +58,10 @@ pub use serialize::write_json;
 /// write its text verbatim (and a deserializer to hand it the raw text).
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
+/// The newtype name [`crate::Binary`] deserializes with: the tree deserializer then gives
+/// it an attachment's bytes, and nothing else.
+pub(crate) const BINARY_TOKEN: &str = "$ferrio::Binary";
+
 /// Why a JSON text with attachments could not be decoded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
