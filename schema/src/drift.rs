@@ -4,8 +4,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The command that rewrites the exported files of this workspace's example contract; `DIR` is
-/// the directory they live in.
+/// the directory they live in. A crate's own check ([`crate::Exporter::verify_dir`]) names
+/// its own refresh instead.
 pub const REFRESH_COMMAND: &str = "cargo run --example export_schema -- --out DIR";
+
+/// The environment variable that makes [`crate::Exporter::verify_dir`] rewrite the export
+/// instead of checking it.
+pub const BLESS_VAR: &str = "FERRIO_BLESS";
 
 /// A committed export file that is not what the contracts export now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +19,8 @@ pub struct Drift {
     pub path: PathBuf,
     /// How it differs.
     pub reason: DriftReason,
+    /// The command that refreshes it, when not [`REFRESH_COMMAND`] (a crate's own).
+    pub refresh: Option<String>,
 }
 
 /// How a committed export file differs from a fresh export.
@@ -38,6 +45,9 @@ impl Drift {
     /// The command that refreshes the file's directory ([`REFRESH_COMMAND`] with `DIR`
     /// filled in).
     pub fn refresh_command(&self) -> String {
+        if let Some(refresh) = &self.refresh {
+            return refresh.clone();
+        }
         let dir = match self.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.display().to_string(),
             _ => ".".to_owned(),
@@ -91,6 +101,7 @@ pub fn check_export_dir(committed: &Path, fresh: &Path) -> Result<Vec<String>, D
     let entries = std::fs::read_dir(fresh).map_err(|error| Drift {
         path: fresh.to_owned(),
         reason: DriftReason::Unreadable(error.to_string()),
+        refresh: None,
     })?;
     for entry in entries.flatten() {
         if entry.path().is_file() {
@@ -102,6 +113,7 @@ pub fn check_export_dir(committed: &Path, fresh: &Path) -> Result<Vec<String>, D
         let expected = std::fs::read_to_string(fresh.join(name)).map_err(|error| Drift {
             path: fresh.join(name),
             reason: DriftReason::Unreadable(error.to_string()),
+            refresh: None,
         })?;
         check_up_to_date(committed.join(name), &expected)?;
     }
@@ -126,6 +138,7 @@ impl std::error::Error for Drift {}
 pub fn check_up_to_date(path: impl AsRef<Path>, expected: &str) -> Result<(), Drift> {
     let path = path.as_ref();
     let drift = |reason| Drift {
+        refresh: None,
         path: path.to_owned(),
         reason,
     };
@@ -165,6 +178,7 @@ mod tests {
     #[test]
     fn the_message_names_the_directory_to_refresh() {
         let drift = Drift {
+            refresh: None,
             path: PathBuf::from("schema/asyncapi.json"),
             reason: DriftReason::Differs {
                 line: 3,
@@ -184,5 +198,33 @@ mod tests {
     fn a_missing_file_is_drift() {
         let drift = check_up_to_date("/nonexistent/ferrio/events.d.ts", "x");
         assert_eq!(drift.map_err(|d| d.reason), Err(DriftReason::Missing));
+    }
+}
+
+#[cfg(test)]
+mod verify_tests {
+    use crate::{ExportOptions, Exporter};
+
+    /// A crate's own check: missing files fail with the crate's own refresh command; with
+    /// the bless variable the directory is written, and then the check passes.
+    #[test]
+    fn verify_dir_names_the_crates_own_refresh_and_blesses() {
+        let dir = std::env::temp_dir().join(format!("ferrio-verify-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let exporter = Exporter::new();
+        let options = ExportOptions::default();
+        // The variable may be set by whoever runs the tests: only the unset case is asserted
+        // through `verify_dir`; the blessing is `write_dir`, which it calls.
+        if std::env::var_os(super::BLESS_VAR).is_none() {
+            let drift = exporter
+                .verify_dir(&dir, &options)
+                .expect_err("nothing committed");
+            let message = drift.to_string();
+            assert!(message.contains("FERRIO_BLESS=1 cargo test"), "{message}");
+            assert!(!message.contains("export_schema"), "{message}");
+        }
+        exporter.write_dir(&dir, &options).expect("written");
+        assert!(exporter.check_dir(&dir, &options).is_ok());
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
     }
 }

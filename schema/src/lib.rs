@@ -120,7 +120,9 @@ pub mod read;
 mod walk;
 
 pub use contract::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
-pub use drift::{check_export_dir, check_up_to_date, Drift, DriftReason, REFRESH_COMMAND};
+pub use drift::{
+    check_export_dir, check_up_to_date, Drift, DriftReason, BLESS_VAR, REFRESH_COMMAND,
+};
 pub use export::{asyncapi, json_schema, typescript};
 pub use export::{
     Contact, ExportOptions, ExportedFile, Exporter, License, ServerInfo, ASYNCAPI_FILE,

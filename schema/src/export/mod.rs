@@ -19,7 +19,7 @@ pub(crate) use self::model::{
 };
 pub use self::options::{Contact, ExportOptions, License, ServerInfo};
 use crate::contract::{Contract, EventContract};
-use crate::drift::{check_up_to_date, Drift};
+use crate::drift::{check_up_to_date, Drift, DriftReason};
 
 /// File name of the JSON Schema bundle in an export directory.
 pub const JSON_SCHEMA_FILE: &str = "events.schema.json";
@@ -152,6 +152,57 @@ impl Exporter {
             check_up_to_date(dir.as_ref().join(file.name), &file.content)?;
         }
         Ok(())
+    }
+
+    /// Writes the three exports into `dir` (created if needed): what a crate commits so
+    /// that the team on the other side of the wire can use its contract.
+    pub fn write_dir(&self, dir: impl AsRef<Path>, options: &ExportOptions) -> std::io::Result<()> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)?;
+        for file in self.files(options) {
+            std::fs::write(dir.join(file.name), file.content)?;
+        }
+        Ok(())
+    }
+
+    /// The export check of a crate's own test: with [`BLESS_VAR`](crate::BLESS_VAR) set in
+    /// the environment it (re)writes `dir`; otherwise it checks `dir` like
+    /// [`check_dir`](Self::check_dir), and a stale file fails with a message that tells to
+    /// rerun the tests with that variable. `dir` is best made from `CARGO_MANIFEST_DIR`.
+    ///
+    /// ```no_run
+    /// # #[derive(Default)] struct ChatEvents;
+    /// # impl ferrio_schema::EventContract for ChatEvents {
+    /// #     fn describe(_: &mut schemars::SchemaGenerator) -> ferrio_schema::Contract { unimplemented!() }
+    /// # }
+    /// // tests/contract.rs of your crate: `FERRIO_BLESS=1 cargo test --test contract`
+    /// // refreshes the committed export.
+    /// #[test]
+    /// fn the_committed_contract_is_current() {
+    ///     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/contract");
+    ///     ferrio_schema::Exporter::new()
+    ///         .contract::<ChatEvents>()
+    ///         .verify_dir(dir, &ferrio_schema::ExportOptions::default())
+    ///         .unwrap_or_else(|drift| panic!("{drift}"));
+    /// }
+    /// ```
+    pub fn verify_dir(&self, dir: impl AsRef<Path>, options: &ExportOptions) -> Result<(), Drift> {
+        let dir = dir.as_ref();
+        if std::env::var_os(crate::BLESS_VAR).is_some_and(|v| !v.is_empty()) {
+            return self.write_dir(dir, options).map_err(|error| Drift {
+                path: dir.to_owned(),
+                reason: DriftReason::Unreadable(error.to_string()),
+                refresh: None,
+            });
+        }
+        self.check_dir(dir, options).map_err(|drift| Drift {
+            refresh: Some(format!(
+                "{}=1 cargo test (the test that checks {})",
+                crate::BLESS_VAR,
+                dir.display()
+            )),
+            ..drift
+        })
     }
 
     pub(crate) fn model(&self) -> Model<'_> {
