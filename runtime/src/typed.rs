@@ -1,6 +1,7 @@
-//! The small surface that `#[socketio_events]` code calls: typed listeners that decode a
-//! declared argument list, acks typed by their declared reply, typed event streams, and the
-//! report of payloads that do not match the declaration.
+//! What typed sockets are made of: [`EventStream`] and [`Responder`] (the stream form of a
+//! typed event), [`Acked`] (an ack without value), [`PayloadError`] (a payload that did not
+//! match), [`Builder`] and [`FromSocket`] (the generated `builder(&manager)`). The helpers
+//! that `#[socketio_events]` expansions call are hidden from these docs: they are not an API.
 //!
 //! The typed layer adds no protocol of its own: a typed emit is an untyped emit of the
 //! argument tuple, and a typed listener is an untyped listener that decodes first.
@@ -57,6 +58,7 @@ fn decode_or_report<A: DeserializeOwned>(socket: &WeakSocket, event: &Event) -> 
 
 /// How a typed listener is registered: for every event, or for the next one only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum Times {
     /// Every event (`on`).
     Every,
@@ -78,6 +80,7 @@ where
 
 /// Registers a listener of an event without ack, decoding its arguments as `A` (a tuple of
 /// the declared argument types) first.
+#[doc(hidden)]
 pub fn on<A, F, Fut>(socket: &Socket, event: &str, times: Times, listener: F) -> ListenerId
 where
     A: DeserializeOwned + Send + 'static,
@@ -99,6 +102,7 @@ where
 
 /// Registers a listener of an event the server wants acknowledged: the listener's output
 /// `R` is sent back as the ack's one argument.
+#[doc(hidden)]
 pub fn on_with_ack<A, R, F, Fut>(
     socket: &Socket,
     event: &str,
@@ -183,6 +187,7 @@ impl<T> Drop for EventStream<T> {
 
 /// A stream of an event without ack; each item is the decoded arguments, mapped by `map`
 /// (generated code turns a 1-tuple into its value).
+#[doc(hidden)]
 pub fn stream<A, T>(socket: &Socket, event: &str, map: fn(A) -> T) -> EventStream<T>
 where
     A: DeserializeOwned + Send + 'static,
@@ -208,6 +213,7 @@ where
 
 /// A stream of an event the server wants acknowledged: each item is the decoded arguments
 /// and the [`Responder`] that sends the ack.
+#[doc(hidden)]
 pub fn stream_with_ack<A, T, R>(
     socket: &Socket,
     event: &str,

@@ -555,7 +555,9 @@ impl ManagerBuilder {
         self
     }
 
-    /// How long opening the connection may take (socket.io: `timeout`, default 20 s).
+    /// How long opening the connection may take (socket.io: `timeout`, default 20 s); also
+    /// how long `connect()` waits. Acks have their own: [`ack_timeout`](Self::ack_timeout),
+    /// or [`Socket::timeout`](crate::Socket::timeout) for one emit.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = timeout;
         self
@@ -593,7 +595,10 @@ impl ManagerBuilder {
         self
     }
 
-    /// The default ack timeout of this manager's sockets (socket.io: `ackTimeout`).
+    /// The default ack timeout of this manager's sockets (socket.io: `ackTimeout`). None by
+    /// default: an `emit_with_ack` then waits as long as its socket lives (a disconnection
+    /// fails it). Not to be confused with [`timeout`](Self::timeout), which bounds opening
+    /// the connection.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.options.ack_timeout = Some(timeout);
         self
