@@ -9,7 +9,8 @@ use syn::{Attribute, LitStr, Meta};
 use crate::Errors;
 
 /// The valid arguments of `#[socketio_events]`, as error messages list them.
-const CONTRACT_ARGS: &str = "`namespace = \"/...\"` and `rename_all = \"...\"`";
+const CONTRACT_ARGS: &str =
+    "`namespace = \"/...\"`, `rename_all = \"...\"` and `crate = \"path::to::ferrio\"`";
 
 /// The arguments of `#[socketio_events(...)]`.
 #[derive(Default)]
@@ -18,6 +19,9 @@ pub(crate) struct ContractArgs {
     pub(crate) namespace: Option<LitStr>,
     /// `rename_all = "camelCase"`: how wire names derive from method names.
     pub(crate) rename_all: Option<RenameRule>,
+    /// `crate = "my_app::ferrio"`: where the `ferrio` crate is, when it is renamed or
+    /// re-exported (default `::ferrio`).
+    pub(crate) krate: Option<syn::Path>,
 }
 
 /// Parses the arguments of `#[socketio_events(...)]`. A bad argument is reported and the
@@ -30,6 +34,22 @@ pub(crate) fn contract_args(tokens: TokenStream, errors: &mut Errors) -> Contrac
                 return Err(meta.error("`namespace` is given twice"));
             }
             args.namespace = Some(meta.value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("crate") {
+            if args.krate.is_some() {
+                return Err(meta.error("`crate` is given twice"));
+            }
+            let lit: LitStr = meta.value()?.parse()?;
+            args.krate = Some(lit.parse().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    format_args!(
+                        "`crate` takes a path to the ferrio crate, such as \"::ferrio\" or \
+                         \"my_app::ferrio\"; {:?} is not one",
+                        lit.value()
+                    ),
+                )
+            })?);
             Ok(())
         } else if meta.path.is_ident("rename_all") {
             if args.rename_all.is_some() {

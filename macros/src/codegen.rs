@@ -107,7 +107,10 @@ impl<'a> Cx<'a> {
         };
         Cx {
             contract,
-            p: quote!(::ferrio::__private),
+            p: {
+                let krate = &contract.krate;
+                quote!(#krate::__private)
+            },
             marker: &contract.ident,
             socket: format_ident!("{}Socket", contract.ident),
             slot: Ident::new("__FerrioSlot", Span::call_site()),

@@ -61,7 +61,9 @@ use quote::quote;
 /// - Arguments of `#[socketio_events(...)]`: `namespace = "/chat"` (default `/`), and
 ///   `rename_all = "camelCase"` to derive wire names from method names (serde's rules:
 ///   `lowercase`, `UPPERCASE`, `PascalCase`, `camelCase`, `snake_case`,
-///   `SCREAMING_SNAKE_CASE`, `kebab-case`, `SCREAMING-KEBAB-CASE`).
+///   `SCREAMING_SNAKE_CASE`, `kebab-case`, `SCREAMING-KEBAB-CASE`), and
+///   `crate = "my_app::ferrio"` when the `ferrio` crate is renamed in `Cargo.toml` or
+///   re-exported by another crate (the expansion names it through that path).
 /// - Each method declares one event: `#[emit]` for the client to send it, `#[on]` for the
 ///   server to send it; `#[emit(name = "chat message")]` gives it another wire name.
 /// - Arguments travel positionally after the event name: `fn say(room, text)` is

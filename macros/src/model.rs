@@ -21,6 +21,8 @@ pub(crate) struct Contract {
     pub(crate) docs: Docs,
     /// The namespace, with its leading slash.
     pub(crate) namespace: String,
+    /// The path of the ferrio crate (`crate = "..."`, default `::ferrio`).
+    pub(crate) krate: syn::Path,
     /// The events, in declaration order.
     pub(crate) events: Vec<Event>,
 }
@@ -183,6 +185,10 @@ pub(crate) fn lower(args: ContractArgs, item: &ItemTrait, errors: &mut Errors) -
         vis: item.vis.clone(),
         docs: Docs::from_attrs(&item.attrs),
         namespace,
+        krate: args
+            .krate
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(::ferrio)),
         events,
     }
 }
