@@ -25,7 +25,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
@@ -33,17 +32,15 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::wait::{inbox, Inbox, Outbox};
-
-/// The largest HTTP head or client websocket message the server reads.
-const MAX_READ: usize = 16 * 1024 * 1024;
+use crate::wire::{Head, Reader};
 
 /// How the server answers a handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -469,171 +466,9 @@ fn length_prefixed(packets: &[String]) -> String {
 
 // ----- HTTP ---------------------------------------------------------------------------------
 
-/// A request head.
-#[derive(Debug)]
-struct Head {
-    method: String,
-    path: String,
-    query: HashMap<String, String>,
-    headers: HashMap<String, String>,
-}
-
-impl Head {
-    fn parse(text: &str) -> Option<Head> {
-        let mut lines = text.split("\r\n");
-        let mut first = lines.next()?.split(' ');
-        let method = first.next()?.to_owned();
-        let target = first.next()?;
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let query = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        Some(Head {
-            method,
-            path: path.to_owned(),
-            query,
-            headers,
-        })
-    }
-
-    fn content_length(&self) -> usize {
-        self.headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-/// The reading side of a connection, with what was read past the last request or frame.
-struct Reader {
-    half: OwnedReadHalf,
-    buf: Vec<u8>,
-}
-
-impl Reader {
-    /// Reads until `buf` holds at least `n` bytes; false at the end of the stream.
-    async fn need(&mut self, n: usize) -> io::Result<bool> {
-        let mut chunk = [0u8; 8192];
-        while self.buf.len() < n {
-            let read = self.half.read(&mut chunk).await?;
-            if read == 0 {
-                return Ok(false);
-            }
-            self.buf.extend_from_slice(&chunk[..read]);
-        }
-        Ok(true)
-    }
-
-    fn take(&mut self, n: usize) -> Vec<u8> {
-        self.buf.drain(..n).collect()
-    }
-
-    /// The next request head; `None` at the end of the stream.
-    async fn head(&mut self) -> io::Result<Option<Head>> {
-        loop {
-            if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = self.take(at + 4);
-                let text = String::from_utf8_lossy(&head[..at]).into_owned();
-                return Head::parse(&text)
-                    .map(Some)
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad request"));
-            }
-            if self.buf.len() > MAX_READ {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "head too large"));
-            }
-            let len = self.buf.len();
-            if !self.need(len + 1).await? {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// A request body of `n` bytes.
-    async fn body(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        if n > MAX_READ {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "body too large"));
-        }
-        if !self.need(n).await? {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(self.take(n))
-    }
-
-    /// The next websocket message from the client (unmasked, continuations joined), as
-    /// (opcode, payload); `None` at the end of the stream.
-    async fn message(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
-        let mut message: Option<(u8, Vec<u8>)> = None;
-        loop {
-            if !self.need(2).await? {
-                return Ok(None);
-            }
-            let (b0, b1) = (self.buf[0], self.buf[1]);
-            let (fin, opcode, masked) = (b0 & 0x80 != 0, b0 & 0x0f, b1 & 0x80 != 0);
-            let (len, mut at) = match b1 & 0x7f {
-                126 => {
-                    if !self.need(4).await? {
-                        return Ok(None);
-                    }
-                    (u64::from(u16::from_be_bytes([self.buf[2], self.buf[3]])), 4)
-                }
-                127 => {
-                    if !self.need(10).await? {
-                        return Ok(None);
-                    }
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&self.buf[2..10]);
-                    (u64::from_be_bytes(b), 10)
-                }
-                n => (u64::from(n), 2),
-            };
-            if len > MAX_READ as u64 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "frame too large",
-                ));
-            }
-            let len = len as usize;
-            let mask_at = at;
-            if masked {
-                at += 4;
-            }
-            if !self.need(at + len).await? {
-                return Ok(None);
-            }
-            let frame = self.take(at + len);
-            let mut payload = frame[at..].to_vec();
-            if masked {
-                let key = &frame[mask_at..mask_at + 4];
-                for (i, b) in payload.iter_mut().enumerate() {
-                    *b ^= key[i % 4];
-                }
-            }
-            if opcode >= 0x8 {
-                return Ok(Some((opcode, payload)));
-            }
-            match &mut message {
-                Some((_, data)) if opcode == 0 => data.extend_from_slice(&payload),
-                _ => message = Some((opcode, payload)),
-            }
-            if fin {
-                return Ok(message.take());
-            }
-        }
-    }
-}
-
 async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
     let (read, mut write) = stream.into_split();
-    let mut reader = Reader {
-        half: read,
-        buf: Vec::new(),
-    };
+    let mut reader = Reader::new(read);
     loop {
         let head = match reader.head().await {
             Ok(Some(head)) => head,
@@ -960,10 +795,9 @@ impl PollSession {
             let _ = write.write_all(raw).await;
             // The connection is in an unknown state: hold it until the session goes, or
             // until the client closes it (which is reported: the client gave up on it).
-            let len = reader.buf.len();
             tokio::select! {
                 _ = self.wait(|_| None::<()>) => {}
-                _ = reader.need(len + MAX_READ) => shared.report(Seen::Closed {
+                () = reader.eof() => shared.report(Seen::Closed {
                     sid: self.sid.clone(),
                 }),
             }

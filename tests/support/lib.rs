@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod proxy_servers;
 pub mod script;
 pub mod wait;
+mod wire;
 pub mod zod;
 
 pub use client::{

@@ -36,16 +36,15 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::hostile::{http_head, http_response, ws_frame, ws_text};
-
-const MAX_READ: usize = 16 * 1024 * 1024;
+use crate::wire::{Head, Reader};
 
 /// What the server does to a session ([`ScriptServer::act`], [`ScriptServer::on`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -841,163 +840,6 @@ impl Drop for ScriptServer {
     }
 }
 
-// ----- reading ----------------------------------------------------------------------------
-
-struct Head {
-    method: String,
-    path: String,
-    query: HashMap<String, String>,
-    headers: HashMap<String, String>,
-}
-
-impl Head {
-    fn parse(text: &str) -> Option<Head> {
-        let mut lines = text.split("\r\n");
-        let mut first = lines.next()?.split(' ');
-        let method = first.next()?.to_owned();
-        let target = first.next()?;
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let query = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        Some(Head {
-            method,
-            path: path.to_owned(),
-            query,
-            headers,
-        })
-    }
-}
-
-struct Reader {
-    half: OwnedReadHalf,
-    buf: Vec<u8>,
-    shared: Arc<Shared>,
-}
-
-impl Reader {
-    /// Reads until `buf` holds `n` bytes; false at the end of the stream. Cancel-safe.
-    async fn need(&mut self, n: usize) -> io::Result<bool> {
-        let mut chunk = [0u8; 8192];
-        while self.buf.len() < n {
-            let slow = lock(&self.shared.settings).slow_read;
-            let max = match slow {
-                Some(d) => {
-                    tokio::time::sleep(d).await;
-                    256
-                }
-                None => chunk.len(),
-            };
-            let read = self.half.read(&mut chunk[..max]).await?;
-            if read == 0 {
-                return Ok(false);
-            }
-            self.buf.extend_from_slice(&chunk[..read]);
-        }
-        Ok(true)
-    }
-
-    /// Resolves at the end of the stream (bytes read meanwhile are kept).
-    async fn eof(&mut self) {
-        loop {
-            let len = self.buf.len();
-            if !matches!(self.need(len + 1).await, Ok(true)) {
-                return;
-            }
-            if self.buf.len() > MAX_READ {
-                return;
-            }
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Vec<u8> {
-        self.buf.drain(..n).collect()
-    }
-
-    async fn head(&mut self) -> io::Result<Option<Head>> {
-        loop {
-            if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = self.take(at + 4);
-                let text = String::from_utf8_lossy(&head[..at]).into_owned();
-                return Head::parse(&text)
-                    .map(Some)
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad request"));
-            }
-            if self.buf.len() > MAX_READ {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "head too large"));
-            }
-            let len = self.buf.len();
-            if !self.need(len + 1).await? {
-                return Ok(None);
-            }
-        }
-    }
-
-    async fn body(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        if n > MAX_READ || !self.need(n).await? {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(self.take(n))
-    }
-
-    /// The next whole websocket frame from the client, as (opcode, payload); `None` at the
-    /// end of the stream. Cancel-safe (a frame leaves the buffer only once whole); clients
-    /// do not fragment, so a fragment is returned as it is.
-    async fn frame(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
-        if !self.need(2).await? {
-            return Ok(None);
-        }
-        let (b0, b1) = (self.buf[0], self.buf[1]);
-        let (opcode, masked) = (b0 & 0x0f, b1 & 0x80 != 0);
-        let (len, mut at) = match b1 & 0x7f {
-            126 => {
-                if !self.need(4).await? {
-                    return Ok(None);
-                }
-                (u64::from(u16::from_be_bytes([self.buf[2], self.buf[3]])), 4)
-            }
-            127 => {
-                if !self.need(10).await? {
-                    return Ok(None);
-                }
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&self.buf[2..10]);
-                (u64::from_be_bytes(b), 10)
-            }
-            n => (u64::from(n), 2),
-        };
-        if len > MAX_READ as u64 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "frame too large",
-            ));
-        }
-        let len = len as usize;
-        let mask_at = at;
-        if masked {
-            at += 4;
-        }
-        if !self.need(at + len).await? {
-            return Ok(None);
-        }
-        let frame = self.take(at + len);
-        let mut payload = frame[at..].to_vec();
-        if masked {
-            let key = &frame[mask_at..mask_at + 4];
-            for (i, b) in payload.iter_mut().enumerate() {
-                *b ^= key[i % 4];
-            }
-        }
-        Ok(Some((opcode, payload)))
-    }
-}
-
 // ----- connections --------------------------------------------------------------------------
 
 struct OpenGuard(Arc<Shared>);
@@ -1011,11 +853,8 @@ impl Drop for OpenGuard {
 async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
     let _open = OpenGuard(shared.clone());
     let (read, mut write) = stream.into_split();
-    let mut reader = Reader {
-        half: read,
-        buf: Vec::new(),
-        shared: shared.clone(),
-    };
+    let settings = shared.clone();
+    let mut reader = Reader::with_slow_read(read, move || lock(&settings.settings).slow_read);
     let mut epoch = shared.epoch.subscribe();
     epoch.borrow_and_update();
     let reset = tokio::select! {
