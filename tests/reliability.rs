@@ -358,6 +358,26 @@ async fn close_while_connecting_opens_nothing_afterwards() {
 // ---------------------------------------------------------------------------------------------
 // item 3: back-pressure over polling
 
+/// A peer with a long heartbeat (a stall must not end in a ping timeout during the test),
+/// a proxy in front of it, and a socket connected through the proxy over `t`.
+async fn behind_a_proxy(t: Transports) -> (NodePeer, Proxy, Manager, ferrio::Socket) {
+    let peer = NodePeer::start(
+        PeerOptions::new()
+            .ping_interval(Duration::from_secs(60))
+            .ping_timeout(Duration::from_secs(60)),
+    )
+    .await;
+    let proxy = Proxy::start(peer.addr()).await;
+    let m = builder(&proxy.url(), t)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
+    (peer, proxy, m, s)
+}
+
 /// Issue 10, item 3 (polling back-pressure): polling only, through a proxy that stalls once
 /// connected; a task emits 100,000 events of 1 KiB one after another. As over websocket
 /// (which waits at ~8,192 queued packets), emits must start waiting: within a few seconds the
@@ -365,21 +385,7 @@ async fn close_while_connecting_opens_nothing_afterwards() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_emits_wait_while_the_network_does_not_take_them() {
     const TOTAL: u64 = 100_000;
-    // long heartbeat: the stall must not end in a ping timeout during the test
-    let mut peer = NodePeer::start(
-        PeerOptions::new()
-            .ping_interval(Duration::from_secs(60))
-            .ping_timeout(Duration::from_secs(60)),
-    )
-    .await;
-    let proxy = Proxy::start(peer.addr()).await;
-    let m = builder(&proxy.url(), Transports::PollingOnly)
-        .reconnection(false)
-        .build()
-        .expect("manager");
-    let s = within(STEP, m.socket("/").connect())
-        .await
-        .expect("connect");
+    let (mut peer, proxy, m, s) = behind_a_proxy(Transports::PollingOnly).await;
     proxy.set_mode(Mode::Stall);
 
     let done = Arc::new(AtomicU64::new(0));
@@ -1193,20 +1199,7 @@ async fn disconnect_and_close_work_outside_a_runtime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volatile_emits_never_wait_while_the_transport_is_not_writable() {
     const TOTAL: u64 = 100_000;
-    let mut peer = NodePeer::start(
-        PeerOptions::new()
-            .ping_interval(Duration::from_secs(60))
-            .ping_timeout(Duration::from_secs(60)),
-    )
-    .await;
-    let proxy = Proxy::start(peer.addr()).await;
-    let m = builder(&proxy.url(), Transports::WebsocketOnly)
-        .reconnection(false)
-        .build()
-        .expect("manager");
-    let s = within(STEP, m.socket("/").connect())
-        .await
-        .expect("connect");
+    let (mut peer, proxy, m, s) = behind_a_proxy(Transports::WebsocketOnly).await;
     let fired = Arc::new(AtomicU64::new(0));
     {
         let fired = fired.clone();
