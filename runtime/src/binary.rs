@@ -1,6 +1,5 @@
 //! [`Binary`]: the payload type for bytes, binary everywhere.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -119,12 +118,13 @@ impl<'de> Visitor<'de> for AttachmentOnly {
     }
 }
 
+#[cfg(feature = "typed")]
 impl schemars::JsonSchema for Binary {
     fn inline_schema() -> bool {
         true
     }
 
-    fn schema_name() -> Cow<'static, str> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
         "Binary".into()
     }
 

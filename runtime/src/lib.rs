@@ -92,6 +92,10 @@
 //!
 //! ## Cargo features
 //!
+//! `typed` (default): `#[socketio_events]`, the contract ([`EventContract`], `ferrio::schema`)
+//! and JSON Schema for payload types. `default-features = false` (and a TLS provider, e.g.
+//! `features = ["ring", "webpki-roots"]`) builds the untyped client alone.
+//!
 //! TLS (`https`/`wss`) is rustls; its choices are named as in reqwest and tokio-tungstenite:
 //!
 //! - the crypto provider: `ring` (default) or `aws-lc-rs` (which builds C code); a provider
@@ -127,11 +131,14 @@ pub use socket::{
 pub use typed::{Acked, EventStream, PayloadError, Responder};
 
 /// The event contract of typed sockets, and its exporters (the `ferrio-schema` crate).
+#[cfg(feature = "typed")]
 pub use ferrio_schema as schema;
+#[cfg(feature = "typed")]
 pub use ferrio_schema::EventContract;
 
 /// Typed sockets from a trait: `#[socketio_events]` (see the `ferrio-macros` crate docs and
 /// the README's "Typed events").
+#[cfg(feature = "typed")]
 pub use ferrio_macros::socketio_events;
 
 /// What `#[socketio_events]` expansions name; not a public API.
@@ -146,6 +153,7 @@ pub use ferrio_macros::socketio_events;
 /// [`Received`]: __private::Received
 /// [`Outgoing`]: __private::Outgoing
 /// [`Incoming`]: __private::Incoming
+#[cfg(feature = "typed")]
 #[doc(hidden)]
 pub mod __private {
     pub use crate::typed::{

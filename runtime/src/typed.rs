@@ -23,7 +23,8 @@ use crate::{Event, ListenerId, Result, Socket, WeakSocket};
 /// Declared as the return type of an `#[emit]` or `#[on]` method, it means "the other side
 /// acknowledges, with nothing". It reads any ack (arguments are ignored) and sends an ack
 /// with no argument.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "typed", derive(schemars::JsonSchema))]
 pub struct Acked;
 
 impl Serialize for Acked {
