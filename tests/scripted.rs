@@ -185,3 +185,33 @@ async fn a_burst_in_flight_when_the_probe_is_answered_arrives_whole_and_in_order
     m.close();
     panics.assert_none();
 }
+
+/// A proxy (or the server) answering a poll with HTTP 502: `transport error`, and the client
+/// reconnects (a row of the README's close-reason table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_on_a_poll_is_a_transport_error_and_reconnects() {
+    let panics = PanicCounter::start();
+    let server = server();
+    let m = Manager::builder(server.url())
+        .transports(&[TransportKind::Polling])
+        .reconnection_delay(Duration::from_millis(50))
+        .randomization_factor(0.0)
+        .build()
+        .expect("manager");
+    let (s, mut up) = connect_watched(&m, "/").await;
+    let mut down = disconnects(&s);
+    // The poll in flight comes back with an event; the next one gets the 502.
+    server.act([
+        Act::Fail502 { gets: 1, posts: 0 },
+        Act::Burst {
+            n: 1,
+            binary_every: 0,
+        },
+    ]);
+    assert_eq!(down.next(STEP).await, DisconnectReason::TransportError);
+    assert!(s.active());
+    up.next(STEP).await;
+    echo(&s, 7).await;
+    within(STEP, m.close()).await;
+    panics.assert_none();
+}
