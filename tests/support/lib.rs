@@ -46,3 +46,8 @@ pub use serde_json::json;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
+
+/// The `ferrio` crate's README (its crates.io page), compiled as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../runtime/README.md")]
+pub struct CrateReadmeExamples;
