@@ -1,11 +1,12 @@
-//! The ferrio client of the Socket.IO benchmark harness (`../shared/bench/`): one run of one
-//! scenario against a running sink server, reported as one `RESULT` line.
+//! The ferrio bench client: one run of one scenario against a running sink server, reported
+//! as one `RESULT` line. The sink server of this repository is `examples/bench_server.rs`;
+//! the README's table comes from an external comparison harness (not in this repository),
+//! which runs this client as one more column next to other Socket.IO clients.
 //!
 //! ```sh
-//! cargo build --release --example bench_client
+//! cargo build --release --example bench_server --example bench_client
+//! target/release/examples/bench_server 19102 &
 //! target/release/examples/bench_client http://127.0.0.1:19102 emit_throughput 200000
-//! # in the harness, as one more column:
-//! EXTRA_CLIENTS="ferrio=$PWD/target/release/examples/bench_client" ./run.sh
 //! ```
 //!
 //! Usage: `bench_client <url> <emit_throughput|ack_latency|server_push|many_connections> <n>`.
@@ -81,7 +82,8 @@ struct Blast {
     n: u64,
 }
 
-/// The events of the harness's sink servers (namespace `/`).
+/// The events of the sink servers (`examples/bench_server.rs`, and the external harness's),
+/// namespace `/`.
 #[ferrio::socketio_events]
 trait BenchEvents {
     /// Fire and forget: the server counts it for this socket.

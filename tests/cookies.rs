@@ -7,6 +7,10 @@
 //! engine.io (6.6) sets that cookie only on a polling handshake: a websocket-only connection
 //! gets none (its handshake response is written by `ws` before engine.io adds the cookie), so
 //! over websocket only the user's cookie is there to check, on each handshake.
+//!
+//! With `with_credentials(false)` (socket.io: `withCredentials`) the server's cookie is never
+//! sent back: every request after the polling handshake, and the handshake of a reconnection,
+//! carries the user's cookie alone, or no `Cookie` header at all.
 
 use std::time::Duration;
 
@@ -94,4 +98,70 @@ async fn the_users_cookie_and_the_servers_cookie_go_together(t: Transports) {
 
     s.disconnect();
     m.close();
+}
+
+/// With `with_credentials(false)`, no request carries the server's cookie: not the polling
+/// requests after the handshake, not the upgrade, not the handshake of a reconnection. The
+/// user's own `Cookie` header (when set) is still sent, as written.
+async fn without_credentials(t: Transports, user_cookie: Option<&str>) {
+    let peer = NodePeer::start(PeerOptions::new().cookie("io")).await;
+    let mut b = builder(&peer.url(), t)
+        .with_credentials(false)
+        .reconnection_delay(Duration::from_millis(20))
+        .reconnection_delay_max(Duration::from_millis(100))
+        .randomization_factor(0.0);
+    if let Some(c) = user_cookie {
+        b = b.extra_header("Cookie", c);
+    }
+    let m = b.build().expect("manager");
+    let want = user_cookie.unwrap_or_default();
+    let (s, mut up) = connect_watched(&m, "/").await;
+    for round in 0..2 {
+        settled(&m, t).await;
+        for i in 0..5 {
+            within(STEP, s.emit("num", i)).await.expect("emit");
+        }
+        let _ = server::stats(&s).await;
+        let hs = server::handshake(&s).await;
+        assert_eq!(cookie(&hs), want, "{t:?} round {round}: {hs}");
+        let log = server::request_log(&s).await;
+        assert!(!log.is_empty(), "{t:?} round {round}: no request logged");
+        if t == Transports::PollingUpgrade {
+            assert!(
+                log.iter().any(|r| r["transport"] == "websocket"),
+                "no upgrade request in {log:?}"
+            );
+        }
+        for r in &log {
+            assert_eq!(cookie(r), want, "{t:?} round {round}: {r}");
+            assert!(!cookie(r).contains("io="), "{t:?} round {round}: {r}");
+        }
+        if round == 0 {
+            // the server closes the engine: the reconnection's handshake must not carry the
+            // cookie the server set on the first connection either
+            within(STEP, s.emit("closeEngine", ())).await.expect("emit");
+            up.next(STEP).await;
+        }
+    }
+    s.disconnect();
+    m.close();
+}
+
+mod without_credentials_the_servers_cookie_is_never_sent {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polling() {
+        without_credentials(Transports::PollingOnly, Some("auth=abc")).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polling_without_a_user_cookie() {
+        without_credentials(Transports::PollingOnly, None).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn upgrade() {
+        without_credentials(Transports::PollingUpgrade, Some("auth=abc")).await;
+    }
 }

@@ -42,6 +42,7 @@ fn server_dir() -> PathBuf {
 
 /// `node`, or `FERRIO_NODE` (as for the Node peer).
 fn node() -> Command {
+    ferrio_suite::require_node(false);
     Command::new(std::env::var_os("FERRIO_NODE").unwrap_or_else(|| "node".into()))
 }
 

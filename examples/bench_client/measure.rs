@@ -1,5 +1,6 @@
-//! The measuring side of the bench client, written anew after the harness's `bench-common`
-//! (the project builds without `../shared`): arguments, the runtime flavour, the timed
+//! The measuring side of the bench client, written anew after the external harness's common
+//! measuring code (nothing of the harness is needed to build or run it): arguments, the
+//! runtime flavour, the timed
 //! window (wall clock, own CPU, own context switches, the server's CPU from `/proc`), peak
 //! RSS, percentiles and the one `RESULT` line the harness reads.
 //!

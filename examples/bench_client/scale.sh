@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # Scale run (issue 6, point 4): K concurrent connections from one client process against
-# the harness's socketioxide sink server, REPS times per client; prints time to all
-# connected, peak RSS, and the cost per connection.
+# a socketioxide sink server, REPS times per client; prints time to all connected, peak RSS,
+# and the cost per connection.
 #
-#   cargo build --release --example bench_client
-#   SERVER=/tmp/bench/rust-server/target/release/sioxide-server \
-#     examples/bench_client/scale.sh 10000 3
+#   cargo build --release --example bench_server --example bench_client
+#   examples/bench_client/scale.sh 10000 3
 #
-# (/tmp/bench: a copy of shared/bench whose run.sh built its servers; see the README.)
-#
-# Env: SERVER (required: a sink server taking its port as first argument and printing a
-# READY line), CLIENTS ("name=command ..." of clients speaking the harness contract; default
-# ferrio's release bench client), PORT (default 19460). The file limit is raised to what the
-# hard limit allows (each connection is one socket on each side).
+# Env: SERVER (a sink server taking its port as first argument and printing a READY line;
+# default this repository's release examples/bench_server), CLIENTS ("name=command ..." of
+# clients speaking the bench contract; default ferrio's release bench client), PORT (default
+# 19460). The file limit is raised to what the hard limit allows (each connection is one
+# socket on each side).
 set -euo pipefail
 
 K=${1:-10000}
 REPS=${2:-3}
 PORT=${PORT:-19460}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
-CLIENTS=${CLIENTS:-"ferrio=$HERE/target/release/examples/bench_client"}
-: "${SERVER:?set SERVER to the harness sink server binary (shared/bench/rust-server)}"
+TARGET=${CARGO_TARGET_DIR:-$HERE/target}
+CLIENTS=${CLIENTS:-"ferrio=$TARGET/release/examples/bench_client"}
+SERVER=${SERVER:-$TARGET/release/examples/bench_server}
+[ -x "$SERVER" ] || { echo "no server at $SERVER: cargo build --release --example bench_server" >&2; exit 1; }
 
 need=$((K + 1024))
 hard=$(ulimit -Hn)

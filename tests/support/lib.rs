@@ -31,7 +31,9 @@ pub use client::{
     manager, next_manager_event, outgoing_events, server, Transports,
 };
 pub use hostile::{HostileServer, PanicCounter};
-pub use peer::{ensure_installed, peer_dir, shared_peer, NodePeer, PeerOptions, SharedPeer};
+pub use peer::{
+    ensure_installed, peer_dir, require_node, shared_peer, NodePeer, PeerOptions, SharedPeer,
+};
 pub use proxy::{Mode, Proxy};
 pub use proxy_servers::{ProxyServer, TempDir};
 pub use wait::{inbox, poll_once, until, until_async, within, within_for, Inbox, Outbox, STEP};
@@ -45,3 +47,8 @@ pub use serde_json::json;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
+
+/// The `ferrio` crate's README (its crates.io page), compiled as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../runtime/README.md")]
+pub struct CrateReadmeExamples;

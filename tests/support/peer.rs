@@ -233,6 +233,70 @@ fn npm_bin() -> String {
     std::env::var("FERRIO_NPM").unwrap_or_else(|_| "npm".to_string())
 }
 
+/// The oldest Node.js the suites run on.
+pub const NODE_MIN_MAJOR: u32 = 18;
+
+/// What a suite that needs Node says, on one line, when `node` or `npm` cannot be run.
+pub const NODE_NEEDED: &str = "node and npm are needed for this test (Node 18+): install them, \
+     or run the tests that need neither: cargo test -p ferrio -p ferrio-macros (README.md, \
+     \"Tests without Node\", lists the others)";
+
+/// Makes sure Node.js 18+ can be run (`node`, or `FERRIO_NODE`), and npm too (`npm`, or
+/// `FERRIO_NPM`) when `npm` is true. Checked once per process and program; when one is
+/// missing, the test process writes [`NODE_NEEDED`] and why on one line of its standard
+/// error, past the test harness's output capture, and exits with status 101 (a failed test
+/// binary's): one clear line per suite instead of a panic in each of its tests. Failing
+/// rather than skipping keeps a machine without Node from passing a run that tested nothing.
+pub fn require_node(npm: bool) {
+    static NODE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    static NPM: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let mut checked = NODE.get_or_init(check_node).clone();
+    if npm && checked.is_ok() {
+        checked = NPM
+            .get_or_init(|| version_of(&npm_bin()).map(|_| ()))
+            .clone();
+    }
+    if let Err(why) = checked {
+        use std::io::Write as _;
+        // One write of one line, straight to the process's stderr: the harness captures
+        // `eprintln!` per test and would lose it at the exit.
+        let line = format!("{NODE_NEEDED} ({why})\n");
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        std::process::exit(101);
+    }
+}
+
+/// `node --version` is 18 or later.
+fn check_node() -> Result<(), String> {
+    let bin = node_bin();
+    let version = version_of(&bin)?;
+    let major = version
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .ok_or_else(|| format!("`{bin} --version` printed {:?}", version.trim()))?;
+    if major < NODE_MIN_MAJOR {
+        return Err(format!("`{bin}` is {}", version.trim()));
+    }
+    Ok(())
+}
+
+/// What `bin --version` prints, or why it could not be run.
+fn version_of(bin: &str) -> Result<String, String> {
+    let out = std::process::Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{bin}`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`{bin} --version` failed ({})", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// `node_modules` is complete: npm writes `node_modules/.package-lock.json` last.
 fn installed(dir: &Path) -> bool {
     dir.join("node_modules")
@@ -270,6 +334,7 @@ pub async fn ensure_installed_in(dir: &Path) -> Result<(), String> {
         }
     };
     once.get_or_init(|| async {
+        require_node(!installed(dir));
         if installed(dir) {
             return Ok(());
         }

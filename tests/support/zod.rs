@@ -27,6 +27,7 @@ pub fn zod_server_dir() -> PathBuf {
 
 /// `node`, or `FERRIO_NODE` (as for the Node peer).
 fn node() -> Command {
+    crate::peer::require_node(false);
     Command::new(std::env::var_os("FERRIO_NODE").unwrap_or_else(|| "node".into()))
 }
 

@@ -30,6 +30,10 @@
 //!
 //! Other attributes (`Domain`, `Path`, `Secure`, `HttpOnly`, `SameSite`) are not tracked: every
 //! cookie goes back to the one origin, under the one engine path, that the manager talks to.
+//!
+//! - **Off switch.** `ManagerBuilder::with_credentials(false)` (socket.io: `withCredentials`)
+//!   builds a jar that neither stores nor sends anything: the server's `Set-Cookie` headers
+//!   are ignored, and the application's own `Cookie` header, if any, goes out untouched.
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,26 +63,47 @@ impl Cookie {
 }
 
 /// The cookies the server set, oldest (first created) first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CookieJar {
     cookies: Mutex<Vec<Cookie>>,
+    /// Whether the jar stores and sends cookies at all (socket.io: `withCredentials`).
+    enabled: bool,
+}
+
+impl Default for CookieJar {
+    /// An enabled, empty jar.
+    fn default() -> Self {
+        CookieJar::new(true)
+    }
 }
 
 impl CookieJar {
+    /// An empty jar; a disabled one (`enabled == false`) never stores nor sends a cookie.
+    pub(crate) fn new(enabled: bool) -> Self {
+        CookieJar {
+            cookies: Mutex::new(Vec::new()),
+            enabled,
+        }
+    }
+
     /// Takes the `Set-Cookie` headers of a response. Headers that cannot be read as a cookie
-    /// are ignored, whatever their bytes.
+    /// are ignored, whatever their bytes; so are all of them when the jar is disabled.
     pub(crate) fn store(&self, headers: &HeaderMap) {
         self.store_at(headers, unix_now());
     }
 
     /// Adds the jar's cookies to a request's headers, after the `Cookie` header already in
     /// `headers` (the application's, from the extra headers), which wins on a name. The result
-    /// is one `Cookie` header (RFC 6265 §5.4: a user agent sends at most one).
+    /// is one `Cookie` header (RFC 6265 §5.4: a user agent sends at most one). A disabled jar
+    /// leaves the headers as they are.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         self.apply_at(headers, unix_now());
     }
 
     fn store_at(&self, headers: &HeaderMap, now: i64) {
+        if !self.enabled {
+            return;
+        }
         let mut cookies = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
         for header in headers.get_all(SET_COOKIE) {
             let Some(set) = parse_set_cookie(header.as_bytes(), now) else {
@@ -108,6 +133,9 @@ impl CookieJar {
     }
 
     fn apply_at(&self, headers: &mut HeaderMap, now: i64) {
+        if !self.enabled {
+            return;
+        }
         let mut cookies = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
         cookies.retain(|c| !c.expired(now));
         if cookies.is_empty() {
@@ -395,6 +423,19 @@ mod tests {
         assert_eq!(sent(&jar).as_deref(), Some("io=abc; lb=node-1"));
         jar.store_at(&set_cookies(&["io=def", "lb=; Max-Age=0"]), NOW);
         assert_eq!(sent(&jar).as_deref(), Some("io=def"));
+    }
+
+    #[test]
+    fn a_disabled_jar_neither_stores_nor_sends() {
+        let jar = CookieJar::new(false);
+        jar.store_at(&set_cookies(&["io=abc", "lb=node-1"]), NOW);
+        assert!(jar.cookies.lock().expect("lock").is_empty());
+        assert_eq!(sent(&jar), None);
+        // the user's own header goes out as written
+        assert_eq!(
+            sent_at(&jar, Some("auth=abc"), NOW).as_deref(),
+            Some("auth=abc")
+        );
     }
 
     #[test]

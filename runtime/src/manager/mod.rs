@@ -421,6 +421,8 @@ pub struct ManagerBuilder {
     client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     proxy: ProxyChoice,
     connect_timeout: Option<Duration>,
+    /// Whether the cookie jar stores and sends the server's cookies (`withCredentials`).
+    with_credentials: bool,
 }
 
 /// Which proxy the connections go through.
@@ -464,6 +466,7 @@ impl ManagerBuilder {
             client_auth: None,
             proxy: ProxyChoice::FromEnv,
             connect_timeout: None,
+            with_credentials: true,
         }
     }
 
@@ -485,6 +488,17 @@ impl ManagerBuilder {
     /// `extraHeaders`).
     pub fn extra_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Whether the manager keeps the cookies the server sets and sends them back (socket.io:
+    /// `withCredentials`, default true). With `true`, every request (polling, the websocket
+    /// handshake, the handshakes of reconnections) carries the cookies of earlier responses,
+    /// which sticky sessions behind a load balancer need. With `false`, `Set-Cookie` headers
+    /// are ignored and no request carries a cookie the server set; a `Cookie` header of the
+    /// application's own ([`extra_header`](Self::extra_header)) is still sent as written.
+    pub fn with_credentials(mut self, with_credentials: bool) -> Self {
+        self.with_credentials = with_credentials;
         self
     }
 
@@ -838,7 +852,7 @@ impl ManagerBuilder {
             transports: self.transports.clone(),
             upgrade: self.upgrade,
             tls,
-            cookies: CookieJar::default(),
+            cookies: CookieJar::new(self.with_credentials),
             max_frame: self.max_frame,
             probe_timeout: self.options.timeout,
             timestamps: self.timestamps.clone(),

@@ -54,6 +54,7 @@ fn install() -> Result<PathBuf, String> {
     let marker = node_modules.join(".ferrio-installed");
     let stamp = format!("{:016x}\n", fnv1a(&lockfile));
     let installed = || std::fs::read_to_string(&marker).is_ok_and(|s| s == stamp);
+    require_node(!installed());
     if installed() {
         return Ok(node_modules);
     }
@@ -102,6 +103,53 @@ fn install() -> Result<PathBuf, String> {
     };
     let _ = std::fs::remove_dir(&lock);
     result.map(|()| node_modules)
+}
+
+/// Makes sure Node.js 18+ can be run, and npm too when `npm` is true (the tools are not
+/// installed yet). When not, this test process writes one line saying so on its standard
+/// error, past the test harness's output capture, and exits with status 101 (a failed test
+/// binary's): one clear line instead of a panic in each test. It fails rather than skips so
+/// that a machine without Node cannot pass a run that checked nothing.
+fn require_node(npm: bool) {
+    let mut checked = version_of("node").and_then(|version| {
+        let major = version
+            .trim()
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok());
+        match major {
+            Some(major) if major >= 18 => Ok(()),
+            _ => Err(format!("`node` is {}", version.trim())),
+        }
+    });
+    if npm && checked.is_ok() {
+        checked = version_of("npm").map(|_| ());
+    }
+    if let Err(why) = checked {
+        use std::io::Write as _;
+        let line = format!(
+            "node and npm are needed for this test (Node 18+): install them, or run the \
+             tests that need neither: cargo test -p ferrio -p ferrio-macros (README.md, \
+             \"Tests without Node\", lists the others) ({why})\n"
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        std::process::exit(101);
+    }
+}
+
+/// What `bin --version` prints, or why it could not be run.
+fn version_of(bin: &str) -> Result<String, String> {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{bin}`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`{bin} --version` failed ({})", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The 64-bit FNV-1a hash.
