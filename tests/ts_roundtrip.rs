@@ -11,17 +11,15 @@
 //! the server is stopped through its child handle (its stdin closes and it exits).
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio::schema::TYPESCRIPT_FILE;
 use ferrio::{Acked, Manager, PayloadError};
-use ferrio_suite::peer::{ensure_installed_in, START_DEADLINE};
-use ferrio_suite::{inbox, within_for, Inbox, STEP};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use ferrio_suite::peer::ensure_installed_in;
+use ferrio_suite::{inbox, within_for, Inbox, NodeServer, STEP};
+use tokio::process::Command;
 
 // The contract, shared with the examples and the other suites (`pub`: this suite uses only
 // part of it).
@@ -32,9 +30,6 @@ use chat_contract::{Auth, ChatEventsSocket, ChatMessage, RoomInfo, SharedFile};
 
 /// How long `tsc` may take to compile the server.
 const COMPILE_DEADLINE: Duration = Duration::from_secs(120);
-/// How long the server may take to exit once its stdin closed.
-const STOP_DEADLINE: Duration = Duration::from_secs(5);
-
 /// `tests/ts-server/`.
 fn server_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ts-server")
@@ -86,115 +81,6 @@ async fn compile(dir: &Path) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// The compiled server, running.
-struct TsServer {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    port: u16,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl TsServer {
-    /// Starts `node dist/server.js` on a free port and waits for its `LISTENING <port>`.
-    async fn start(dir: &Path) -> TsServer {
-        let mut command = node();
-        command
-            .arg("dist/server.js")
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("run node dist/server.js");
-        let stdin = child.stdin.take().expect("stdin pipe");
-        let stdout = child.stdout.take().expect("stdout pipe");
-        let mut stderr_pipe = child.stderr.take().expect("stderr pipe");
-
-        // Both pipes are drained until the process exits, so it never blocks on a full pipe.
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let tail = stderr.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            while let Ok(n @ 1..) = stderr_pipe.read(&mut buf).await {
-                if let Ok(mut tail) = tail.lock() {
-                    tail.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            let mut port_tx = Some(port_tx);
-            while let Ok(Some(line)) = lines.next_line().await {
-                let port = line
-                    .strip_prefix("LISTENING ")
-                    .and_then(|p| p.trim().parse::<u16>().ok());
-                match (port, port_tx.take()) {
-                    (Some(port), Some(tx)) => {
-                        let _ = tx.send(port);
-                    }
-                    (_, tx) => {
-                        port_tx = tx;
-                        println!("ts-server: {line}");
-                    }
-                }
-            }
-        });
-        let port: u16 = match tokio::time::timeout(START_DEADLINE, port_rx).await {
-            Ok(Ok(port)) => port,
-            outcome => {
-                let _ = child.start_kill();
-                let _ = tokio::time::timeout(STOP_DEADLINE, child.wait()).await;
-                panic!(
-                    "the TypeScript server did not print LISTENING within {START_DEADLINE:?} \
-                     ({}); stderr:\n{}",
-                    if outcome.is_ok() {
-                        "it exited"
-                    } else {
-                        "timed out"
-                    },
-                    stderr.lock().map(|s| s.clone()).unwrap_or_default()
-                );
-            }
-        };
-        TsServer {
-            child,
-            stdin: Some(stdin),
-            port,
-            stderr,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Closes the server's stdin and waits for it to exit (killing it after a deadline).
-    async fn stop(mut self) -> ExitStatus {
-        self.stdin = None;
-        match tokio::time::timeout(STOP_DEADLINE, self.child.wait()).await {
-            Ok(status) => status.expect("wait for the TypeScript server"),
-            Err(_) => {
-                let _ = self.child.start_kill();
-                let _ = tokio::time::timeout(STOP_DEADLINE, self.child.wait()).await;
-                panic!("the TypeScript server did not exit within {STOP_DEADLINE:?} of its stdin closing");
-            }
-        }
-    }
-}
-
-impl Drop for TsServer {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let stderr = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-            if !stderr.trim().is_empty() {
-                eprintln!("--- TypeScript server stderr ---\n{stderr}");
-            }
-        }
-        // Killed on drop (`kill_on_drop`) if still running.
-    }
 }
 
 /// What a client's listeners heard: one variant per `#[on]` event of the contract.
@@ -280,7 +166,7 @@ async fn the_typescript_server_typed_by_the_export_talks_to_the_typed_rust_clien
     }
     write_declarations(&dir);
     compile(&dir).await;
-    let server = TsServer::start(&dir).await;
+    let server = NodeServer::start("TypeScript server", &dir, &["dist/server.js"]).await;
     let url = server.url();
 
     let mut alice = Client::connect(&url, "alice", "no idea").await;

@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod hostile;
+pub mod node_server;
 pub mod peer;
 pub mod proxy;
 pub mod proxy_servers;
@@ -31,6 +32,7 @@ pub use client::{
     manager, next_manager_event, outgoing_events, server, Transports,
 };
 pub use hostile::{HostileServer, PanicCounter};
+pub use node_server::NodeServer;
 pub use peer::{
     ensure_installed, peer_dir, require_node, shared_peer, NodePeer, PeerOptions, SharedPeer,
 };
