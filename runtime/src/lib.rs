@@ -92,6 +92,9 @@
 //!
 //! ## Cargo features
 //!
+//! `blocking`: [`blocking::Socket`], a blocking client over the async one, for programs
+//! without an async runtime.
+//!
 //! `typed` (default): `#[socketio_events]`, the contract ([`EventContract`], `ferrio::schema`)
 //! and JSON Schema for payload types. `default-features = false` (and a TLS provider, e.g.
 //! `features = ["ring", "webpki-roots"]`) builds the untyped client alone.
@@ -109,6 +112,8 @@
 //! Proxies (HTTP `CONNECT`, SOCKS5) need no feature: see [`Proxy`].
 
 mod binary;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod engine;
 mod error;
 mod io;
