@@ -215,3 +215,49 @@ async fn a_502_on_a_poll_is_a_transport_error_and_reconnects() {
     within(STEP, m.close()).await;
     panics.assert_none();
 }
+
+/// Events for a namespace whose CONNECT is not answered yet wait for the answer, at most
+/// `max_buffered_packets` of them: one more closes the connection with `parse error`
+/// (a row of the README's memory bounds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_before_the_connect_answer_are_bounded() {
+    let panics = PanicCounter::start();
+    let server = server();
+    server.set_connect(ConnectReply::Silent);
+    let m = Manager::builder(server.url())
+        .transports(&[TransportKind::Websocket])
+        .max_buffered_packets(5)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let mut events = m.events();
+    let s = m.socket("/").build();
+    let connecting = tokio::spawn({
+        let s = s.clone();
+        async move { s.connect().await }
+    });
+    server
+        .wait_seen(STEP, |seen| {
+            seen.iter().any(|s| matches!(s, Seen::Connect { .. }))
+        })
+        .await;
+    let event = Act::Text(r#"42["early",1]"#.into());
+    server.act(std::iter::repeat_n(event.clone(), 5));
+    // Five wait: the connection stays up.
+    let quiet = tokio::time::timeout(Duration::from_millis(300), async {
+        loop {
+            if let Some(ManagerEvent::Close(reason)) = events.recv().await {
+                return reason;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "the connection closed with five: {quiet:?}");
+    server.act([event]);
+    let reason =
+        next_manager_event(&mut events, STEP, |e| matches!(e, ManagerEvent::Close(_))).await;
+    assert_eq!(reason, ManagerEvent::Close(DisconnectReason::ParseError));
+    let outcome = within(STEP, connecting).await.expect("no panic");
+    assert!(outcome.is_err(), "{outcome:?}");
+    panics.assert_none();
+}

@@ -86,6 +86,8 @@ pub enum Act {
     },
     /// A Socket.IO DISCONNECT (`41`) for every socket of the session.
     Kick,
+    /// This Engine.IO text packet, as it is (e.g. `42["e",1]`), on every live session.
+    Text(String),
 }
 
 /// A moment in a session's life, for hooks ([`ScriptServer::on`]).
@@ -123,6 +125,8 @@ pub enum ConnectReply {
     Refuse,
     /// `40{}`: a payload without `sid`.
     NoSid,
+    /// No answer at all: the namespace stays connecting.
+    Silent,
 }
 
 /// How an event asking for an ack is answered (the ack echoes the event's arguments).
@@ -428,6 +432,7 @@ impl Shared {
                 st.closing = true;
             }),
             Act::Reset { close_frame } => self.end(sess, "reset", *close_frame),
+            Act::Text(text) => sess.update(|st| st.queue.push_back(Out::Text(text.clone()))),
             Act::Kick => sess.update(|st| {
                 for (nsp, _) in std::mem::take(&mut st.sockets) {
                     st.queue
@@ -548,6 +553,9 @@ impl Shared {
                     nsp: nsp.to_owned(),
                     sock: sock.clone(),
                 });
+                if reply == ConnectReply::Silent {
+                    return;
+                }
                 sess.update(|st| {
                     let text = match (&sock, reply) {
                         (Some(sock), _) => {
