@@ -217,13 +217,6 @@ pub(crate) enum TransportError {
 }
 
 impl TransportError {
-    /// The socket.io disconnect reason this failure gives.
-    pub(crate) fn reason(&self) -> DisconnectReason {
-        DisconnectReason::TransportError
-    }
-}
-
-impl TransportError {
     fn from_ws(e: tungstenite::Error) -> Self {
         match e {
             tungstenite::Error::Io(e) => TransportError::Io(e),
@@ -595,7 +588,7 @@ impl Engine {
         tracing::debug!("transport error: {e}");
         // socket.io: the next connection goes through the upgrade again.
         self.cfg.websocket_worked(false);
-        EngineEvent::Closed(e.reason())
+        EngineEvent::Closed(DisconnectReason::TransportError)
     }
 
     /// Handles one packet; gives the event it makes, if any.

@@ -305,10 +305,8 @@ impl PollingTransport {
             taken += 1;
         }
         let mut body = String::with_capacity(size);
-        let mut packets = 0;
-        let frames: Vec<Queued> = queue.drain(..taken).collect();
-        packets += frames.iter().filter(|q| q.ends_packet).count();
-        engine::encode_payload(&mut body, frames.iter().map(|q| &q.frame));
+        engine::encode_payload(&mut body, queue.iter().take(taken).map(|q| &q.frame));
+        let packets = queue.drain(..taken).filter(|q| q.ends_packet).count();
         (body, packets)
     }
 

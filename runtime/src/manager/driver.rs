@@ -510,10 +510,7 @@ impl Driver {
             if !socket.state().active {
                 continue;
             }
-            socket.dispatch(Dispatch::ConnectError(ConnectError {
-                message: message.clone(),
-                data: None,
-            }));
+            socket.dispatch(Dispatch::ConnectError(ConnectError::new(message.clone())));
             let error = error.duplicate();
             socket.resolve_waiters(move || Err(error.duplicate()));
         }

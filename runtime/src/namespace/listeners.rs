@@ -190,14 +190,6 @@ impl Listeners {
     ) -> (ListenerId, bool) {
         let id = self.next_id();
         let entry = Entry { id, once, handler };
-        let replay = {
-            let held = self.lock_held();
-            let replay = !held.is_empty();
-            if replay {
-                self.replay.store(true, Ordering::Release);
-            }
-            replay
-        };
         let mut lists = self.write();
         match slot {
             Slot::Any => lists.any.add(entry, prepend),
@@ -210,7 +202,19 @@ impl Listeners {
                 }
             },
         }
+        drop(lists);
+        // After the listener is in (and the version moved): an event held before this check
+        // is seen here; one held after it sees the new version (see `hold`).
+        let replay = !self.lock_held().is_empty();
+        if replay {
+            self.replay.store(true, Ordering::Release);
+        }
         (id, replay)
+    }
+
+    /// The version of the lists (it moves with every registration and removal).
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     fn lock_held(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, Event)>> {
@@ -218,7 +222,10 @@ impl Listeners {
     }
 
     /// Keeps an event that found no listener, for [`HOLD`].
-    pub(crate) fn hold(&self, event: Event) {
+    /// `seen` is the version of the lists that had no listener for it; true when they
+    /// changed since, so a listener registered meanwhile may not have seen this event held:
+    /// the caller then offers the held events again.
+    pub(crate) fn hold(&self, event: Event, seen: u64) -> bool {
         let now = Instant::now();
         let mut held = self.lock_held();
         expire(&mut held, now);
@@ -226,6 +233,11 @@ impl Listeners {
             held.pop_front();
         }
         held.push_back((now, event));
+        let changed = self.version() != seen;
+        if changed {
+            self.replay.store(true, Ordering::Release);
+        }
+        changed
     }
 
     /// Forgets the held events (the socket is gone).
@@ -455,7 +467,11 @@ async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispa
 async fn dispatch_event(listeners: &Listeners, cache: &mut EventCache, event: Event) {
     let lists = cache.lists_for(listeners, event.name());
     if lists.iter().flatten().all(|list| list.is_empty()) {
-        listeners.hold(event);
+        if listeners.hold(event, cache.version) {
+            // A listener came while this event was looked up: offer it now.
+            listeners.replay.store(false, Ordering::Release);
+            replay_held(listeners, cache).await;
+        }
         return;
     }
     call_all(&lists, event).await;

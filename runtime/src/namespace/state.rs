@@ -213,7 +213,7 @@ impl SocketShared {
     /// packet is dropped instead of buffered (or when the connection is far behind), and an
     /// ack it awaited fails at once. An ack answer is sent only to the session it answers.
     pub(crate) fn send_packet(self: &Arc<Self>, mut out: Outgoing) -> Result<()> {
-        let buffer = lock(&self.buffer);
+        let mut buffer = lock(&self.buffer);
         // The session changes under the buffer's lock (`open_and_drain`): read here, it is
         // the session this packet is handed over in.
         let session = self.session();
@@ -227,28 +227,22 @@ impl SocketShared {
             }
             return self.link.send_packet(self.clone(), out);
         }
-        drop(buffer);
         if out.is_answer {
             // socket.io-client writes an ack out at once or not at all.
             return Err(Error::Disconnected);
         }
         if out.volatile {
+            drop(buffer);
             self.drop_volatile(&out);
             return Ok(());
         }
-        let mut buffer = lock(&self.buffer);
         if let Some(id) = out.ack {
             // Its ack already failed (a disconnection while the emit waited for room): the
-            // emitter was told it was not delivered, so it never is.
+            // emitter was told it was not delivered, so it never is. Checked under the
+            // buffer's lock, which `fail_sent_acks` holds too.
             if !lock(&self.acks).contains_key(&id) {
                 return Ok(());
             }
-        }
-        if buffer.connected {
-            // Connected in between: the packet goes out after all.
-            out.session = self.session();
-            drop(buffer);
-            return self.link.send_packet(self.clone(), out);
         }
         if buffer.packets.len() >= self.max_buffered {
             return Err(Error::BufferFull(buffer.packets.len()));
@@ -455,6 +449,8 @@ impl SocketShared {
     /// Hands something to the dispatcher (listeners); gives how many items its listeners
     /// have still to handle.
     pub(crate) fn dispatch(&self, item: Dispatch) -> usize {
+        // Read before deciding that nobody listens (see `Listeners::hold`).
+        let seen = self.listeners.version();
         if let Some(tx) = self.dispatcher.get() {
             return tx.send(item).unwrap_or(0);
         }
@@ -472,7 +468,10 @@ impl SocketShared {
             }
             // No listener was ever registered: an event waits for one (see `HOLD`).
             Dispatch::Event(event) => {
-                self.listeners.hold(event);
+                if self.listeners.hold(event, seen) {
+                    // A listener came in the meantime: its dispatcher offers the event.
+                    self.dispatch(Dispatch::Replay);
+                }
                 0
             }
             _ => 0,
