@@ -162,11 +162,12 @@ pub use ferrio_macros::socketio_events;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::typed::{
-        on, on_with_ack, stream, stream_with_ack, Builder as TypedBuilder, FromSocket, Times,
+        on, on_with_ack, send_ack, stream, stream_with_ack, Builder as TypedBuilder, FromSocket,
+        SendReply, Times,
     };
     pub use crate::{
-        Acked, Emitter, Error, EventStream, ListenerId, Manager, PayloadError, Responder, Result,
-        Socket,
+        Acked, Emitter, Error, Event, EventStream, ListenerId, Manager, PayloadError, Responder,
+        Result, Socket,
     };
     pub use crate::{Closing, ConnectError, DisconnectReason};
     pub use ferrio_schema::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
@@ -230,34 +231,60 @@ pub mod __private {
         generator.subschema_for::<S::Type>()
     }
 
-    /// [`on_with_ack`] with the reply type of slot `S`.
-    pub fn on_with_sent_ack<A, S, F, Fut>(
-        socket: &Socket,
-        event: &str,
-        times: Times,
-        listener: F,
-    ) -> ListenerId
-    where
-        A: DeserializeOwned + Send + 'static,
-        S: Sent,
-        F: Fn(A) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = S::Type> + Send + 'static,
-    {
-        on_with_ack::<A, S::Type, F, Fut>(socket, event, times, listener)
+    /// A received ack in Node's `callback(err, data)` convention (a declared
+    /// `Result<T, E>`): an error first argument (anything but `null` or missing) is `Err`,
+    /// else the second argument is `Ok` (a missing one reads as `null`).
+    pub struct IncomingResult<T: Received, E: Received>(pub std::result::Result<T::Type, E::Type>);
+
+    impl<'de, T: Received, E: Received> serde::Deserialize<'de> for IncomingResult<T, E> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visit<T, E>(std::marker::PhantomData<(T, E)>);
+            impl<'de, T: Received, E: Received> serde::de::Visitor<'de> for Visit<T, E> {
+                type Value = IncomingResult<T, E>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("the ack arguments (err, data)")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Self::Value, A::Error> {
+                    if let Some(Some(error)) = seq.next_element::<Option<Incoming<E>>>()? {
+                        return Ok(IncomingResult(Err(error.0)));
+                    }
+                    let value = match seq.next_element::<Incoming<T>>()? {
+                        Some(value) => value.0,
+                        None => <T::Type as serde::Deserialize>::deserialize(
+                            serde::de::value::UnitDeserializer::new(),
+                        )?,
+                    };
+                    Ok(IncomingResult(Ok(value)))
+                }
+            }
+            deserializer.deserialize_tuple(2, Visit(std::marker::PhantomData))
+        }
     }
 
-    /// [`stream_with_ack`] with the reply type of slot `S`.
-    pub fn stream_with_sent_ack<A, T, S>(
-        socket: &Socket,
-        event: &str,
-        map: fn(A) -> T,
-    ) -> EventStream<(T, Responder<S::Type>)>
-    where
-        A: DeserializeOwned + Send + 'static,
-        T: Send + 'static,
-        S: Sent,
-    {
-        stream_with_ack::<A, T, S::Type>(socket, event, map)
+    /// A sent ack in Node's `callback(err, data)` convention: `Ok(data)` travels as
+    /// `(null, data)`, `Err(err)` as `(err)`.
+    pub struct OutgoingResult<T: Sent, E: Sent>(pub std::result::Result<T::Type, E::Type>);
+
+    impl<T: Sent, E: Sent> Serialize for OutgoingResult<T, E> {
+        fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+            use serde::ser::SerializeTuple;
+            match &self.0 {
+                Ok(value) => {
+                    let mut tuple = serializer.serialize_tuple(2)?;
+                    tuple.serialize_element(&())?;
+                    tuple.serialize_element(value)?;
+                    tuple.end()
+                }
+                Err(error) => {
+                    let mut tuple = serializer.serialize_tuple(1)?;
+                    tuple.serialize_element(error)?;
+                    tuple.end()
+                }
+            }
+        }
     }
 
     /// Implemented by [`Acked`] alone: a return type spelled `...::Acked` declares an empty

@@ -101,18 +101,24 @@ where
     })
 }
 
+/// How a typed ack is put on the wire: the declared reply type `R` turned into its argument
+/// list and sent (generated per event: one value, several, empty, or `(err, data)`).
+#[doc(hidden)]
+pub type SendReply<R> = fn(&Event, R) -> Result<()>;
+
 /// Registers a listener of an event the server wants acknowledged: the listener's output
-/// `R` is sent back as the ack's one argument.
+/// `R` is sent back by `send`.
 #[doc(hidden)]
 pub fn on_with_ack<A, R, F, Fut>(
     socket: &Socket,
     event: &str,
     times: Times,
     listener: F,
+    send: SendReply<R>,
 ) -> ListenerId
 where
     A: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: Send + 'static,
     F: Fn(A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
 {
@@ -124,27 +130,12 @@ where
         async move {
             if let Some(args) = args {
                 let reply = listener(args).await;
-                send_reply(&event, reply).await;
+                if let Err(e) = send(&event, reply) {
+                    tracing::warn!("cannot acknowledge {:?}: {e}", event.name());
+                }
             }
         }
     })
-}
-
-/// Sends a typed ack: `Acked` as an empty ack, any other value as one argument.
-async fn send_reply<R: Serialize + 'static>(event: &Event, reply: R) {
-    let sent = if is_acked::<R>() {
-        event.ack(()).await
-    } else {
-        event.ack((reply,)).await
-    };
-    if let Err(e) = sent {
-        tracing::warn!("cannot acknowledge {:?}: {e}", event.name());
-    }
-}
-
-/// Whether the declared reply is [`Acked`], which acks with no argument.
-fn is_acked<R: 'static>() -> bool {
-    std::any::TypeId::of::<R>() == std::any::TypeId::of::<Acked>()
 }
 
 /// How many events a typed stream holds that its reader has not taken yet. Past that, the
@@ -213,17 +204,18 @@ where
 }
 
 /// A stream of an event the server wants acknowledged: each item is the decoded arguments
-/// and the [`Responder`] that sends the ack.
+/// and the [`Responder`] that sends the ack with `send`.
 #[doc(hidden)]
 pub fn stream_with_ack<A, T, R>(
     socket: &Socket,
     event: &str,
     map: fn(A) -> T,
+    send: SendReply<R>,
 ) -> EventStream<(T, Responder<R>)>
 where
     A: DeserializeOwned + Send + 'static,
     T: Send + 'static,
-    R: Serialize + Send + 'static,
+    R: 'static,
 {
     let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
     let this = socket.downgrade();
@@ -231,7 +223,7 @@ where
         let item = decode_or_report::<A>(&this, &event).map(|args| {
             let responder = Responder {
                 event: Some(event),
-                reply: PhantomData,
+                send,
             };
             (map(args), responder)
         });
@@ -254,15 +246,15 @@ where
 #[must_use = "the server waits for this ack: call `respond`"]
 pub struct Responder<R> {
     event: Option<Event>,
-    reply: PhantomData<fn(R)>,
+    send: SendReply<R>,
 }
 
-impl<R: Serialize + 'static> Responder<R> {
-    /// Sends the ack.
+impl<R> Responder<R> {
+    /// Sends the ack (queued at once; it fails only when the socket is gone or the ack was
+    /// already sent).
     pub async fn respond(mut self, reply: R) -> Result<()> {
         match self.event.take() {
-            Some(event) if is_acked::<R>() => event.ack(()).await,
-            Some(event) => event.ack((reply,)).await,
+            Some(event) => (self.send)(&event, reply),
             None => Err(crate::Error::AlreadyAcked),
         }
     }
@@ -274,6 +266,13 @@ impl<R> Drop for Responder<R> {
             tracing::warn!("the ack of event {:?} was never sent", event.name());
         }
     }
+}
+
+/// Sends `args` (spread as the ack's arguments) as the ack of `event`: what the generated
+/// [`SendReply`] functions call.
+#[doc(hidden)]
+pub fn send_ack<T: Serialize + ?Sized>(event: &Event, args: &T) -> Result<()> {
+    event.send_ack(args)
 }
 
 /// What a typed socket of `#[socketio_events]` is made from: an untyped socket in its

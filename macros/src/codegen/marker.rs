@@ -52,8 +52,8 @@ impl Cx<'_> {
             for (arg, n) in event.args.iter().zip(&slots.args) {
                 items.extend(slot_impl(p, slot, *n, &args_trait, &arg.ty));
             }
-            if let (Some(ty), Some(n)) = (event.ack.ty(), slots.ack) {
-                items.extend(slot_impl(p, slot, n, &ack_trait, ty));
+            for (ty, n) in event.ack.slot_types().into_iter().zip(&slots.ack) {
+                items.extend(slot_impl(p, slot, *n, &ack_trait, ty));
             }
             if let Ack::Empty(ty) = &event.ack {
                 items.extend(quote_spanned! {ty.span()=>
@@ -93,10 +93,25 @@ impl Cx<'_> {
                     }
                 }
             });
-            let ack = match (&event.ack, slots.ack) {
-                (Ack::Value(_), Some(n)) => {
-                    let slot = self.slot_type(n);
-                    quote!(#p::AckDef::Value(#p::#ack_schema::<#slot>(#generator)))
+            let ack_schemas: Vec<TokenStream> = slots
+                .ack
+                .iter()
+                .map(|n| {
+                    let slot = self.slot_type(*n);
+                    quote!(#p::#ack_schema::<#slot>(#generator))
+                })
+                .collect();
+            let ack = match (&event.ack, ack_schemas.as_slice()) {
+                (Ack::Value(_), [value]) => quote!(#p::AckDef::Value(#value)),
+                (Ack::Values(..), schemas) => {
+                    let args = schemas.iter().enumerate().map(|(i, schema)| {
+                        let name = format!("ack{i}");
+                        quote!(#p::ArgDef { name: #p::From::from(#name), schema: #schema })
+                    });
+                    quote!(#p::AckDef::Values(#p::vec![#(#args),*]))
+                }
+                (Ack::Result { .. }, [value, error]) => {
+                    quote!(#p::AckDef::Result { value: #value, error: #error })
                 }
                 (Ack::Empty(_), _) => quote!(#p::AckDef::Empty),
                 _ => quote!(#p::AckDef::None),

@@ -63,7 +63,8 @@ pub(crate) fn expand(contract: &Contract, keep: &[bool]) -> TokenStream {
 /// Where each payload type of an event lives: its slot numbers.
 struct EventSlots {
     args: Vec<usize>,
-    ack: Option<usize>,
+    /// One per [`Ack::slot_types`](crate::model::Ack::slot_types).
+    ack: Vec<usize>,
 }
 
 /// What every part of the expansion needs.
@@ -95,7 +96,7 @@ impl<'a> Cx<'a> {
             .iter()
             .map(|event| EventSlots {
                 args: event.args.iter().map(|_| take()).collect(),
-                ack: event.ack.ty().map(|_| take()),
+                ack: event.ack.slot_types().iter().map(|_| take()).collect(),
             })
             .collect();
         let mut used = HashSet::new();

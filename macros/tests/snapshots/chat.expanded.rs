@@ -331,13 +331,13 @@ const _: () = {
             &self,
             room: String,
         ) -> ::ferrio::__private::Result<RoomInfo> {
-            let (reply,) = self
+            let reply = self
                 .emitter()
                 .emit_with_ack::<
                     (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
                 >("join", (::ferrio::__private::Outgoing::<__FerrioSlot<1>>(room),))
                 .await?;
-            ::ferrio::__private::Ok(reply.0)
+            ::ferrio::__private::Ok(reply.0.0)
         }
         /// The wire name differs from the Rust name.
         ///
@@ -347,7 +347,7 @@ const _: () = {
             room: String,
             text: String,
         ) -> ::ferrio::__private::Result<ferrio::Acked> {
-            let (reply,) = self
+            let reply = self
                 .emitter()
                 .emit_with_ack::<
                     (::ferrio::__private::Incoming<__FerrioSlot<5>>,),
@@ -359,7 +359,7 @@ const _: () = {
                     ),
                 )
                 .await?;
-            ::ferrio::__private::Ok(reply.0)
+            ::ferrio::__private::Ok(reply.0.0)
         }
         /// A message for this client.
         ///
@@ -425,12 +425,12 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = u8> + ::ferrio::__private::Send
                 + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (
                     ::ferrio::__private::Incoming<__FerrioSlot<7>>,
                     ::ferrio::__private::Incoming<__FerrioSlot<8>>,
                 ),
-                __FerrioSlot<9>,
+                u8,
                 _,
                 _,
             >(
@@ -438,6 +438,10 @@ const _: () = {
                 "poll",
                 ::ferrio::__private::Times::Every,
                 move |(arg0, arg1)| listener(arg0.0, arg1.0),
+                |event: &::ferrio::__private::Event, reply: u8| ::ferrio::__private::send_ack(
+                    event,
+                    &(::ferrio::__private::Outgoing::<__FerrioSlot<9>>(reply),),
+                ),
             )
         }
         /// The server asks; the handler's return value is sent back as the ack.
@@ -450,12 +454,12 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = u8> + ::ferrio::__private::Send
                 + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (
                     ::ferrio::__private::Incoming<__FerrioSlot<7>>,
                     ::ferrio::__private::Incoming<__FerrioSlot<8>>,
                 ),
-                __FerrioSlot<9>,
+                u8,
                 _,
                 _,
             >(
@@ -463,6 +467,10 @@ const _: () = {
                 "poll",
                 ::ferrio::__private::Times::Once,
                 move |(arg0, arg1)| listener(arg0.0, arg1.0),
+                |event: &::ferrio::__private::Event, reply: u8| ::ferrio::__private::send_ack(
+                    event,
+                    &(::ferrio::__private::Outgoing::<__FerrioSlot<9>>(reply),),
+                ),
             )
         }
         /// The server asks; the handler's return value is sent back as the ack.
@@ -473,14 +481,22 @@ const _: () = {
         ) -> ::ferrio::__private::EventStream<
             ((String, Vec<String>), ::ferrio::__private::Responder<u8>),
         > {
-            ::ferrio::__private::stream_with_sent_ack::<
+            ::ferrio::__private::stream_with_ack::<
                 (
                     ::ferrio::__private::Incoming<__FerrioSlot<7>>,
                     ::ferrio::__private::Incoming<__FerrioSlot<8>>,
                 ),
                 (String, Vec<String>),
-                __FerrioSlot<9>,
-            >(&self.socket, "poll", |(arg0, arg1)| (arg0.0, arg1.0))
+                u8,
+            >(
+                &self.socket,
+                "poll",
+                |(arg0, arg1)| (arg0.0, arg1.0),
+                |event: &::ferrio::__private::Event, reply: u8| ::ferrio::__private::send_ack(
+                    event,
+                    &(::ferrio::__private::Outgoing::<__FerrioSlot<9>>(reply),),
+                ),
+            )
         }
         /// No arguments, an empty ack.
         ///
@@ -492,9 +508,9 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = ferrio::Acked>
                 + ::ferrio::__private::Send + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (),
-                __FerrioSlot<10>,
+                ferrio::Acked,
                 _,
                 _,
             >(
@@ -502,6 +518,10 @@ const _: () = {
                 "ping",
                 ::ferrio::__private::Times::Every,
                 move |()| listener(),
+                |event: &::ferrio::__private::Event, _: ferrio::Acked| ::ferrio::__private::send_ack(
+                    event,
+                    &(),
+                ),
             )
         }
         /// No arguments, an empty ack.
@@ -514,9 +534,9 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = ferrio::Acked>
                 + ::ferrio::__private::Send + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (),
-                __FerrioSlot<10>,
+                ferrio::Acked,
                 _,
                 _,
             >(
@@ -524,6 +544,10 @@ const _: () = {
                 "ping",
                 ::ferrio::__private::Times::Once,
                 move |()| listener(),
+                |event: &::ferrio::__private::Event, _: ferrio::Acked| ::ferrio::__private::send_ack(
+                    event,
+                    &(),
+                ),
             )
         }
         /// No arguments, an empty ack.
@@ -534,11 +558,19 @@ const _: () = {
         ) -> ::ferrio::__private::EventStream<
             ((), ::ferrio::__private::Responder<ferrio::Acked>),
         > {
-            ::ferrio::__private::stream_with_sent_ack::<
+            ::ferrio::__private::stream_with_ack::<
                 (),
                 (),
-                __FerrioSlot<10>,
-            >(&self.socket, "ping", |()| ())
+                ferrio::Acked,
+            >(
+                &self.socket,
+                "ping",
+                |()| (),
+                |event: &::ferrio::__private::Event, _: ferrio::Acked| ::ferrio::__private::send_ack(
+                    event,
+                    &(),
+                ),
+            )
         }
     }
 };
