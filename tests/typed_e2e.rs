@@ -285,6 +285,74 @@ async fn acks_carry_several_values_and_the_node_convention() {
     manager.close();
 }
 
+/// Typed streams are bounded and end when the socket is done (issue 11 item 8): a
+/// disconnection that reconnects keeps them going, a client or server disconnect ends them
+/// after the events already in them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_streams_end_when_the_socket_is_done() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+    let request = |n| EmitN {
+        n,
+        event: "num".into(),
+    };
+
+    // the backlog: events the reader has not taken yet
+    let mut nums = peer.num_stream();
+    within(STEP, peer.emit_request_nums(request(3)))
+        .await
+        .expect("emitN");
+    until(STEP, "three events in the stream", || nums.backlog() == 3).await;
+
+    // the engine closes ("transport close"): the socket reconnects, the stream goes on
+    let mut connects = inbox::<()>("connects");
+    let tx = connects.sender();
+    peer.on_connect(move || {
+        let _ = tx.send(());
+        async {}
+    });
+    peer.socket()
+        .emit("closeEngine", ())
+        .await
+        .expect("closeEngine");
+    connects.next(STEP * 2).await;
+    within(STEP, peer.emit_request_nums(request(2)))
+        .await
+        .expect("emitN after the reconnection");
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(within(STEP, nums.next()).await.expect("an event"));
+    }
+    assert_eq!(got, [0, 1, 2, 0, 1]);
+
+    // a client disconnect ends it, after what it holds
+    within(STEP, peer.emit_request_nums(request(2)))
+        .await
+        .expect("emitN");
+    until(STEP, "two events in the stream", || nums.backlog() == 2).await;
+    within(STEP, peer.socket().disconnect()).await;
+    assert_eq!(within(STEP, nums.next()).await, Some(0));
+    assert_eq!(within(STEP, nums.next()).await, Some(1));
+    assert_eq!(within(STEP, nums.next()).await, None, "ended");
+
+    // a server-side disconnect ends the streams taken after connecting again
+    within(STEP, peer.socket().connect())
+        .await
+        .expect("connect again");
+    let mut nums = peer.num_stream();
+    let mut asks = peer.quiz_stream();
+    peer.socket()
+        .emit("disconnectMe", ())
+        .await
+        .expect("disconnectMe");
+    assert_eq!(within(STEP, nums.next()).await, None, "ended by the server");
+    assert!(
+        within(STEP, asks.next()).await.is_none(),
+        "the ack stream too"
+    );
+    manager.close();
+}
+
 /// A manager for `url` with a short ack timeout, and the typed socket, connected.
 async fn typed(url: &str) -> (Manager, PeerSocket) {
     let manager = Manager::builder(url)

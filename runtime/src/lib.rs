@@ -149,11 +149,12 @@ pub use ferrio_macros::socketio_events;
 /// What `#[socketio_events]` expansions name; not a public API.
 ///
 /// Payload types are checked once, where they are declared: each argument and ack type of a
-/// trait gets a *slot* (a private marker type of the expansion) implementing [`Sent`] or
-/// [`Received`] with that type, so a missing `Serialize`, `Deserialize` or `JsonSchema` is
-/// one error at the type. The generated methods go through the slots ([`Outgoing`],
+/// trait gets a *slot* (a private marker type of the expansion, one per distinct type)
+/// implementing [`Payload`] with that type, and [`Sent`] and/or [`Received`], so a missing
+/// `Serialize`, `Deserialize` or `JsonSchema` is one error at the type. The generated methods go through the slots ([`Outgoing`],
 /// [`Incoming`] and the generic helpers below), so they never repeat the check.
 ///
+/// [`Payload`]: __private::Payload
 /// [`Sent`]: __private::Sent
 /// [`Received`]: __private::Received
 /// [`Outgoing`]: __private::Outgoing
@@ -189,18 +190,26 @@ pub mod __private {
     pub use std::vec::Vec;
     pub use std::{concat, stringify, vec};
 
-    /// A payload type the client sends: an argument of an `#[emit]` event, or the ack of an
-    /// `#[on]` event. Implemented by the expansion's slot of that type.
-    pub trait Sent {
+    /// A payload type of a contract, described by its schema. Implemented once per distinct
+    /// type by the expansion's slot of that type, so a missing `JsonSchema` (or `Send`) is one
+    /// error however often the type is used.
+    pub trait Payload {
         /// The declared type.
-        type Type: Serialize + JsonSchema + Send + 'static;
+        type Type: JsonSchema + Send + 'static;
+    }
+
+    /// A payload type the client sends: an argument of an `#[emit]` event, or the ack of an
+    /// `#[on]` event (one impl per slot: one error for a missing `Serialize`).
+    pub trait Sent {
+        /// The declared type (the same as the slot's [`Payload::Type`]).
+        type Type: Serialize + 'static;
     }
 
     /// A payload type the client receives: an argument of an `#[on]` event, or the ack of an
-    /// `#[emit]` event. Implemented by the expansion's slot of that type.
+    /// `#[emit]` event (one impl per slot: one error for a missing `Deserialize`).
     pub trait Received {
-        /// The declared type.
-        type Type: DeserializeOwned + JsonSchema + Send + 'static;
+        /// The declared type (the same as the slot's [`Payload::Type`]).
+        type Type: DeserializeOwned + 'static;
     }
 
     /// A sent value of slot `S` (serializes as the value itself).
@@ -221,13 +230,9 @@ pub mod __private {
         }
     }
 
-    /// The schema of a sent type, from the generator (so it lands in the shared definitions).
-    pub fn sent_schema<S: Sent>(generator: &mut SchemaGenerator) -> Schema {
-        generator.subschema_for::<S::Type>()
-    }
-
-    /// The schema of a received type, from the generator.
-    pub fn received_schema<S: Received>(generator: &mut SchemaGenerator) -> Schema {
+    /// The schema of a payload type, from the generator (so it lands in the shared
+    /// definitions).
+    pub fn payload_schema<S: Payload>(generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<S::Type>()
     }
 
