@@ -78,9 +78,39 @@ impl From<Binary> for Bytes {
     }
 }
 
+thread_local! {
+    /// The buffer of the [`Binary`] being serialized on this thread, lent to ferrio's packet
+    /// serializer so that it shares the buffer as the attachment instead of copying it
+    /// (serde hands a serializer only a `&[u8]`). Binary_throughput (64 KiB attachments):
+    /// the copies made every queued attachment a buffer of its own, 328 MiB of peak RSS for
+    /// 5,000 emits of one buffer, and ~50 µs of CPU per emit.
+    static LENT: std::cell::RefCell<Option<Bytes>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The lent buffer, if `bytes` is exactly it (same memory, same length): what
+/// `serialize_bytes` is given while a [`Binary`] serializes.
+pub(crate) fn take_lent(bytes: &[u8]) -> Option<Bytes> {
+    LENT.with(|lent| {
+        let mut lent = lent.borrow_mut();
+        let same = lent
+            .as_ref()
+            .is_some_and(|b| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len());
+        if same {
+            lent.take()
+        } else {
+            None
+        }
+    })
+}
+
 impl Serialize for Binary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0)
+        // Lent for the call only (any other serializer just reads the slice), and whatever
+        // was lent before is put back, so nothing outlives the call.
+        let before = LENT.with(|lent| lent.replace(Some(self.0.clone())));
+        let result = serializer.serialize_bytes(&self.0);
+        LENT.with(|lent| *lent.borrow_mut() = before);
+        result
     }
 }
 
