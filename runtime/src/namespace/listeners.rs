@@ -506,9 +506,8 @@ async fn replay_held(listeners: &Listeners, cache: &mut EventCache) {
 
 /// The lists the last event called (catch-all, then its own), kept while no listener
 /// changed: a burst of one event takes no lock per event, and the lists are lent to the
-/// call rather than cloned (two reference counts up and down per event less: server_push
-/// -3 % instructions per event). Lists with `once` listeners are never kept (taking their
-/// snapshot changes them).
+/// call rather than cloned (no reference count up and down per list and event). Lists with
+/// `once` listeners are never kept (taking their snapshot changes them).
 #[derive(Default)]
 struct EventCache {
     version: u64,
