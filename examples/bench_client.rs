@@ -463,22 +463,20 @@ async fn reconnect_storm(a: &Args) -> Outcome {
         let bench = BenchEventsSocket::build(&storm_manager(&url_for(&a.url, i))?);
         let storm = storm.clone();
         bench.socket().on_connect(move || {
-            match storm.connects[i].fetch_add(1, Ordering::AcqRel) + 1 {
-                1 => {
-                    if storm.connected.fetch_add(1, Ordering::AcqRel) + 1 == k {
-                        storm.all_connected.notify_one();
-                    }
-                }
+            // The first CONNECT is the initial one, the second the one after the kick.
+            let (counter, all) = match storm.connects[i].fetch_add(1, Ordering::AcqRel) + 1 {
+                1 => (&storm.connected, &storm.all_connected),
                 2 => {
                     if let Some(kicked) = storm.kicked.get() {
                         let ns = kicked.elapsed().as_nanos() as u64;
                         storm.lat.lock().unwrap_or_else(|e| e.into_inner()).push(ns);
                     }
-                    if storm.reconnected.fetch_add(1, Ordering::AcqRel) + 1 == k {
-                        storm.all_reconnected.notify_one();
-                    }
+                    (&storm.reconnected, &storm.all_reconnected)
                 }
-                _ => {}
+                _ => return std::future::ready(()),
+            };
+            if counter.fetch_add(1, Ordering::AcqRel) + 1 == k {
+                all.notify_one();
             }
             std::future::ready(())
         });

@@ -434,8 +434,7 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> handoff::Sender<Dis
 async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispatch) {
     // Held events are older than anything still queued: they go first. A plain load first:
     // the flag is almost never set, and a swap is a write to a shared cache line per event.
-    if listeners.replay.load(Ordering::Acquire) && listeners.replay.swap(false, Ordering::AcqRel)
-    {
+    if listeners.replay.load(Ordering::Acquire) && listeners.replay.swap(false, Ordering::AcqRel) {
         replay_held(listeners, cache).await;
     }
     match item {
