@@ -198,4 +198,32 @@ mod tests {
         );
         assert_eq!(attachments, [Bytes::from_static(&[9, 8])]);
     }
+
+    /// Sent, the attachment is the `Binary`'s own buffer (no copy); another serializer only
+    /// reads it, and nothing stays lent after a call.
+    #[test]
+    fn the_attachment_shares_the_buffer() {
+        let data = Binary::from(vec![7u8; 1024]);
+        let as_json = serde_json::to_string(&data).expect("serde_json serializes it");
+        assert!(as_json.starts_with("[7,7,"), "{as_json}");
+        assert!(
+            LENT.with(|lent| lent.borrow().is_none()),
+            "nothing stays lent"
+        );
+        let (mut json, mut attachments) = (Vec::new(), Vec::new());
+        binary::write_json(&mut json, &(&data, "x", &data), &mut attachments).expect("serializes");
+        assert_eq!(attachments.len(), 2);
+        for attachment in &attachments {
+            assert_eq!(attachment.as_ptr(), data.as_ptr(), "shared, not copied");
+            assert_eq!(attachment.len(), 1024);
+        }
+        // Plain bytes are still copied (serde hands over a slice only).
+        let plain = Bytes::from(vec![1u8; 16]);
+        binary::write_json(&mut json, &plain, &mut attachments).expect("serializes");
+        assert_ne!(attachments[2].as_ptr(), plain.as_ptr());
+        assert!(
+            LENT.with(|lent| lent.borrow().is_none()),
+            "nothing stays lent"
+        );
+    }
 }
