@@ -89,13 +89,13 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let this = socket.downgrade();
-    let listener = std::sync::Arc::new(listener);
     register(socket, event, times, move |event| {
-        let args = decode_or_report::<A>(&this, &event);
-        let listener = listener.clone();
+        // The listener is called here, not in the future below: its future is what the
+        // dispatcher awaits either way, and no shared handle to the listener is needed.
+        let call = decode_or_report::<A>(&this, &event).map(&listener);
         async move {
-            if let Some(args) = args {
-                listener(args).await;
+            if let Some(call) = call {
+                call.await;
             }
         }
     })
