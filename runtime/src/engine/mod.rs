@@ -70,6 +70,9 @@ pub(crate) struct EngineConfig {
     /// Whether the last websocket of this manager worked and no transport failed since
     /// (socket.io: `priorWebsocketSuccess`, which is global to the process there).
     pub(crate) websocket_worked: AtomicBool,
+    /// The most one polling POST carries: Engine.IO packets, and bytes (below the server's
+    /// `maxPayload`). See `ManagerBuilder::polling_post_limit`.
+    pub(crate) post_limit: (usize, usize),
 }
 
 /// socket.io's `timestampRequests` and `timestampParam`: a unique query parameter on each

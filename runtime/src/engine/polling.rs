@@ -1,7 +1,8 @@
 //! The HTTP long-polling transport: a GET that the server holds open until it has packets,
 //! and a POST for what the client sends. One GET and one POST are in flight at most, each
 //! on its own keep-alive connection, and a POST carries as many queued packets as the
-//! server's `maxPayload` allows.
+//! server's `maxPayload` allows (and the user's `polling_post_limit`: some servers lose a
+//! body with too many packets or too many bytes).
 //!
 //! The transport is polled by the engine, never run as tasks of its own: the next GET
 //! starts only once everything the last one brought was taken (a client that does not keep
@@ -149,7 +150,9 @@ pub(crate) async fn handshake(
         sid: handshake.sid.as_str().into(),
         max_payload: usize::try_from(handshake.max_payload)
             .unwrap_or(usize::MAX)
+            .min(cfg.post_limit.1)
             .max(1),
+        max_post_packets: cfg.post_limit.0.max(1),
         get: Side::Idle(get),
         post: Side::Idle(HttpConnection::new(cfg.clone())),
         received: VecDeque::new(),
@@ -205,7 +208,11 @@ impl Side {
 /// The open polling transport.
 pub(crate) struct PollingTransport {
     sid: Arc<str>,
+    /// The most bytes one POST body carries: the server's `maxPayload`, or the user's
+    /// smaller limit.
     max_payload: usize,
+    /// The most Engine.IO packets one POST body carries (the user's limit).
+    max_post_packets: usize,
     get: Side,
     post: Side,
     /// What the last GET brought and the engine has not taken yet.
@@ -291,14 +298,15 @@ impl PollingTransport {
         }
     }
 
-    /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes (at
-    /// least one frame). Gives the body and how many packets it completes.
+    /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes and
+    /// the packet limit (at least one frame; each frame is one Engine.IO packet, a binary
+    /// attachment too). Gives the body and how many Socket.IO packets it completes.
     fn batch(&self, queue: &mut VecDeque<Queued>) -> (String, usize) {
         let mut size = 0;
         let mut taken = 0;
         for queued in queue.iter() {
             let len = queued.frame.polling_len() + usize::from(taken > 0);
-            if taken > 0 && size + len > self.max_payload {
+            if taken > 0 && (size + len > self.max_payload || taken == self.max_post_packets) {
                 break;
             }
             size += len;
