@@ -1,7 +1,9 @@
 //! A server program of the suites run as a child process (the python-socketio peer, the
-//! cluster's Node servers): started with its port as an argument, ready once it prints
-//! `LISTENING <port>`, every later stdout line kept, stopped by closing its stdin (killed
-//! after a deadline) or killed outright, started again on the same port, killed on drop.
+//! cluster's Node servers, Redis, HAProxy): started with its port as an argument, ready once
+//! it prints `LISTENING <port>` (or, for a program that prints nothing of the kind, once its
+//! port accepts connections), every later stdout line kept, stopped by closing its stdin
+//! (killed after a deadline) or killed outright, started again on the same port, killed on
+//! drop.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ use crate::peer::START_DEADLINE;
 const STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What a program is run with. `{port}` in an argument is replaced by the port (0 at the
-/// first start: the program picks a free one and prints it).
+/// first start, unless `port` is set: the program picks a free one and prints it).
 #[derive(Debug, Clone)]
 pub struct ProgramSpec {
     /// Says which server in messages.
@@ -31,6 +33,9 @@ pub struct ProgramSpec {
     pub dir: PathBuf,
     /// Extra environment variables.
     pub env: Vec<(String, OsString)>,
+    /// `Some(port)`: the program listens there and is ready once it accepts a connection
+    /// (it prints no `LISTENING` line); `None`: it picks its port and prints it.
+    pub port: Option<u16>,
 }
 
 #[derive(Default)]
@@ -63,14 +68,15 @@ impl ServerProcess {
     /// Starts the program on a port of its choice; panics when it does not print
     /// `LISTENING <port>` within [`START_DEADLINE`].
     pub async fn start(spec: ProgramSpec) -> ServerProcess {
+        let port = spec.port.unwrap_or(0);
         let mut server = ServerProcess {
             spec,
-            port: 0,
+            port,
             child: None,
             stdin: None,
             output: Arc::default(),
         };
-        if let Err(e) = server.spawn(0).await {
+        if let Err(e) = server.spawn(port).await {
             panic!("{e}");
         }
         server
@@ -240,8 +246,25 @@ impl ServerProcess {
                 }
             }
         });
-        match tokio::time::timeout(START_DEADLINE, port_rx).await {
-            Ok(Ok(listening)) => {
+        let ready = async {
+            match self.spec.port {
+                None => port_rx.await.ok(),
+                Some(port) => loop {
+                    if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .is_ok()
+                    {
+                        break Some(port);
+                    }
+                    if !matches!(child.try_wait(), Ok(None)) {
+                        break None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                },
+            }
+        };
+        match tokio::time::timeout(START_DEADLINE, ready).await {
+            Ok(Some(listening)) => {
                 self.port = listening;
                 self.child = Some(child);
                 self.stdin = Some(stdin);
@@ -251,8 +274,8 @@ impl ServerProcess {
                 let _ = child.start_kill();
                 let _ = tokio::time::timeout(STOP_DEADLINE, child.wait()).await;
                 Err(format!(
-                    "the {name} did not print LISTENING within {START_DEADLINE:?} ({}); \
-                     stderr:\n{}",
+                    "the {name} did not listen within {START_DEADLINE:?} ({}); \
+                     output:\n{}",
                     if outcome.is_ok() {
                         "it exited"
                     } else {

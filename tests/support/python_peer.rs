@@ -180,6 +180,7 @@ impl PythonPeer {
             args: all,
             dir,
             env: vec![("PYTHONUNBUFFERED".into(), "1".into())],
+            port: None,
         })
         .await;
         Ok(PythonPeer { process })

@@ -203,8 +203,10 @@ pub(crate) enum TransportError {
     Io(#[from] io::Error),
     #[error("handshake failed: {0}")]
     Handshake(String),
-    #[error("the server answered HTTP {0}")]
-    Status(u16),
+    /// The status, and the start of the body (socket.io says why there, e.g. `Session ID
+    /// unknown`).
+    #[error("the server answered HTTP {0}{why}", why = if .1.is_empty() { String::new() } else { format!(": {}", .1) })]
+    Status(u16, String),
     #[error("HTTP: {0}")]
     Http(String),
     #[error("websocket: {0}")]
@@ -365,6 +367,8 @@ pub(crate) struct Engine {
     queued_frames: u64,
     /// Told when the frames queued before them are written: (frames queued then, whom).
     marks: Vec<(u64, tokio::sync::oneshot::Sender<()>)>,
+    /// The transport error that ended the session, for [`Engine::failure`].
+    failure: Option<String>,
 }
 
 impl Engine {
@@ -417,6 +421,7 @@ impl Engine {
             reading: true,
             queued_frames: 0,
             marks: Vec::new(),
+            failure: None,
         };
         engine.start_probe();
         engine
@@ -440,6 +445,11 @@ impl Engine {
                 }
             }));
         }
+    }
+
+    /// What failed, when a transport error ended the session (`Closed(TransportError)`).
+    pub(crate) fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 
     /// The server's handshake.
@@ -589,6 +599,7 @@ impl Engine {
     /// A transport error ends the session.
     fn failed(&mut self, e: TransportError) -> EngineEvent {
         tracing::debug!("transport error: {e}");
+        self.failure = Some(e.to_string());
         // socket.io: the next connection goes through the upgrade again.
         self.cfg.websocket_worked(false);
         EngineEvent::Closed(DisconnectReason::TransportError)

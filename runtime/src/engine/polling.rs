@@ -97,7 +97,14 @@ impl HttpConnection {
             .map_err(|e| TransportError::Http(with_causes(&*e)))?
             .to_bytes();
         if status != StatusCode::OK {
-            return Err(TransportError::Status(status.as_u16()));
+            // The start of the body says why (socket.io: `{"code":1,"message":"Session ID
+            // unknown"}`), printable characters only.
+            let why: String = String::from_utf8_lossy(&body)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            return Err(TransportError::Status(status.as_u16(), why));
         }
         Ok(body)
     }
