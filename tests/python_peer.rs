@@ -69,19 +69,19 @@ transport_matrix!(
 async fn connects_namespaces_on_one_connection(t: Transports) {
     let Some(peer) = peer(&[]).await else { return };
     let (m, root) = connect_to(&peer, "/", t).await;
-    let foo = within(STEP, m.socket("/foo").connect())
+    let foo_socket = within(STEP, m.socket("/foo").connect())
         .await
         .expect("connect /foo");
     settled(&m, t).await;
-    assert!(root.connected() && foo.connected());
-    assert!(root.id().is_some() && foo.id().is_some() && root.id() != foo.id());
+    assert!(root.connected() && foo_socket.connected());
+    assert!(root.id().is_some() && foo_socket.id().is_some() && root.id() != foo_socket.id());
     // Each namespace has its own handlers and its own socket on the server.
     let mut root_echo = events(&root, "echo");
-    let mut foo_echo = events(&foo, "echo");
+    let mut foo_echo = events(&foo_socket, "echo");
     within(STEP, root.emit("echo", "on root"))
         .await
         .expect("emit");
-    within(STEP, foo.emit("echo", "on foo"))
+    within(STEP, foo_socket.emit("echo", "on foo"))
         .await
         .expect("emit");
     assert_eq!(
@@ -105,8 +105,8 @@ async fn connects_namespaces_on_one_connection(t: Transports) {
         "{lines:?}"
     );
     // Disconnecting one namespace keeps the other.
-    foo.disconnect();
-    until(STEP, "/foo disconnected", || !foo.connected()).await;
+    foo_socket.disconnect();
+    until(STEP, "/foo disconnected", || !foo_socket.connected()).await;
     let back: String = within(STEP, root.emit_with_ack("ack", "still here"))
         .await
         .expect("root still connected");

@@ -3,7 +3,8 @@
 //!
 //! Its packages are installed by the support itself into `tests/peer-python/.venv`
 //! (`python3 -m venv`, then `pip install --no-deps -r requirements.txt`: every package is
-//! listed there with its exact version, so nothing unpinned comes in), once per process and
+//! listed there with its exact version, so nothing unpinned comes in; `pip check` then says
+//! if the list lacks one), once per process and
 //! under a lock across processes, like `npm ci` for the Node peer. The venv records the
 //! requirements it was made from (`.venv/ferrio-requirements.txt`); a changed list makes a
 //! new venv.
@@ -121,6 +122,12 @@ async fn install(dir: &Path, deadline: Instant) -> Result<(), String> {
                 "-r",
             ])
             .arg(dir.join("requirements.txt")),
+        deadline,
+    )
+    .await?;
+    // `--no-deps` installs the list as it is: a package it lacks shows here, by name.
+    run(
+        Command::new(venv_python(dir)).args(["-m", "pip", "check", "--disable-pip-version-check"]),
         deadline,
     )
     .await?;
