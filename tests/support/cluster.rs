@@ -31,7 +31,8 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(300);
 pub struct Cluster {
     nodes: Vec<ServerProcess>,
     balancer: ServerProcess,
-    redis: ServerProcess,
+    /// Kept for its life: killed on drop.
+    _redis: ServerProcess,
     _dir: TempDir,
 }
 
@@ -116,7 +117,7 @@ impl Cluster {
         Ok(Cluster {
             nodes,
             balancer,
-            redis,
+            _redis: redis,
             _dir: temp,
         })
     }
@@ -134,11 +135,6 @@ impl Cluster {
             .position(|n| *n == name)
             .unwrap_or_else(|| panic!("no node {name}"));
         &mut self.nodes[i]
-    }
-
-    /// The Redis server's process.
-    pub fn redis(&self) -> &ServerProcess {
-        &self.redis
     }
 }
 

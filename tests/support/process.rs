@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::Notify;
 
 use crate::peer::START_DEADLINE;
 
@@ -42,7 +41,6 @@ pub struct ProgramSpec {
 struct Output {
     lines: Mutex<Vec<String>>,
     stderr: Mutex<String>,
-    notify: Notify,
 }
 
 /// A running server program (see the module's documentation).
@@ -92,11 +90,6 @@ impl ServerProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The process id while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(|c| c.id())
-    }
-
     /// Every stdout line after `LISTENING`, across restarts.
     pub fn lines(&self) -> Vec<String> {
         self.output
@@ -104,28 +97,6 @@ impl ServerProcess {
             .lock()
             .map(|l| l.clone())
             .unwrap_or_default()
-    }
-
-    /// Waits until `pred` holds for the lines so far, or panics after `deadline`.
-    pub async fn wait_for_lines(
-        &self,
-        deadline: Duration,
-        mut pred: impl FnMut(&[String]) -> bool,
-    ) {
-        let end = tokio::time::Instant::now() + deadline;
-        loop {
-            let notified = self.output.notify.notified();
-            if pred(&self.lines()) {
-                return;
-            }
-            if tokio::time::timeout_at(end, notified).await.is_err() {
-                panic!(
-                    "{}: the lines did not match within {deadline:?}: {:?}",
-                    self.spec.name,
-                    self.lines()
-                );
-            }
-        }
     }
 
     /// What the program wrote to stderr (the tail).
@@ -241,7 +212,6 @@ impl ServerProcess {
                         if let Ok(mut l) = output.lines.lock() {
                             l.push(line);
                         }
-                        output.notify.notify_waiters();
                     }
                 }
             }
