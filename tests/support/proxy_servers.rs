@@ -351,7 +351,7 @@ async fn drain(mut pipe: Box<dyn AsyncRead>, tail: Arc<Mutex<String>>) {
     }
 }
 
-async fn free_port() -> Result<u16, String> {
+pub(crate) async fn free_port() -> Result<u16, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
@@ -369,7 +369,7 @@ fn unique() -> u128 {
 }
 
 /// Where `name` is: on `PATH`, or in `/usr/bin` / `/usr/sbin` (not always on a root `PATH`).
-fn binary_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn binary_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])

@@ -423,6 +423,8 @@ pub struct ManagerBuilder {
     connect_timeout: Option<Duration>,
     /// Whether the cookie jar stores and sends the server's cookies (`withCredentials`).
     with_credentials: bool,
+    /// The most Engine.IO packets and bytes one polling POST carries.
+    post_limit: (usize, usize),
 }
 
 /// Which proxy the connections go through.
@@ -467,6 +469,7 @@ impl ManagerBuilder {
             proxy: ProxyChoice::FromEnv,
             connect_timeout: None,
             with_credentials: true,
+            post_limit: (usize::MAX, usize::MAX),
         }
     }
 
@@ -651,6 +654,23 @@ impl ManagerBuilder {
     /// (default 64 MiB).
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
+        self
+    }
+
+    /// The most one polling POST carries: `packets` Engine.IO packets (a binary attachment
+    /// is one of its own) and `bytes` bytes of body (default: no limit but the server's
+    /// `maxPayload`, like the official client; a single packet larger than `bytes` still
+    /// goes, alone). Packets beyond it wait for the next POST, in order.
+    ///
+    /// For a **python-socketio** (python-engineio) server, set `polling_post_limit(16,
+    /// 64 * 1024)`: python-engineio drops a whole POST with more than 16 packets (its
+    /// `max_decode_packets`) and answers 200, so nothing tells the client; its aiohttp
+    /// driver reads a body only as far as it arrived (on loopback, bodies over ~256 KiB
+    /// came short), and the rest is lost. No sign in the handshake says which server it is,
+    /// so ferrio cannot choose for you. Larger single payloads are safe with such a server
+    /// only over the websocket. A `0` is taken as 1.
+    pub fn polling_post_limit(mut self, packets: usize, bytes: usize) -> Self {
+        self.post_limit = (packets, bytes);
         self
     }
 
@@ -870,6 +890,7 @@ impl ManagerBuilder {
             remember_upgrade: self.remember_upgrade,
             try_all_transports: self.try_all_transports,
             websocket_worked: AtomicBool::new(false),
+            post_limit: self.post_limit,
         })
     }
 }
