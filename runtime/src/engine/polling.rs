@@ -33,11 +33,31 @@ use crate::TransportKind;
 struct HttpConnection {
     cfg: Arc<EngineConfig>,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The task driving the connection, which ends with the connection's own error (a TLS
+    /// alert, a reset): a request then only learns that the channel closed.
+    connection: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 impl HttpConnection {
     fn new(cfg: Arc<EngineConfig>) -> Self {
-        HttpConnection { cfg, sender: None }
+        HttpConnection {
+            cfg,
+            sender: None,
+            connection: None,
+        }
+    }
+
+    /// A request's error, or the connection's own when the request only saw it close.
+    async fn failure(&mut self, e: hyper::Error) -> TransportError {
+        self.sender = None;
+        let connection = self.connection.take();
+        if let (true, Some(task)) = (e.is_closed() || e.is_canceled(), connection) {
+            // The task is ending (its channel is gone); bounded all the same.
+            if let Ok(Ok(Err(cause))) = tokio::time::timeout(self.cfg.probe_timeout, task).await {
+                return TransportError::Http(cause);
+            }
+        }
+        TransportError::Http(with_causes(&e))
     }
 
     /// Sends one request and returns the body of a 200 response, at most the configured
@@ -57,14 +77,15 @@ impl HttpConnection {
                     .await
                     .map_err(|e| TransportError::Http(with_causes(&e)))?;
                 // Ends when the sender is dropped (with this transport) or the server closes.
-                tokio::spawn(connection);
+                self.connection = Some(tokio::spawn(async move {
+                    connection.await.map_err(|e| with_causes(&e))
+                }));
                 slot.insert(sender)
             }
         };
-        sender
-            .ready()
-            .await
-            .map_err(|e| TransportError::Http(with_causes(&e)))?;
+        if let Err(e) = sender.ready().await {
+            return Err(self.failure(e).await);
+        }
         let url = cfg.url(TransportKind::Polling, sid);
         let path_and_query = &url[url::Position::BeforePath..];
         let has_body = !body.is_empty();
@@ -85,10 +106,10 @@ impl HttpConnection {
             );
         }
         cfg.cookies.apply(headers);
-        let response = sender.send_request(request).await.map_err(|e| {
-            self.sender = None;
-            TransportError::Http(with_causes(&e))
-        })?;
+        let response = match sender.send_request(request).await {
+            Ok(response) => response,
+            Err(e) => return Err(self.failure(e).await),
+        };
         cfg.cookies.store(response.headers());
         let status = response.status();
         let body = Limited::new(response.into_body(), cfg.max_frame)
