@@ -1,7 +1,7 @@
 //! socketioxide (the Rust Socket.IO server) in this process, with the handlers of the Node
 //! peer that the shared groups (`groups.rs`) use, written against socketioxide's API:
-//! `echo`, `ack`, `noAck`, `describe`, `getBinary`, `askForAck`, `getId`, `getTransport`,
-//! `disconnectMe`, in the namespaces `/`, `/foo` and `/bar`; `/no` refuses every socket.
+//! `echo`, `ack`, `noAck`, `describe`, `getBinary`, `askForAck`, `emitN`,
+//! `emitBinaryThenText`, `getId`, `getTransport`, `disconnectMe`, in the namespaces `/`, `/foo` and `/bar`; `/no` refuses every socket.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -145,6 +145,30 @@ impl<'de> Deserialize<'de> for Dynamic {
     }
 }
 
+/// Every argument of an event or ack: socketioxide deserializes a type that asks for a
+/// tuple from all the arguments, anything else from the first one.
+pub(crate) struct Args(Vec<Dynamic>);
+
+impl<'de> Deserialize<'de> for Args {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ArgsVisitor;
+        impl<'de> Visitor<'de> for ArgsVisitor {
+            type Value = Args;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the arguments")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Args, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Args(items))
+            }
+        }
+        deserializer.deserialize_tuple(usize::MAX, ArgsVisitor)
+    }
+}
+
 /// A socketioxide server on a free loopback port; stopped when dropped.
 pub(crate) struct SocketioxideServer {
     addr: SocketAddr,
@@ -163,13 +187,18 @@ impl fmt::Debug for SocketioxideServer {
 impl SocketioxideServer {
     /// Starts the server, with socketioxide's msgpack parser when `msgpack` is true.
     pub(crate) async fn start(msgpack: bool) -> SocketioxideServer {
-        let builder = SocketIo::builder();
+        // socketioxide drops what a socket emits past 128 packets not yet written (`emit()`
+        // errs): the groups' bursts of 200 need more room.
+        let builder = SocketIo::builder().max_buffer_size(4096);
         let (layer, io) = match msgpack {
             true => builder.with_parser(ParserConfig::msgpack()).build_layer(),
             false => builder.build_layer(),
         };
+        // socketioxide sends the CONNECT answer before it runs the connect handler, so
+        // events a client emits at once could find no handler yet: the handlers are
+        // installed by a middleware, which runs before the answer.
         for nsp in ["/", "/foo", "/bar"] {
-            io.ns(nsp, install);
+            io.ns(nsp, (async || {}).with(install));
         }
         let refuse = async || Err::<(), _>("Auth failed (custom namespace)");
         io.ns("/no", (async || {}).with(refuse));
@@ -210,11 +239,11 @@ impl Drop for SocketioxideServer {
 }
 
 /// The handlers every namespace gets (the Node peer's, same names and behaviour).
-async fn install(socket: SocketRef) {
+async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     // echo: acks with the arguments, or emits them back as `echo-back`.
     socket.on(
         "echo",
-        async |asked: Asked, socket: SocketRef, Data::<Vec<Dynamic>>(args), ack: AckSender| {
+        async |asked: Asked, socket: SocketRef, Data::<Args>(Args(args)), ack: AckSender| {
             let _ = match ack_or_emit(asked, socket, ack, "echo-back") {
                 Reply::Ack(ack) => send_spread(ack, &args),
                 Reply::Emit(socket, event) => emit_spread(&socket, event, &args),
@@ -223,14 +252,14 @@ async fn install(socket: SocketRef) {
     );
     socket.on(
         "ack",
-        async |Data::<Vec<Dynamic>>(args), ack: AckSender| {
+        async |Data::<Args>(Args(args)), ack: AckSender| {
             let _ = send_spread(ack, &args);
         },
     );
     socket.on("noAck", async || {});
     socket.on(
         "describe",
-        async |asked: Asked, socket: SocketRef, Data::<Vec<Dynamic>>(args), ack: AckSender| {
+        async |asked: Asked, socket: SocketRef, Data::<Args>(Args(args)), ack: AckSender| {
             let described: Vec<Value> = args.iter().map(Dynamic::described).collect();
             let _ = match ack_or_emit(asked, socket, ack, "described") {
                 Reply::Ack(ack) => ack.send(&(described,)).map_err(|_| ()),
@@ -262,6 +291,31 @@ async fn install(socket: SocketRef) {
         };
         let _ = ack.send(&name);
     });
+    // emitN({n, event = "num", binary = false}): emits `event` with 0..n-1 (and a byte
+    // each), in one handler, so in order; acks n.
+    socket.on(
+        "emitN",
+        async |socket: SocketRef, Data::<Value>(options), ack: AckSender| {
+            let n = options["n"].as_u64().unwrap_or(0).min(100_000);
+            let event = options["event"].as_str().unwrap_or("num").to_owned();
+            let binary = options["binary"].as_bool().unwrap_or(false);
+            for i in 0..n {
+                let _ = match binary {
+                    true => socket.emit(event.clone(), &(i, Bytes::from(vec![i as u8]))),
+                    false => socket.emit(event.clone(), &(i,)),
+                };
+            }
+            let _ = ack.send(&n);
+        },
+    );
+    // emitBinaryThenText: four `seq` events that must arrive in this order.
+    socket.on("emitBinaryThenText", async |socket: SocketRef| {
+        let _ = socket.emit("seq", &(1, Bytes::from_static(&[1])));
+        let _ = socket.emit("seq", &(2, "text"));
+        let bin = Dynamic::Map(vec![("b".into(), Dynamic::Bin(Bytes::from_static(&[3, 3])))]);
+        let _ = socket.emit("seq", &(3, bin));
+        let _ = socket.emit("seq", &(4, "end"));
+    });
     socket.on("disconnectMe", async |socket: SocketRef| {
         let _ = socket.disconnect();
     });
@@ -274,9 +328,9 @@ async fn install(socket: SocketRef) {
             let args: Vec<Value> = serde_json::from_value(options["args"].clone()).unwrap_or_default();
             let timeout = options["timeout"].as_u64().map(Duration::from_millis);
             let operators = socket.timeout(timeout.unwrap_or(Duration::from_secs(5)));
-            let result = match operators.emit_with_ack::<_, Vec<Dynamic>>(event, &Spread(args)) {
+            let result = match operators.emit_with_ack::<_, Args>(event, &Spread(args)) {
                 Ok(answer) => match answer.await {
-                    Ok(answer) => json!({
+                    Ok(Args(answer)) => json!({
                         "ok": true,
                         "answer": answer.iter().map(Dynamic::described).collect::<Vec<_>>(),
                     }),
@@ -288,6 +342,7 @@ async fn install(socket: SocketRef) {
             let _ = ack.send(&result);
         },
     );
+    Ok(())
 }
 
 /// The nested payload of `getBinary`, as the Node peer builds it.

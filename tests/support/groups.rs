@@ -2,8 +2,13 @@
 //! (`tests/server_v3.rs`, `tests/msgpack.rs`, `tests/socketioxide.rs`): connect, namespaces,
 //! emit, acks both ways, binary, reconnection, server disconnect. A server only has to
 //! serve the Node peer's handlers the groups use (`echo`, `ack`, `noAck`, `describe`,
-//! `getBinary`, `askForAck`, `getId`, `getTransport`, `disconnectMe`) in `/`, `/foo` and
-//! `/bar`, and refuse `/no` with `Auth failed (custom namespace)`.
+//! `getBinary`, `askForAck`, `emitN`, `emitBinaryThenText`, `getId`, `getTransport`,
+//! `disconnectMe`) in `/`, `/foo` and `/bar`, and refuse `/no` with
+//! `Auth failed (custom namespace)`.
+//!
+//! Order is checked on what the server emits from one handler (`emitN`,
+//! `emitBinaryThenText`): socketioxide runs each event's handler as a task of its own, so
+//! the order in which echoes of separate events leave it is not the order they came in.
 //!
 //! [`server_groups!`](crate::server_groups) expands each group into one test per transport
 //! mode, like [`transport_matrix!`](crate::transport_matrix).
@@ -228,8 +233,20 @@ pub async fn emit(target: Target, t: Transports) {
     for i in 0..200u32 {
         within(STEP, s.emit("echo", i)).await.expect("emit");
     }
+    let mut echoed = Vec::new();
+    for _ in 0..200 {
+        echoed.push(back.next(STEP).await.arg::<u32>(0).expect("a number"));
+    }
+    echoed.sort_unstable();
+    assert_eq!(echoed, (0..200).collect::<Vec<_>>(), "every echo, once");
+
+    let mut nums = events(&s, "num");
+    let n: u32 = within(STEP, s.emit_with_ack("emitN", json!({"n": 200})))
+        .await
+        .expect("emitN");
+    assert_eq!(n, 200);
     for i in 0..200u32 {
-        assert_eq!(back.next(STEP).await.arg::<u32>(0).ok(), Some(i), "order");
+        assert_eq!(nums.next(STEP).await.arg::<u32>(0).ok(), Some(i), "order");
     }
     m.close();
 }
@@ -361,7 +378,7 @@ pub async fn binary(target: Target, t: Transports) {
     let got: (Bytes, Nested, String) = data.next(STEP).await.args().expect("args");
     assert_eq!(got, expected);
 
-    // A round trip, binary and text mixed, kept in order.
+    // Round trips, binary and text mixed.
     let mut back = events(&s, "echo-back");
     for i in 0..20u8 {
         match i % 2 {
@@ -370,13 +387,33 @@ pub async fn binary(target: Target, t: Transports) {
         }
         .expect("emit");
     }
-    for i in 0..20u8 {
+    let mut seen = Vec::new();
+    for _ in 0..20 {
         let ev = back.next(STEP).await;
-        assert_eq!(ev.arg::<u8>(0).ok(), Some(i), "order");
-        if i % 2 == 0 {
-            assert_eq!(ev.arg::<Bytes>(1).ok(), Some(Bytes::from(vec![i; usize::from(i)])));
+        let i = ev.arg::<u8>(0).expect("a number");
+        match i % 2 {
+            0 => assert_eq!(ev.arg::<Bytes>(1).ok(), Some(Bytes::from(vec![i; usize::from(i)]))),
+            _ => assert_eq!(ev.arg::<String>(1).ok().as_deref(), Some("text")),
         }
+        seen.push(i);
     }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..20).collect::<Vec<_>>(), "every echo, once");
+
+    // Binary and text events from the server keep their order.
+    let mut seq = events(&s, "seq");
+    within(STEP, s.emit("emitBinaryThenText", ())).await.expect("emit");
+    let first = seq.next(STEP).await;
+    assert_eq!(first.arg::<u8>(0).ok(), Some(1));
+    assert_eq!(first.arg::<Bytes>(1).ok(), Some(Bytes::from_static(&[1])));
+    assert_eq!(seq.next(STEP).await.arg::<String>(1).ok().as_deref(), Some("text"));
+    #[derive(Deserialize)]
+    struct Third {
+        b: Bytes,
+    }
+    let third: (u8, Third) = seq.next(STEP).await.args().expect("third");
+    assert_eq!((third.0, third.1.b), (3, Bytes::from_static(&[3, 3])));
+    assert_eq!(seq.next(STEP).await.arg::<String>(1).ok().as_deref(), Some("end"));
     m.close();
 }
 
