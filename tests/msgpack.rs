@@ -186,9 +186,18 @@ fn malformed() -> Vec<(&'static str, Value)> {
         ("a binary packet type", bin(packet("05", "91a165"))),
         ("no namespace", bin("82a47479706502a46461746191a165".into())),
         ("EVENT data that is a map", bin(packet("02", "80"))),
-        ("a truncated packet", bin("83a47479706502a46461746191a1".into())),
-        ("a trailing byte", bin(format!("{}00", packet("02", "91a165")))),
-        ("a reserved event name", bin(packet("02", "91a7636f6e6e656374"))),
+        (
+            "a truncated packet",
+            bin("83a47479706502a46461746191a1".into()),
+        ),
+        (
+            "a trailing byte",
+            bin(format!("{}00", packet("02", "91a165"))),
+        ),
+        (
+            "a reserved event name",
+            bin(packet("02", "91a7636f6e6e656374")),
+        ),
         ("an ACK without id", bin(packet("03", "90"))),
         (
             "more binary values than max_attachments",

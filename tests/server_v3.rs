@@ -17,7 +17,10 @@ server_groups!(start => connect, namespaces, emit, acks, binary, reconnection, s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_is_socket_io_3_on_the_v4_protocols() {
     let peer = start().await;
-    let version = peer.state().await["socketIo"].as_str().unwrap_or_default().to_owned();
+    let version = peer.state().await["socketIo"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(version.starts_with("3.1."), "socket.io {version}");
     let (m, s) = connect(&peer.url(), "/", Transports::PollingUpgrade).await;
     assert!(s.id().is_some());

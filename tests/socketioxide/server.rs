@@ -13,8 +13,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::handler::{ConnectHandler as _, FromMessageParts};
 use socketioxide::socket::Socket;
 use socketioxide::{ParserConfig, SocketIo};
@@ -250,12 +250,9 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
             };
         },
     );
-    socket.on(
-        "ack",
-        async |Data::<Args>(Args(args)), ack: AckSender| {
-            let _ = send_spread(ack, &args);
-        },
-    );
+    socket.on("ack", async |Data::<Args>(Args(args)), ack: AckSender| {
+        let _ = send_spread(ack, &args);
+    });
     socket.on("noAck", async || {});
     socket.on(
         "describe",
@@ -270,11 +267,7 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on(
         "getBinary",
         async |asked: Asked, socket: SocketRef, ack: AckSender| {
-            let payload = (
-                Bytes::from_static(b"asdfasdf"),
-                json_with_bins(),
-                "plain",
-            );
+            let payload = (Bytes::from_static(b"asdfasdf"), json_with_bins(), "plain");
             let _ = match ack_or_emit(asked, socket, ack, "binary-data") {
                 Reply::Ack(ack) => ack.send(&payload).map_err(|_| ()),
                 Reply::Emit(socket, event) => socket.emit(event, &payload).map_err(|_| ()),
@@ -312,7 +305,10 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on("emitBinaryThenText", async |socket: SocketRef| {
         let _ = socket.emit("seq", &(1, Bytes::from_static(&[1])));
         let _ = socket.emit("seq", &(2, "text"));
-        let bin = Dynamic::Map(vec![("b".into(), Dynamic::Bin(Bytes::from_static(&[3, 3])))]);
+        let bin = Dynamic::Map(vec![(
+            "b".into(),
+            Dynamic::Bin(Bytes::from_static(&[3, 3])),
+        )]);
         let _ = socket.emit("seq", &(3, bin));
         let _ = socket.emit("seq", &(4, "end"));
     });
@@ -325,7 +321,8 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
         "askForAck",
         async |socket: SocketRef, Data::<Value>(options), ack: AckSender| {
             let event = options["event"].as_str().unwrap_or("ask").to_owned();
-            let args: Vec<Value> = serde_json::from_value(options["args"].clone()).unwrap_or_default();
+            let args: Vec<Value> =
+                serde_json::from_value(options["args"].clone()).unwrap_or_default();
             let timeout = options["timeout"].as_u64().map(Duration::from_millis);
             let operators = socket.timeout(timeout.unwrap_or(Duration::from_secs(5)));
             let result = match operators.emit_with_ack::<_, Args>(event, &Spread(args)) {

@@ -154,10 +154,7 @@ pub async fn connect(target: Target, t: Transports) {
 /// Namespaces: `/`, `/foo` and `/bar` on one manager each get their own events only;
 /// leaving `/foo` keeps `/bar`.
 pub async fn namespaces(target: Target, t: Transports) {
-    let m = target
-        .builder(&target.url(), t)
-        .build()
-        .expect("manager");
+    let m = target.builder(&target.url(), t).build().expect("manager");
     let mut sockets = Vec::new();
     let mut backs = Vec::new();
     for nsp in ["/", "/foo", "/bar"] {
@@ -167,7 +164,9 @@ pub async fn namespaces(target: Target, t: Transports) {
         sockets.push(s);
     }
     for (i, s) in sockets.iter().enumerate() {
-        within(STEP, s.emit("echo", s.namespace())).await.expect("emit");
+        within(STEP, s.emit("echo", s.namespace()))
+            .await
+            .expect("emit");
         let ev = backs[i].next(STEP).await;
         assert_eq!(ev.arg::<String>(0).ok().as_deref(), Some(s.namespace()));
     }
@@ -224,9 +223,13 @@ pub async fn emit(target: Target, t: Transports) {
         let ev = back.next(STEP).await;
         assert_eq!(ev.arg::<Value>(0).ok().as_ref(), Some(value));
     }
-    within(STEP, s.emit("echo", room.clone())).await.expect("emit");
+    within(STEP, s.emit("echo", room.clone()))
+        .await
+        .expect("emit");
     assert_eq!(back.next(STEP).await.arg::<Room>(0).ok(), Some(room));
-    within(STEP, s.emit("echo", ("a", 2, true))).await.expect("emit");
+    within(STEP, s.emit("echo", ("a", 2, true)))
+        .await
+        .expect("emit");
     let (a, n, b): (String, i64, bool) = back.next(STEP).await.args().expect("three args");
     assert_eq!((a.as_str(), n, b), ("a", 2, true));
 
@@ -299,10 +302,7 @@ pub async fn acks(target: Target, t: Transports) {
     )
     .await
     .expect("askForAck");
-    assert_eq!(
-        asked.next(STEP).await,
-        ("question".to_string(), 7, true)
-    );
+    assert_eq!(asked.next(STEP).await, ("question".to_string(), 7, true));
     assert_eq!(
         r,
         json!({"ok": true, "answer": ["answer", 5, {"test": true}]})
@@ -368,7 +368,11 @@ pub async fn binary(target: Target, t: Transports) {
     );
 
     // Received: through an ack and as an event.
-    let expected = (Bytes::from_static(b"asdfasdf"), nested.clone(), "plain".to_string());
+    let expected = (
+        Bytes::from_static(b"asdfasdf"),
+        nested.clone(),
+        "plain".to_string(),
+    );
     let got: (Bytes, Nested, String) = within(STEP, s.emit_with_ack("getBinary", ()))
         .await
         .expect("getBinary");
@@ -382,7 +386,13 @@ pub async fn binary(target: Target, t: Transports) {
     let mut back = events(&s, "echo-back");
     for i in 0..20u8 {
         match i % 2 {
-            0 => within(STEP, s.emit("echo", (i, Bytes::from(vec![i; usize::from(i)])))).await,
+            0 => {
+                within(
+                    STEP,
+                    s.emit("echo", (i, Bytes::from(vec![i; usize::from(i)]))),
+                )
+                .await
+            }
             _ => within(STEP, s.emit("echo", (i, "text"))).await,
         }
         .expect("emit");
@@ -392,7 +402,10 @@ pub async fn binary(target: Target, t: Transports) {
         let ev = back.next(STEP).await;
         let i = ev.arg::<u8>(0).expect("a number");
         match i % 2 {
-            0 => assert_eq!(ev.arg::<Bytes>(1).ok(), Some(Bytes::from(vec![i; usize::from(i)]))),
+            0 => assert_eq!(
+                ev.arg::<Bytes>(1).ok(),
+                Some(Bytes::from(vec![i; usize::from(i)]))
+            ),
             _ => assert_eq!(ev.arg::<String>(1).ok().as_deref(), Some("text")),
         }
         seen.push(i);
@@ -402,18 +415,26 @@ pub async fn binary(target: Target, t: Transports) {
 
     // Binary and text events from the server keep their order.
     let mut seq = events(&s, "seq");
-    within(STEP, s.emit("emitBinaryThenText", ())).await.expect("emit");
+    within(STEP, s.emit("emitBinaryThenText", ()))
+        .await
+        .expect("emit");
     let first = seq.next(STEP).await;
     assert_eq!(first.arg::<u8>(0).ok(), Some(1));
     assert_eq!(first.arg::<Bytes>(1).ok(), Some(Bytes::from_static(&[1])));
-    assert_eq!(seq.next(STEP).await.arg::<String>(1).ok().as_deref(), Some("text"));
+    assert_eq!(
+        seq.next(STEP).await.arg::<String>(1).ok().as_deref(),
+        Some("text")
+    );
     #[derive(Deserialize)]
     struct Third {
         b: Bytes,
     }
     let third: (u8, Third) = seq.next(STEP).await.args().expect("third");
     assert_eq!((third.0, third.1.b), (3, Bytes::from_static(&[3, 3])));
-    assert_eq!(seq.next(STEP).await.arg::<String>(1).ok().as_deref(), Some("end"));
+    assert_eq!(
+        seq.next(STEP).await.arg::<String>(1).ok().as_deref(),
+        Some("end")
+    );
     m.close();
 }
 
@@ -469,9 +490,14 @@ pub async fn server_disconnect(target: Target, t: Transports) {
         .expect("manager");
     let (s, mut up) = connect_watched(&m, "/").await;
     let mut down = disconnects(&s);
-    within(STEP, s.emit("disconnectMe", ())).await.expect("emit");
+    within(STEP, s.emit("disconnectMe", ()))
+        .await
+        .expect("emit");
     assert_eq!(down.next(STEP).await, DisconnectReason::IoServerDisconnect);
-    assert!(!s.active(), "a socket the server disconnected stays disconnected");
+    assert!(
+        !s.active(),
+        "a socket the server disconnected stays disconnected"
+    );
     up.assert_quiet(Duration::from_millis(500)).await;
     within(STEP, s.connect()).await.expect("connect again");
     up.next(STEP).await;

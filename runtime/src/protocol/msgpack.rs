@@ -201,7 +201,9 @@ impl Json<'_, '_> {
     fn value(&mut self, head: Head, depth: usize) -> Result<(), ProtocolError> {
         match head {
             Head::Nil | Head::Undefined => self.out.extend_from_slice(b"null"),
-            Head::Bool(b) => self.out.extend_from_slice(if b { b"true" } else { b"false" }),
+            Head::Bool(b) => self
+                .out
+                .extend_from_slice(if b { b"true" } else { b"false" }),
             Head::Uint(n) => self.write(format_args!("{n}")),
             Head::Int(n) => self.write(format_args!("{n}")),
             Head::Float(f) => write_float(self.out, f),
@@ -365,10 +367,7 @@ fn integer(head: &Head) -> Option<u64> {
 /// type, an integer id. A namespace must also start with `/` and hold no `,`, as it has to
 /// in the text form.
 pub fn decode(frame: &Bytes) -> Result<Decoded, ProtocolError> {
-    let mut reader = Reader {
-        frame,
-        pos: 0,
-    };
+    let mut reader = Reader { frame, pos: 0 };
     let Head::Map(fields) = reader.head()? else {
         return Err(invalid("a packet that is not a map"));
     };
@@ -419,13 +418,13 @@ pub fn decode(frame: &Bytes) -> Result<Decoded, ProtocolError> {
         None => None,
         Some((head, _)) => Some(integer(head).ok_or_else(|| invalid("invalid packet id"))?),
     };
-    let fits = match (kind, data.as_ref().map(|(head, _)| head)) {
-        (0, None | Some(Head::Map(_))) => true,
-        (1, None) => true,
-        (4, Some(Head::Str(_) | Head::Map(_))) => true,
-        (2 | 3, Some(Head::Array(_))) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (kind, data.as_ref().map(|(head, _)| head)),
+        (0, None | Some(Head::Map(_)))
+            | (1, None)
+            | (4, Some(Head::Str(_) | Head::Map(_)))
+            | (2 | 3, Some(Head::Array(_)))
+    );
     if !fits {
         return Err(invalid("invalid payload"));
     }

@@ -27,7 +27,8 @@ const FILE: &str = "84a47479706502a46461746193a466696c65c40301020385a16191c40104
 /// `{type:0, data:{sid:"abc"}, nsp:"/"}`
 const CONNECT: &str = "83a47479706500a46461746181a3736964a3616263a36e7370a12f";
 /// `{type:4, data:{message:"no", data:{x:1}}, nsp:"/x"}`
-const REFUSED: &str = "83a47479706504a46461746182a76d657373616765a26e6fa46461746181a17801a36e7370a22f78";
+const REFUSED: &str =
+    "83a47479706504a46461746182a76d657373616765a26e6fa46461746181a17801a36e7370a22f78";
 /// `{type:2, data:["d", new Date(Date.UTC(2024,1,29,12,34,56,789)), undefined,
 /// {u:undefined, k:1}, NaN, new Uint8Array([9,8]).buffer], nsp:"/"}`
 const ODD_VALUES: &str = "83a47479706502a46461746196a164d7000000018df4dc5495d4000082a175d40000a16b01cb7ff8000000000000c702000908a36e7370a12f";
@@ -69,7 +70,10 @@ fn encodes_as_the_parser_does() {
     let Ok(event) = packet::encode_event("/", "hello", &("world", 42), None) else {
         panic!()
     };
-    assert_eq!(encode(&event.text, &event.attachments).ok(), Some(hex(HELLO).to_vec()));
+    assert_eq!(
+        encode(&event.text, &event.attachments).ok(),
+        Some(hex(HELLO).to_vec())
+    );
     let Ok(binary) = packet::encode_event(
         "/admin",
         "file",
@@ -88,7 +92,11 @@ fn encodes_as_the_parser_does() {
     let expected = FILE.replace("a16191c40104", "a16191c0");
     assert_eq!(Bytes::from(frame), hex(&expected));
     assert_eq!(
-        encode(&packet::encode_connect("/", Some(&serde_json::json!({"sid": "abc"}))), &[]).ok(),
+        encode(
+            &packet::encode_connect("/", Some(&serde_json::json!({"sid": "abc"}))),
+            &[]
+        )
+        .ok(),
         Some(hex(CONNECT).to_vec())
     );
 }
@@ -119,12 +127,18 @@ fn round_trips_nested_binary_and_acks() {
         panic!()
     };
     let back = decode(&Bytes::from(frame)).ok();
-    assert_eq!(back.map(|d| (d.text, d.attachments)), Some((ack.text, ack.attachments)));
+    assert_eq!(
+        back.map(|d| (d.text, d.attachments)),
+        Some((ack.text, ack.attachments))
+    );
 
     let Ok(frame) = encode(&packet::encode_disconnect("/a"), &[]) else {
         panic!()
     };
-    assert_eq!(decode(&Bytes::from(frame)).ok().map(|d| d.text), Some("41/a,".into()));
+    assert_eq!(
+        decode(&Bytes::from(frame)).ok().map(|d| d.text),
+        Some("41/a,".into())
+    );
 }
 
 #[test]
@@ -137,7 +151,10 @@ fn a_literal_placeholder_stays_data_without_attachments() {
         panic!()
     };
     let back = decode(&Bytes::from(frame)).ok();
-    assert_eq!(back.map(|d| (d.text, d.attachments.len())), Some((event.text, 0)));
+    assert_eq!(
+        back.map(|d| (d.text, d.attachments.len())),
+        Some((event.text, 0))
+    );
 }
 
 #[test]
@@ -154,7 +171,13 @@ fn values_as_json_carries_them() {
         write_date(&mut out, ms);
         assert_eq!(String::from_utf8(out).ok().as_deref(), Some(text), "{ms}");
     }
-    for (f, text) in [(2.0, "2"), (-0.0, "0"), (0.25, "0.25"), (f64::INFINITY, "null"), (1e300, "1e+300")] {
+    for (f, text) in [
+        (2.0, "2"),
+        (-0.0, "0"),
+        (0.25, "0.25"),
+        (f64::INFINITY, "null"),
+        (1e300, "1e+300"),
+    ] {
         let mut out = Vec::new();
         write_float(&mut out, f);
         assert_eq!(String::from_utf8(out).ok().as_deref(), Some(text), "{f}");
@@ -162,7 +185,10 @@ fn values_as_json_carries_them() {
     // float 32, an integer key, another ext type, a Buffer in CONNECT_ERROR data (the
     // default parser writes it with JSON.stringify).
     let frame = "83a47479706502a46461746193a165ca3fc000008101d5050102a36e7370a12f";
-    assert_eq!(decoded(frame).text, r#"451-["e",1.5,{"1":[5,{"_placeholder":true,"num":0}]}]"#);
+    assert_eq!(
+        decoded(frame).text,
+        r#"451-["e",1.5,{"1":[5,{"_placeholder":true,"num":0}]}]"#
+    );
     let refused = "83a47479706504a46461746181a178c4020102a36e7370a12f";
     assert_eq!(
         decoded(refused).text,
@@ -172,29 +198,74 @@ fn values_as_json_carries_them() {
 
 #[test]
 fn rejects_what_the_parser_rejects() {
-    let deep = format!("83a474797065 02 a464617461 {} a36e7370a12f", "91".repeat(200))
-        .replace(' ', "");
+    let deep = format!(
+        "83a474797065 02 a464617461 {} a36e7370a12f",
+        "91".repeat(200)
+    )
+    .replace(' ', "");
     let cases = [
         ("", "empty"),
         ("c1", "reserved byte"),
         ("93010203", "not a map"),
         ("82a47479706502a46461746191a165", "no namespace"),
-        ("83a47479706505a46461746191a165a36e7370a12f", "type 5 (no binary types)"),
-        ("83a474797065a132a46461746191a165a36e7370a12f", "type a string"),
-        ("83a47479706502a46461746191a165a36e7370 01", "namespace a number"),
-        ("83a47479706502a46461746191a165a36e7370a161", "namespace without /"),
-        ("83a47479706502a46461746191a165a36e7370a32f612c", "namespace with a comma"),
+        (
+            "83a47479706505a46461746191a165a36e7370a12f",
+            "type 5 (no binary types)",
+        ),
+        (
+            "83a474797065a132a46461746191a165a36e7370a12f",
+            "type a string",
+        ),
+        (
+            "83a47479706502a46461746191a165a36e7370 01",
+            "namespace a number",
+        ),
+        (
+            "83a47479706502a46461746191a165a36e7370a161",
+            "namespace without /",
+        ),
+        (
+            "83a47479706502a46461746191a165a36e7370a32f612c",
+            "namespace with a comma",
+        ),
         ("82a47479706502a36e7370a12f", "EVENT without data"),
         ("83a47479706502a46461746180a36e7370a12f", "EVENT data a map"),
-        ("83a47479706501a46461746190a36e7370a12f", "DISCONNECT with data"),
-        ("83a47479706500a46461746190a36e7370a12f", "CONNECT data an array"),
-        ("83a47479706504a46461746190a36e7370a12f", "CONNECT_ERROR data an array"),
-        ("84a47479706502a46461746191a165a36e7370a12fa2696401a1", "truncated"),
-        ("84a47479706503a46461746190a36e7370a12fa26964a178", "id a string"),
-        ("84a47479706503a46461746190a36e7370a12fa26964ff", "id negative"),
-        ("83a47479706502a46461746191a165a36e7370a12f00", "trailing byte"),
-        ("83a47479706502a46461746191dd7fffffffa36e7370a12f", "array longer than the frame"),
-        ("83a47479706502a46461746192a16581910101a36e7370a12f", "map key an array"),
+        (
+            "83a47479706501a46461746190a36e7370a12f",
+            "DISCONNECT with data",
+        ),
+        (
+            "83a47479706500a46461746190a36e7370a12f",
+            "CONNECT data an array",
+        ),
+        (
+            "83a47479706504a46461746190a36e7370a12f",
+            "CONNECT_ERROR data an array",
+        ),
+        (
+            "84a47479706502a46461746191a165a36e7370a12fa2696401a1",
+            "truncated",
+        ),
+        (
+            "84a47479706503a46461746190a36e7370a12fa26964a178",
+            "id a string",
+        ),
+        (
+            "84a47479706503a46461746190a36e7370a12fa26964ff",
+            "id negative",
+        ),
+        (
+            "83a47479706502a46461746191a165a36e7370a12f00",
+            "trailing byte",
+        ),
+        (
+            "83a47479706502a46461746191dd7fffffffa36e7370a12f",
+            "array longer than the frame",
+        ),
+        (
+            "83a47479706502a46461746192a16581910101a36e7370a12f",
+            "map key an array",
+        ),
         (deep.as_str(), "nested too deep"),
     ];
     for (frame, why) in cases {
