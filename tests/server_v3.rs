@@ -1,7 +1,8 @@
 //! socket.io 3.x servers (issue 14, point 2): the official `socket.io` 3.1 server of
 //! `tests/peer-v3/` (pinned by its lockfile) runs the peer's own `server.js`, and the shared
 //! groups (`support/groups.rs`) run against it on the three transport modes. 3.x speaks the
-//! same protocols as 4.x (Engine.IO v4, Socket.IO v5): the same client, no option.
+//! same protocols as 4.x (Engine.IO v4, Socket.IO v5): the same client, no option, and the
+//! same groups pass against 4.8 alongside (`socket_io_4::`).
 
 use ferrio_suite::*;
 
@@ -30,4 +31,16 @@ async fn the_server_is_socket_io_3_on_the_v4_protocols() {
         assert_eq!(request["query"]["EIO"], "4", "{request}");
     }
     m.close();
+}
+
+/// The same groups against socket.io 4.8 (`tests/peer`), side by side: one client, one
+/// behaviour, whichever of the two servers answers.
+mod socket_io_4 {
+    use super::*;
+
+    async fn start() -> NodePeer {
+        NodePeer::start(PeerOptions::new()).await
+    }
+
+    server_groups!(start => connect, namespaces, emit, acks, binary, reconnection, server_disconnect);
 }
