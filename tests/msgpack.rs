@@ -283,3 +283,28 @@ async fn a_parser_mismatch_fails_to_connect() {
     assert!(result.is_err(), "connected with the wrong parser");
     m.close();
 }
+
+/// 10,000 emits, more than the 8,192 packets the flow control lets wait: each msgpack packet
+/// counts as taken once written, so the emits never stall, and the server got them all, in
+/// order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_emits_pass_the_flow_control() {
+    let peer = start().await;
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .parser(Parser::MsgPack)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect())
+        .await
+        .expect("connect");
+    within(Duration::from_secs(20), async {
+        for i in 0..10_000u32 {
+            s.emit("num", i).await.expect("emit");
+        }
+    })
+    .await;
+    let stats = server::stats(&s).await;
+    let nums: Vec<u32> = serde_json::from_value(stats["nums"].clone()).expect("nums");
+    assert_eq!(nums, (0..10_000).collect::<Vec<_>>());
+    m.close();
+}

@@ -244,19 +244,25 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on(
         "echo",
         async |asked: Asked, socket: SocketRef, Data::<Args>(Args(args)), ack: AckSender| {
+            ready(&socket).await;
             let _ = match ack_or_emit(asked, socket, ack, "echo-back") {
                 Reply::Ack(ack) => send_spread(ack, &args),
                 Reply::Emit(socket, event) => emit_spread(&socket, event, &args),
             };
         },
     );
-    socket.on("ack", async |Data::<Args>(Args(args)), ack: AckSender| {
-        let _ = send_spread(ack, &args);
-    });
+    socket.on(
+        "ack",
+        async |socket: SocketRef, Data::<Args>(Args(args)), ack: AckSender| {
+            ready(&socket).await;
+            let _ = send_spread(ack, &args);
+        },
+    );
     socket.on("noAck", async || {});
     socket.on(
         "describe",
         async |asked: Asked, socket: SocketRef, Data::<Args>(Args(args)), ack: AckSender| {
+            ready(&socket).await;
             let described: Vec<Value> = args.iter().map(Dynamic::described).collect();
             let _ = match ack_or_emit(asked, socket, ack, "described") {
                 Reply::Ack(ack) => ack.send(&(described,)).map_err(|_| ()),
@@ -267,6 +273,7 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on(
         "getBinary",
         async |asked: Asked, socket: SocketRef, ack: AckSender| {
+            ready(&socket).await;
             let payload = (Bytes::from_static(b"asdfasdf"), json_with_bins(), "plain");
             let _ = match ack_or_emit(asked, socket, ack, "binary-data") {
                 Reply::Ack(ack) => ack.send(&payload).map_err(|_| ()),
@@ -275,9 +282,11 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
         },
     );
     socket.on("getId", async |socket: SocketRef, ack: AckSender| {
+        ready(&socket).await;
         let _ = ack.send(&socket.id.to_string());
     });
     socket.on("getTransport", async |socket: SocketRef, ack: AckSender| {
+        ready(&socket).await;
         let name = match socket.transport_type() {
             socketioxide::TransportType::Polling => "polling",
             socketioxide::TransportType::Websocket => "websocket",
@@ -289,6 +298,7 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on(
         "emitN",
         async |socket: SocketRef, Data::<Value>(options), ack: AckSender| {
+            ready(&socket).await;
             let n = options["n"].as_u64().unwrap_or(0).min(100_000);
             let event = options["event"].as_str().unwrap_or("num").to_owned();
             let binary = options["binary"].as_bool().unwrap_or(false);
@@ -303,6 +313,7 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     );
     // emitBinaryThenText: four `seq` events that must arrive in this order.
     socket.on("emitBinaryThenText", async |socket: SocketRef| {
+        ready(&socket).await;
         let _ = socket.emit("seq", &(1, Bytes::from_static(&[1])));
         let _ = socket.emit("seq", &(2, "text"));
         let bin = Dynamic::Map(vec![(
@@ -313,6 +324,7 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
         let _ = socket.emit("seq", &(4, "end"));
     });
     socket.on("disconnectMe", async |socket: SocketRef| {
+        ready(&socket).await;
         let _ = socket.disconnect();
     });
     // askForAck({timeout, event = "ask", args = []}): asks the client for an ack, then emits
@@ -320,6 +332,7 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on(
         "askForAck",
         async |socket: SocketRef, Data::<Value>(options), ack: AckSender| {
+            ready(&socket).await;
             let event = options["event"].as_str().unwrap_or("ask").to_owned();
             let args: Vec<Value> =
                 serde_json::from_value(options["args"].clone()).unwrap_or_default();
@@ -340,6 +353,16 @@ async fn install(socket: SocketRef) -> Result<(), std::convert::Infallible> {
         },
     );
     Ok(())
+}
+
+/// Waits until socketioxide marks the socket connected. It sends the CONNECT answer first
+/// and sets the flag after, so an event the client emits at once can be handled in between,
+/// when every `emit()` and ack fails with `Closed`; the flag follows within microseconds.
+async fn ready(socket: &SocketRef) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while !socket.connected() && tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// The nested payload of `getBinary`, as the Node peer builds it.

@@ -470,7 +470,7 @@ pub fn decode(frame: &Bytes) -> Result<Decoded, ProtocolError> {
 // ----- encoding ---------------------------------------------------------------------------
 
 /// Encodes a text packet as the msgpack parser sends it: `message` is an Engine.IO message
-/// (`4`, then the packet, as [`packet`](super::packet) writes them) and `attachments` the
+/// (`4`, then the packet, as [`packet`] writes them) and `attachments` the
 /// binary values its placeholders point at; the result is one binary message.
 ///
 /// # Errors
