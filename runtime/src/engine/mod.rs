@@ -61,6 +61,8 @@ pub(crate) struct EngineConfig {
     pub(crate) local_address: Option<std::net::IpAddr>,
     /// The proxy connections go through (the builder's or the environment's), if any.
     pub(crate) proxy: Option<Proxy>,
+    /// The TLS configuration for an `https://` proxy (the manager's TLS settings).
+    pub(crate) proxy_tls: Option<Arc<rustls::ClientConfig>>,
     /// The deadline of one TCP connection attempt to one address.
     pub(crate) connect_timeout: Duration,
     /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.

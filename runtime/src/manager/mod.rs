@@ -851,17 +851,6 @@ impl ManagerBuilder {
         if self.transports.is_empty() {
             return Err(Error::Config("no transport".into()));
         }
-        let tls = match (&self.tls, secure) {
-            (_, false) => None,
-            (Some(config), true) => Some(config.clone()),
-            (None, true) => Some(tls_config(&TlsOptions {
-                extra_roots: self.extra_roots.clone(),
-                client_auth: self
-                    .client_auth
-                    .as_ref()
-                    .map(|(chain, key)| (chain.clone(), key.clone_key())),
-            })?),
-        };
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -870,6 +859,22 @@ impl ManagerBuilder {
             ProxyChoice::Direct => None,
             ProxyChoice::Set(proxy) => proxy.applies_to(&host).then(|| proxy.clone()),
             ProxyChoice::FromEnv => proxy_from_env(secure, &host, |name| std::env::var(name).ok())?,
+        };
+        // The server's TLS, and an `https://` proxy's: the same settings.
+        let tls_settings = || match &self.tls {
+            Some(config) => Ok(config.clone()),
+            None => tls_config(&TlsOptions {
+                extra_roots: self.extra_roots.clone(),
+                client_auth: self
+                    .client_auth
+                    .as_ref()
+                    .map(|(chain, key)| (chain.clone(), key.clone_key())),
+            }),
+        };
+        let tls = secure.then(tls_settings).transpose()?;
+        let proxy_tls = match proxy.as_ref().is_some_and(|p| p.tls) {
+            true => Some(tls.clone().map_or_else(tls_settings, Ok)?),
+            false => None,
         };
         Ok(EngineConfig {
             base,
@@ -885,6 +890,7 @@ impl ManagerBuilder {
             timestamps: self.timestamps.clone(),
             local_address: self.local_address,
             proxy,
+            proxy_tls,
             connect_timeout: self.connect_timeout.unwrap_or(self.options.timeout),
             force_base64: self.force_base64,
             ws_protocols: self.ws_protocols_header()?,
