@@ -931,7 +931,10 @@ fn control_frame(parser: Parser, text: String) -> Frame {
         // Never fails for these packets: their data is a JSON object ferrio wrote.
         Parser::MsgPack => match msgpack::encode(&text, &[]) {
             Ok(bytes) => Frame::Binary(bytes.into()),
-            Err(_) => Frame::Text(text),
+            Err(e) => {
+                tracing::error!("the msgpack parser cannot write {text:?}: {e}");
+                Frame::Text(text)
+            }
         },
     }
 }
