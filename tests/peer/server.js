@@ -23,6 +23,13 @@
 //   RECOVERY_SKIP_MIDDLEWARES  "0" runs the middlewares again on a recovered connection
 //   ALLOW_REQUEST_DELAY        delay every engine request (handshake included) by N ms
 //   LOG_EVENTS                 "1" prints `EVENT <json>` on stdout for every event received
+//   PARSER                     "msgpack": the official msgpack parser (socket.io-msgpack-parser)
+//                              instead of the default one
+//   MODULES                    the folder whose node_modules the server's packages come from
+//                              (default: this file's folder); `tests/peer-v3` runs this same
+//                              server on socket.io 3.x. Handlers a 3.x server lacks the API for
+//                              (`socket.timeout()`, `disconnectSockets()`) fall back to the
+//                              equivalent by hand.
 //
 // Protocol on stdout: one line `LISTENING <port>` once ready; with LOG_EVENTS, one
 // `EVENT {"nsp":..,"sid":..,"key":..,"event":..,"args":[..],"pid":..}` line per received event
@@ -37,12 +44,12 @@
 // handshakeTransports: [transport of each handshake], requests: every engine request so far
 // (polls, posts, upgrades, handshakes), connections: Engine.IO sessions opened so far,
 // released: handshakes that ALLOW_REQUEST_DELAY held and then let through (so with a delay,
-// `released == handshakes` means no handshake is still held)}.
+// `released == handshakes` means no handshake is still held), socketIo: the socket.io version
+// that runs, parser: "default" or "msgpack"}.
 // The process exits when its stdin closes (so a dead test never leaves it behind), and on
 // SIGTERM / SIGINT.
 
 const http = require("http");
-const { Server } = require("socket.io");
 
 // ---------------------------------------------------------------------------------------------
 // configuration
@@ -73,6 +80,19 @@ function numOpt(name, fallback) {
   return n;
 }
 
+// The packages, from MODULES' node_modules: `require` alone would resolve them from this
+// file's folder whatever the folder that runs it.
+const modules = opt("MODULES", __dirname);
+const load = (name) => require(require.resolve(name, { paths: [modules] }));
+const { Server } = load("socket.io");
+// The socket.io version that runs (its package.json is not exported in every version).
+const socketIoVersion = JSON.parse(
+  require("fs").readFileSync(
+    require("path").join(require.resolve("socket.io", { paths: [modules] }), "../../package.json"),
+    "utf8",
+  ),
+).version;
+
 const port = numOpt("PORT", 0);
 const host = opt("HOST", "127.0.0.1");
 const recovery = opt("RECOVERY", "0") === "1";
@@ -96,6 +116,9 @@ const serverOptions = {
 const cookieName = opt("COOKIE", "");
 if (cookieName) {
   serverOptions.cookie = { name: cookieName, path: "/", httpOnly: true, sameSite: "lax" };
+}
+if (opt("PARSER", "default") === "msgpack") {
+  serverOptions.parser = load("socket.io-msgpack-parser");
 }
 if (recovery) {
   serverOptions.connectionStateRecovery = {
@@ -232,6 +255,8 @@ const notFound = (req, res) => {
       requests: counters.requests,
       connections: counters.connections,
       released: counters.released,
+      socketIo: socketIoVersion,
+      parser: serverOptions.parser ? "msgpack" : "default",
     });
     res.writeHead(200, {
       "content-type": "application/json",
@@ -441,10 +466,22 @@ function install(socket) {
       socket.emit("askResult", result);
       if (cb) cb(result);
     };
-    if (typeof o.timeout === "number") {
+    if (typeof o.timeout === "number" && typeof socket.timeout === "function") {
       socket.timeout(o.timeout).emit(event, ...payload, (err, ...answer) => {
         if (err) done({ ok: false, error: String(err.message || err) });
         else done({ ok: true, answer: describe(answer) });
+      });
+    } else if (typeof o.timeout === "number") {
+      // socket.io 3.x: no `socket.timeout()`; the same by hand, with 4.x's message.
+      let pending = true;
+      const timer = setTimeout(() => {
+        pending = false;
+        done({ ok: false, error: "operation has timed out" });
+      }, o.timeout);
+      socket.emit(event, ...payload, (...answer) => {
+        if (!pending) return;
+        clearTimeout(timer);
+        done({ ok: true, answer: describe(answer) });
       });
     } else {
       socket.emit(event, ...payload, (...answer) => done({ ok: true, answer: describe(answer) }));
@@ -549,7 +586,10 @@ function install(socket) {
   // disconnectAll(): io.disconnectSockets() in every namespace.
   on("disconnectAll", () => {
     setImmediate(() => {
-      for (const n of io._nsps.values()) n.disconnectSockets();
+      for (const n of io._nsps.values()) {
+        if (typeof n.disconnectSockets === "function") n.disconnectSockets();
+        else for (const s of [...n.sockets.values()]) s.disconnect(); // socket.io 3.x
+      }
     });
   });
   // closeEngine(): closes the engine connection -> "transport close" on the client.

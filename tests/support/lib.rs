@@ -19,11 +19,14 @@
 //!   output lines, stop/kill/start again on the same port).
 //! - [`Transports`] and [`transport_matrix!`]: run a scenario over websocket only, polling only
 //!   and polling with the upgrade.
+//! - [`groups`] and [`server_groups!`]: the main feature groups written once, run against each
+//!   server implementation (socket.io 3.x, the msgpack parser, socketioxide).
 //!
 //! The handlers of the Node peer are documented at the top of `tests/peer/server.js`.
 
 pub mod client;
 pub mod cluster;
+pub mod groups;
 pub mod hostile;
 pub mod node_server;
 pub mod peer;
@@ -43,7 +46,8 @@ pub use client::{
 pub use hostile::{HostileServer, PanicCounter};
 pub use node_server::NodeServer;
 pub use peer::{
-    ensure_installed, peer_dir, require_node, shared_peer, NodePeer, PeerOptions, SharedPeer,
+    ensure_installed, peer_dir, peer_v3_dir, require_node, shared_peer, NodePeer, PeerOptions,
+    SharedPeer,
 };
 pub use proxy::{Mode, Proxy};
 pub use proxy_servers::{ProxyServer, TempDir};

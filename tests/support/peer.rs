@@ -64,6 +64,11 @@ pub struct PeerOptions {
     /// With `tls`: mutual TLS, clients must present a certificate signed by this CA (PEM
     /// file): `TLS_CA`.
     pub tls_client_ca: Option<PathBuf>,
+    /// The official msgpack parser instead of the default one (`PARSER=msgpack`).
+    pub msgpack: bool,
+    /// The npm folder the server's packages come from (`MODULES`), installed like the
+    /// peer's; `None` is `tests/peer` (socket.io 4.x). See [`peer_v3_dir`].
+    pub modules: Option<PathBuf>,
 }
 
 impl PeerOptions {
@@ -152,6 +157,20 @@ impl PeerOptions {
         self.host = Some(host);
         self
     }
+    /// Uses the official msgpack parser (`socket.io-msgpack-parser`).
+    pub fn msgpack(mut self, on: bool) -> Self {
+        self.msgpack = on;
+        self
+    }
+    /// Runs the same server on the packages of another npm folder, e.g. [`peer_v3_dir`].
+    pub fn modules(mut self, dir: PathBuf) -> Self {
+        self.modules = Some(dir);
+        self
+    }
+    /// The npm folder the server's packages come from.
+    fn modules_dir(&self) -> PathBuf {
+        self.modules.clone().unwrap_or_else(peer_dir)
+    }
     /// Sets the port (0 = any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -211,6 +230,12 @@ impl PeerOptions {
             push("host", h.to_string());
         }
         push("log-events", if self.log_events { "1" } else { "0" }.into());
+        if self.msgpack {
+            push("parser", "msgpack".into());
+        }
+        if let Some(dir) = &self.modules {
+            push("modules", dir.display().to_string());
+        }
         a
     }
 }
@@ -223,6 +248,14 @@ pub fn peer_dir() -> PathBuf {
             .join("tests")
             .join("peer"),
     }
+}
+
+/// The npm folder of socket.io 3.x (`tests/peer-v3`): [`PeerOptions::modules`] runs the
+/// peer's `server.js` on it.
+pub fn peer_v3_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("peer-v3")
 }
 
 fn node_bin() -> String {
@@ -299,14 +332,18 @@ fn version_of(bin: &str) -> Result<String, String> {
 
 /// `node_modules` is complete: npm writes `node_modules/.package-lock.json` last.
 fn installed(dir: &Path) -> bool {
-    dir.join("node_modules")
-        .join(".package-lock.json")
-        .is_file()
-        && dir
-            .join("node_modules")
-            .join("socket.io")
-            .join("package.json")
-            .is_file()
+    let modules = dir.join("node_modules");
+    // Every dependency of package.json, so a checkout that added one installs again.
+    let dependencies = std::fs::read(dir.join("package.json"))
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .and_then(|json| json.get("dependencies")?.as_object().cloned())
+        .unwrap_or_default();
+    modules.join(".package-lock.json").is_file()
+        && modules.join("socket.io").join("package.json").is_file()
+        && dependencies
+            .keys()
+            .all(|name| modules.join(name).join("package.json").is_file())
 }
 
 /// Makes sure `tests/peer/node_modules` exists, running `npm ci` at most once per process and
@@ -494,6 +531,7 @@ impl NodePeer {
     /// Starts the server (installing it first when needed).
     pub async fn try_start(options: PeerOptions) -> Result<NodePeer, String> {
         ensure_installed().await?;
+        ensure_installed_in(&options.modules_dir()).await?;
         let output = Arc::new(Output::default());
         let (child, stdin, port) = spawn(&options, options.port, &output).await?;
         Ok(NodePeer {

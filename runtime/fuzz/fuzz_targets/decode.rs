@@ -1,14 +1,18 @@
 //! Feeds arbitrary bytes to every decoder a server's bytes reach: Engine.IO text packets,
-//! long-polling bodies, Socket.IO packets, binary placeholders and typed argument decoding.
+//! long-polling bodies, Socket.IO packets, msgpack packets, binary placeholders and typed
+//! argument decoding.
 //! Any panic, hang or runaway allocation is a finding.
 
 #![no_main]
 
 use bytes::Bytes;
-use ferrio::protocol::{binary, engine, packet};
+use ferrio::protocol::{binary, engine, msgpack, packet};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(decoded) = msgpack::decode(&Bytes::copy_from_slice(data)) {
+        let _ = packet::decode(&decoded.text[1..]);
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -652,6 +652,15 @@ impl Engine {
         }
     }
 
+    /// Queues a packet that is one binary message (the msgpack parser's).
+    pub(crate) fn queue_binary_packet(&mut self, bytes: Bytes) {
+        self.queued_frames += 1;
+        self.outbox.push_back(Queued {
+            frame: Frame::Binary(bytes),
+            ends_packet: true,
+        });
+    }
+
     /// Queues a frame that is not a counted packet (CONNECT, DISCONNECT).
     pub(crate) fn queue(&mut self, frame: Frame) {
         self.queued_frames += 1;

@@ -21,14 +21,14 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::backoff::Backoff;
-use super::{ManagerEvent, Observed, Options};
+use super::{ManagerEvent, Observed, Options, Parser};
 use crate::engine::{Engine, EngineConfig, EngineEvent, Flow};
 use crate::namespace::{
     Auth, Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared, Written,
 };
 use crate::protocol::engine::Frame;
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
-use crate::protocol::{Args, ProtocolError};
+use crate::protocol::{msgpack, Args, ProtocolError};
 use crate::{ConnectError, DisconnectReason, Error};
 
 /// At most this many events are taken per wake-up beyond the first (see
@@ -169,7 +169,8 @@ impl Driver {
         if let Conn::Open(engine) = &mut self.conn {
             for socket in &self.sockets {
                 if socket.state().phase == Phase::Connected {
-                    engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
+                    let text = packet::encode_disconnect(&socket.nsp);
+                    engine.queue(control_frame(self.opts.parser, text));
                 }
             }
         }
@@ -242,7 +243,17 @@ impl Driver {
         if let Some(shown) = out.shown {
             socket.dispatch(Dispatch::Outgoing(shown));
         }
-        engine.queue_packet(out.packet.text, out.packet.attachments);
+        match self.opts.parser {
+            Parser::Json => engine.queue_packet(out.packet.text, out.packet.attachments),
+            Parser::MsgPack => match msgpack::encode(&out.packet.text, &out.packet.attachments) {
+                Ok(bytes) => engine.queue_binary_packet(bytes.into()),
+                // Never for a packet ferrio wrote (its data is serde_json's).
+                Err(e) => {
+                    tracing::error!("packet dropped, the msgpack parser cannot write it: {e}");
+                    self.flow.done(1);
+                }
+            },
+        }
     }
 
     fn connect_socket(&mut self, socket: Arc<SocketShared>) {
@@ -364,7 +375,7 @@ impl Driver {
             packet::encode_connect(&socket.nsp, auth.as_ref())
         };
         if let Conn::Open(engine) = &mut self.conn {
-            engine.queue(Frame::Text(text));
+            engine.queue(control_frame(self.opts.parser, text));
         }
     }
 
@@ -378,7 +389,8 @@ impl Driver {
         };
         if was == Phase::Connected || (was == Phase::Connecting && in_flight) {
             if let Conn::Open(engine) = &mut self.conn {
-                engine.queue(Frame::Text(packet::encode_disconnect(&socket.nsp)));
+                let text = packet::encode_disconnect(&socket.nsp);
+                engine.queue(control_frame(self.opts.parser, text));
                 engine.when_written(written);
             }
         }
@@ -598,13 +610,23 @@ impl Driver {
     fn on_engine_event(&mut self, event: EngineEvent) {
         match event {
             EngineEvent::Message(text) => {
-                if let Err(e) = self.on_message(text) {
+                let read = match self.opts.parser {
+                    Parser::Json => self.on_message(text),
+                    Parser::MsgPack => Err(ProtocolError::MsgPack(
+                        "a text message, where the msgpack parser sends binary ones only".into(),
+                    )),
+                };
+                if let Err(e) = read {
                     tracing::warn!("closing the connection: {e}");
                     self.close(DisconnectReason::ParseError);
                 }
             }
             EngineEvent::Binary(bytes) => {
-                if let Err(e) = self.on_attachment(bytes) {
+                let read = match self.opts.parser {
+                    Parser::Json => self.on_attachment(bytes),
+                    Parser::MsgPack => self.on_msgpack(&bytes),
+                };
+                if let Err(e) = read {
                     tracing::warn!("closing the connection: {e}");
                     self.close(DisconnectReason::ParseError);
                 }
@@ -697,6 +719,17 @@ impl Driver {
         } else {
             self.deliver(pending)
         }
+    }
+
+    /// A packet of the msgpack parser: read in the default parser's form (JSON text, then
+    /// its binary values as attachments), so everything after is the same for both.
+    fn on_msgpack(&mut self, frame: &bytes::Bytes) -> Result<(), ProtocolError> {
+        let decoded = msgpack::decode(frame)?;
+        self.on_message(Utf8Bytes::from(decoded.text))?;
+        decoded
+            .attachments
+            .into_iter()
+            .try_for_each(|attachment| self.on_attachment(attachment))
     }
 
     fn on_attachment(&mut self, bytes: bytes::Bytes) -> Result<(), ProtocolError> {
@@ -914,6 +947,21 @@ impl Driver {
             self.sockets.clear();
             self.stop_reconnecting();
         }
+    }
+}
+
+/// A CONNECT or DISCONNECT (an Engine.IO message `4<packet>`) as `parser` writes it.
+fn control_frame(parser: Parser, text: String) -> Frame {
+    match parser {
+        Parser::Json => Frame::Text(text),
+        // Never fails for these packets: their data is a JSON object ferrio wrote.
+        Parser::MsgPack => match msgpack::encode(&text, &[]) {
+            Ok(bytes) => Frame::Binary(bytes.into()),
+            Err(e) => {
+                tracing::error!("the msgpack parser cannot write {text:?}: {e}");
+                Frame::Text(text)
+            }
+        },
     }
 }
 

@@ -34,6 +34,24 @@ pub(crate) struct Options {
     pub(crate) max_attachments: usize,
     /// Stop reading while a socket's listeners are this many events behind (off: `None`).
     pub(crate) max_queued_events: Option<usize>,
+    pub(crate) parser: Parser,
+}
+
+/// How Socket.IO packets are written on the wire (socket.io: the `parser` option). The
+/// server must use the same parser; the API, typed sockets included, is the same with both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Parser {
+    /// socket.io's default parser (`socket.io-parser`): a packet is JSON text, and each
+    /// binary value a binary message of its own after it.
+    #[default]
+    Json,
+    /// The official msgpack parser (`socket.io-msgpack-parser`, the server's
+    /// `parser: require("socket.io-msgpack-parser")`): a packet is one MessagePack binary
+    /// message (base64 in polling bodies), binary values inline. Received values reach the
+    /// listeners as the default parser's JSON would carry them: a `Date` as its ISO text,
+    /// `undefined` left out of objects, a non-finite number as `null`.
+    MsgPack,
 }
 
 /// An event of the manager's connection (socket.io: the events of `socket.io`, the
@@ -463,6 +481,7 @@ impl ManagerBuilder {
                 max_buffered: 100_000,
                 max_queued_events: Some(100_000),
                 max_attachments: 10,
+                parser: Parser::Json,
             },
             error: None,
             client_auth: None,
@@ -647,6 +666,14 @@ impl ManagerBuilder {
     /// socket.io parser's `maxAttachments`).
     pub fn max_attachments(mut self, max: usize) -> Self {
         self.options.max_attachments = max;
+        self
+    }
+
+    /// The parser packets are written with (default [`Parser::Json`]); the server must use
+    /// the same one. With [`Parser::MsgPack`], `max_attachments` bounds the binary values
+    /// of one received packet.
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.options.parser = parser;
         self
     }
 

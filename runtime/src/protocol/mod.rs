@@ -4,6 +4,8 @@
 //! - [`packet`]: Socket.IO v5 packets;
 //! - [`binary`]: serde support for binary attachments and the "one value or a tuple"
 //!   argument convention;
+//! - [`msgpack`]: the packets of the msgpack parser, translated to and from the default
+//!   parser's form;
 //! - [`Args`]: the arguments of a received event or ack, owned and still JSON, decoded on demand.
 //!
 //! This module is public so that tools (fuzzers, proxies, tests) can use the codecs; the
@@ -11,6 +13,7 @@
 
 pub mod binary;
 pub mod engine;
+pub mod msgpack;
 pub mod packet;
 
 use bytes::Bytes;
@@ -84,6 +87,11 @@ pub enum ProtocolError {
     /// A payload could not be serialized.
     #[error("cannot serialize the payload: {0}")]
     Serialize(#[source] serde_json::Error),
+    /// A packet of the msgpack parser that is not valid MessagePack or not a packet of
+    /// that parser (wrong type, namespace, data or id), or a text message where that
+    /// parser sends binary ones only.
+    #[error("invalid msgpack packet: {0}")]
+    MsgPack(String),
 }
 
 /// The arguments of a received event or ack: the frame's text, where each argument lies in

@@ -134,6 +134,37 @@ pub struct ConnectErrorData {
 
 /// Decodes one text frame (the data of an Engine.IO message) into a packet.
 pub fn decode(text: &str) -> Result<Packet<'_>, ProtocolError> {
+    let Header {
+        kind,
+        attachments,
+        nsp,
+        id,
+        data,
+    } = split(text)?;
+    let body = decode_body(kind, data)?;
+    if matches!(kind, PacketKind::Ack | PacketKind::BinaryAck) && id.is_none() {
+        return Err(ProtocolError::BadAckId);
+    }
+    Ok(Packet {
+        kind,
+        nsp,
+        id,
+        attachments,
+        body,
+    })
+}
+
+/// The header of a text packet, and its data still unread.
+pub(crate) struct Header<'a> {
+    pub(crate) kind: PacketKind,
+    pub(crate) attachments: usize,
+    pub(crate) nsp: &'a str,
+    pub(crate) id: Option<u64>,
+    pub(crate) data: &'a str,
+}
+
+/// Reads the header `<type>[<attachments>-][<nsp>,][<id>]` of a text packet.
+pub(crate) fn split(text: &str) -> Result<Header<'_>, ProtocolError> {
     let bytes = text.as_bytes();
     let kind = bytes
         .first()
@@ -171,17 +202,12 @@ pub fn decode(text: &str) -> Result<Packet<'_>, ProtocolError> {
         i += digits;
     }
 
-    let data = &text[i..];
-    let body = decode_body(kind, data)?;
-    if matches!(kind, PacketKind::Ack | PacketKind::BinaryAck) && id.is_none() {
-        return Err(ProtocolError::BadAckId);
-    }
-    Ok(Packet {
+    Ok(Header {
         kind,
+        attachments,
         nsp,
         id,
-        attachments,
-        body,
+        data: &text[i..],
     })
 }
 
