@@ -3,6 +3,10 @@
 //! (normal and build dependencies, with every feature of the workspace on, from `Cargo.lock`)
 //! declares a newer `rust-version`.
 //!
+//! This is the lockfile's view: a user's own resolution may pick newer versions of these
+//! dependencies (which may need a newer Rust), and a crate that declares no `rust-version`
+//! passes unchecked.
+//!
 //! Only one toolchain is installed here, so the language features of ferrio's own code are not
 //! checked by compiling with the old compiler; its standard library use is (clippy's
 //! `incompatible_msrv`, run with `-D warnings` by `.ci/run`, reads the same `rust-version`).

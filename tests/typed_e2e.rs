@@ -353,6 +353,75 @@ async fn typed_streams_end_when_the_socket_is_done() {
     manager.close();
 }
 
+/// The stops that come with no `disconnect` of a reconnecting socket end typed streams too:
+/// the connection lost with the reconnection off, `disconnect()` while the socket waits to
+/// reconnect, and a refused `connect()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_streams_end_at_every_stop() {
+    let server = shared_peer().await;
+
+    // the reconnection off: the engine closes, the socket stops, the stream ends
+    let manager = Manager::builder(server.url())
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let peer = PeerSocket::builder(&manager).build();
+    let mut nums = peer.num_stream();
+    within(STEP, peer.socket().connect())
+        .await
+        .expect("connect");
+    peer.socket()
+        .emit("closeEngine", ())
+        .await
+        .expect("closeEngine");
+    assert_eq!(within(STEP, nums.next()).await, None, "reconnection off");
+    manager.close();
+
+    // `disconnect()` while waiting to reconnect (a long delay: it is still waiting)
+    let manager = Manager::builder(server.url())
+        .reconnection_delay(Duration::from_secs(60))
+        .reconnection_delay_max(Duration::from_secs(60))
+        .build()
+        .expect("manager");
+    let peer = PeerSocket::builder(&manager).build();
+    let mut nums = peer.num_stream();
+    let mut disconnects = inbox::<ferrio::DisconnectReason>("disconnects");
+    let tx = disconnects.sender();
+    peer.on_disconnect(move |reason| {
+        let _ = tx.send(reason);
+        async {}
+    });
+    within(STEP, peer.socket().connect())
+        .await
+        .expect("connect");
+    peer.socket()
+        .emit("closeEngine", ())
+        .await
+        .expect("closeEngine");
+    assert!(
+        disconnects.next(STEP).await.reconnects(),
+        "a reconnecting loss"
+    );
+    assert!(peer.socket().active(), "waiting to reconnect");
+    within(STEP, peer.socket().disconnect()).await;
+    assert_eq!(
+        within(STEP, nums.next()).await,
+        None,
+        "disconnect() while reconnecting"
+    );
+    manager.close();
+
+    // a refused connect
+    let manager = Manager::builder(server.url()).build().expect("manager");
+    let refused = RefusedSocket::builder(&manager).build();
+    let mut nums = refused.never_stream();
+    within(STEP, refused.socket().connect())
+        .await
+        .expect_err("/no refuses");
+    assert_eq!(within(STEP, nums.next()).await, None, "refused");
+    manager.close();
+}
+
 /// A manager for `url` with a short ack timeout, and the typed socket, connected.
 async fn typed(url: &str) -> (Manager, PeerSocket) {
     let manager = Manager::builder(url)

@@ -42,14 +42,14 @@ export interface ClientToServerEvents {
    * Look a room up without joining it; the server answers Node-style:
    * `callback(null, info)`, or `callback("no such room")` when nobody is in it.
    *
-   * @param callback The acknowledgement: call it once, Node-style: `callback(null, data)` on success, `callback(err)` on failure.
+   * @param callback The acknowledgement: call it once, Node-style: `callback(null, data)` on success, `callback(err)` on failure (a sender reads it with the callback form, `timeout(ms).emit(.., (timeout, err, data) => ..)`: `emitWithAck` resolves with the first argument only).
    */
-  lookup: (room: string, callback: (err: string | null, data?: RoomInfo) => void) => void;
+  lookup: (room: string, callback: (...args: [err: string] | [err: null, data: RoomInfo]) => void) => void;
   /**
    * How busy the chat is: the server asks every client its `status` and acks with two
    * values, the number of clients, then how many of them are busy.
    *
-   * @param callback The acknowledgement: call it once with the reply's arguments.
+   * @param callback The acknowledgement: call it once with the reply's arguments (a sender reads them with the callback form: `emitWithAck` resolves with the first only).
    */
   stats: (callback: (ack0: number, ack1: number) => void) => void;
 }
@@ -82,7 +82,7 @@ export interface ServerToClientEvents {
    * The server asks how this client is; the listener acks with two values: whether it is
    * busy, and a status line.
    *
-   * @param callback The acknowledgement: call it once with the reply's arguments.
+   * @param callback The acknowledgement: call it once with the reply's arguments (a sender reads them with the callback form: `emitWithAck` resolves with the first only).
    */
   status: (callback: (ack0: boolean, ack1: string) => void) => void;
 }

@@ -107,9 +107,12 @@ impl Serialize for Binary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // Lent for the call only (any other serializer just reads the slice), and whatever
         // was lent before is put back, so nothing outlives the call.
-        let before = LENT.with(|lent| lent.replace(Some(self.0.clone())));
+        // During the thread's teardown the slot is gone: the bytes are then copied.
+        let Ok(before) = LENT.try_with(|lent| lent.replace(Some(self.0.clone()))) else {
+            return serializer.serialize_bytes(&self.0);
+        };
         let result = serializer.serialize_bytes(&self.0);
-        LENT.with(|lent| *lent.borrow_mut() = before);
+        let _ = LENT.try_with(|lent| *lent.borrow_mut() = before);
         result
     }
 }

@@ -237,8 +237,10 @@ pub mod __private {
     }
 
     /// A received ack in Node's `callback(err, data)` convention (a declared
-    /// `Result<T, E>`): an error first argument (anything but `null` or missing) is `Err`,
-    /// else the second argument is `Ok` (a missing one reads as `null`).
+    /// `Result<T, E>`): a first argument other than `null` (or missing) is `Err`, else the
+    /// second argument is `Ok` (ferrio's argument reader gives a missing one as `null`).
+    /// Unlike JavaScript's `if (err)`, `false`, `0` and `""` are errors too when `E` reads
+    /// them: the declared type decides, not truthiness.
     pub struct IncomingResult<T: Received, E: Received>(pub std::result::Result<T::Type, E::Type>);
 
     impl<'de, T: Received, E: Received> serde::Deserialize<'de> for IncomingResult<T, E> {

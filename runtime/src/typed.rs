@@ -9,6 +9,8 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use serde::de::DeserializeOwned;
@@ -150,22 +152,45 @@ pub const STREAM_CAPACITY: usize = 1024;
 ///   with it), so a reader that falls behind slows delivery down instead of growing memory
 ///   or dropping events. [`EventStream::backlog`] says how far behind the reader is.
 /// - **Ends when the socket is done**: after the events already in it, it yields `None` once
-///   the socket is disconnected for good (a client [`Socket::disconnect`], a server-side
-///   disconnect, the manager closed: the [`DisconnectReason`](crate::DisconnectReason)s
-///   that do not reconnect) or gone (every handle dropped). A disconnection that reconnects
-///   by itself does not end it. After a new `connect()`, take a new stream.
+///   the socket stops being [`active`](Socket::active) (a refused `connect()`, a client
+///   [`Socket::disconnect`] or a server-side disconnect, the manager closed, the
+///   reconnection off or given up) or is gone (every handle dropped). A disconnection that
+///   reconnects by itself does not end it. A stream taken while the socket is stopped ends
+///   at the socket's next stop after a new `connect()`.
 /// - The listener behind it is removed when it is dropped.
 pub struct EventStream<T> {
     rx: mpsc::Receiver<T>,
+    /// Resolves when the socket stops; `None` once seen.
+    stopped: Option<std::sync::Mutex<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    end: Arc<StreamEnd>,
+}
+
+/// What ends a stream, shared by the stream and the lifecycle listener that sees the end
+/// of a session in order with its events.
+struct StreamEnd {
     socket: WeakSocket,
-    /// The event listener and the disconnect listener.
-    listeners: [ListenerId; 2],
+    /// The event listener and the lifecycle listeners.
+    listeners: std::sync::OnceLock<[ListenerId; 3]>,
+    /// Whether a namespace session is open as the listeners saw it (connect heard, its
+    /// disconnect not yet): its events may still be on their way to the stream.
+    in_session: AtomicBool,
+}
+
+impl StreamEnd {
+    /// Removes the listeners: the stream yields what it holds, then `None`.
+    fn end(&self) {
+        if let (Some(socket), Some(ids)) = (self.socket.upgrade(), self.listeners.get()) {
+            for id in ids {
+                socket.off(*id);
+            }
+        }
+    }
 }
 
 impl<T> EventStream<T> {
     /// The next event; `None` once the socket is done (see the type's docs).
     pub async fn next(&mut self) -> Option<T> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| self.poll_item(cx)).await
     }
 
     /// How many received events wait in the stream for the reader (at most
@@ -173,28 +198,52 @@ impl<T> EventStream<T> {
     pub fn backlog(&self) -> usize {
         self.rx.len()
     }
+
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if let Some(stopped) = &mut self.stopped {
+            let stopped = stopped.get_mut().unwrap_or_else(|e| e.into_inner());
+            if stopped.as_mut().poll(cx).is_ready() {
+                // The end of a session is the lifecycle listener's to see, after the
+                // session's events; a stop outside a session (a refusal, the reconnection
+                // given up, `disconnect()` while reconnecting) has none left in flight.
+                let socket = self.end.socket.upgrade();
+                match socket {
+                    Some(socket) if self.end.in_session.load(Ordering::Acquire) => {
+                        // Watch for the next stop (after a new `connect()`).
+                        self.stopped = Some(std::sync::Mutex::new(Box::pin(socket.stopped())));
+                        if let Some(stopped) = &mut self.stopped {
+                            let stopped = stopped.get_mut().unwrap_or_else(|e| e.into_inner());
+                            let _ = stopped.as_mut().poll(cx);
+                        }
+                    }
+                    _ => {
+                        self.stopped = None;
+                        self.end.end();
+                    }
+                }
+            }
+        }
+        self.rx.poll_recv(cx)
+    }
 }
 
 impl<T> futures_util::Stream for EventStream<T> {
     type Item = T;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.rx.poll_recv(cx)
+        self.poll_item(cx)
     }
 }
 
 impl<T> Drop for EventStream<T> {
     fn drop(&mut self) {
-        if let Some(socket) = self.socket.upgrade() {
-            for id in self.listeners {
-                socket.off(id);
-            }
-        }
+        self.end.end();
     }
 }
 
-/// The stream of `event` whose items `item` makes (`None`: left out). The listener feeding
-/// it is removed, which ends the stream, at a disconnection that does not reconnect.
+/// The stream of `event` whose items `item` makes (`None`: left out). It ends (its listeners
+/// removed) at the end of a session after which the socket is not active, as the lifecycle
+/// listener sees it in order with the events, or when the socket stops outside a session.
 fn stream_of<T, I>(socket: &Socket, event: &str, item: I) -> EventStream<T>
 where
     T: Send + 'static,
@@ -210,25 +259,34 @@ where
             }
         }
     });
-    let this = socket.downgrade();
-    let on_disconnect = std::sync::Arc::new(std::sync::OnceLock::<ListenerId>::new());
-    let own_id = on_disconnect.clone();
-    let id = socket.on_disconnect(move |reason| {
-        if !reason.reconnects() {
-            if let Some(socket) = this.upgrade() {
-                socket.off(listener);
-                if let Some(id) = own_id.get() {
-                    socket.off(*id);
-                }
+    let end = Arc::new(StreamEnd {
+        socket: socket.downgrade(),
+        listeners: std::sync::OnceLock::new(),
+        in_session: AtomicBool::new(socket.connected()),
+    });
+    let seen = Arc::downgrade(&end);
+    let on_connect = socket.on_connect(move || {
+        if let Some(end) = seen.upgrade() {
+            end.in_session.store(true, Ordering::Release);
+        }
+        async {}
+    });
+    let seen = Arc::downgrade(&end);
+    let on_disconnect = socket.on_disconnect(move |reason| {
+        if let Some(end) = seen.upgrade() {
+            end.in_session.store(false, Ordering::Release);
+            let active = end.socket.upgrade().is_some_and(|s| s.active());
+            if !reason.reconnects() || !active {
+                end.end();
             }
         }
         async {}
     });
-    let _ = on_disconnect.set(id);
+    let _ = end.listeners.set([listener, on_connect, on_disconnect]);
     EventStream {
         rx,
-        socket: socket.downgrade(),
-        listeners: [listener, id],
+        stopped: Some(std::sync::Mutex::new(Box::pin(socket.stopped()))),
+        end,
     }
 }
 

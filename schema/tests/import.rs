@@ -173,3 +173,37 @@ fn the_output_is_deterministic_and_the_perspective_can_flip() {
     );
     assert!(client.contains("describes the client"), "{client}");
 }
+
+#[test]
+fn a_shared_type_named_like_a_prelude_type_does_not_shadow_it() {
+    // A document with its own `Result` and `Vec`, an event with Node's `(err, data)` ack as
+    // ferrio writes it, and an optional argument (an `Option`).
+    let mut root: Value = serde_json::from_str(&document(
+        &[(
+            "receive",
+            "lookup",
+            json!([{"title": "id", "type": "integer", "format": "uint32"}, {"title": "hint", "$ref": "#/components/schemas/Vec"}]),
+        )],
+        json!({
+            "Result": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+            "Vec": {"type": "string"},
+        }),
+    ))
+    .expect("JSON");
+    let op = &mut root["operations"]["op0"];
+    op["messages"][0]["payload"]["minItems"] = json!(1);
+    op["reply"] = json!({"channel": {"$ref": "#/channels/main"}, "messages": [{"payload": {
+        "type": "array",
+        "oneOf": [
+            {"type": "array", "prefixItems": [{"type": "null"}, {"$ref": "#/components/schemas/Result"}], "items": false, "minItems": 2, "maxItems": 2},
+            {"type": "array", "prefixItems": [{"type": "string"}], "items": false, "minItems": 1, "maxItems": 1},
+        ],
+    }}]});
+    let out = rust(&root.to_string());
+    assert!(out.contains("pub struct Result2"), "{out}");
+    assert!(out.contains("pub type Vec2 = String;"), "{out}");
+    assert!(
+        out.contains("fn lookup(id: u32, hint: Option<Vec2>) -> Result<Result2, String>;"),
+        "{out}"
+    );
+}

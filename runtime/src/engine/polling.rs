@@ -52,8 +52,9 @@ impl HttpConnection {
         self.sender = None;
         let connection = self.connection.take();
         if let (true, Some(task)) = (e.is_closed() || e.is_canceled(), connection) {
-            // The task is ending (its channel is gone); bounded all the same.
-            if let Ok(Ok(Err(cause))) = tokio::time::timeout(self.cfg.probe_timeout, task).await {
+            // The task is ending (its channel is gone); bounded all the same, briefly.
+            let limit = std::time::Duration::from_millis(500).min(self.cfg.probe_timeout);
+            if let Ok(Ok(Err(cause))) = tokio::time::timeout(limit, task).await {
                 return TransportError::Http(cause);
             }
         }

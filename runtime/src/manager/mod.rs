@@ -880,20 +880,24 @@ impl ManagerBuilder {
             ProxyChoice::Set(proxy) => proxy.applies_to(&host).then(|| proxy.clone()),
             ProxyChoice::FromEnv => proxy_from_env(secure, &host, |name| std::env::var(name).ok())?,
         };
-        // The server's TLS, and an `https://` proxy's: the same settings.
-        let tls_settings = || match &self.tls {
-            Some(config) => Ok(config.clone()),
-            None => tls_config(&TlsOptions {
+        let tls = match (&self.tls, secure) {
+            (_, false) => None,
+            (Some(config), true) => Some(config.clone()),
+            (None, true) => Some(tls_config(&TlsOptions {
                 extra_roots: self.extra_roots.clone(),
                 client_auth: self
                     .client_auth
                     .as_ref()
                     .map(|(chain, key)| (chain.clone(), key.clone_key())),
-            }),
+            })?),
         };
-        let tls = secure.then(tls_settings).transpose()?;
+        // An `https://` proxy is checked with the same roots, but never gets the client
+        // certificate meant for the server (nor a `tls_config` made for the server).
         let proxy_tls = match proxy.as_ref().is_some_and(|p| p.tls) {
-            true => Some(tls.clone().map_or_else(tls_settings, Ok)?),
+            true => Some(tls_config(&TlsOptions {
+                extra_roots: self.extra_roots.clone(),
+                client_auth: None,
+            })?),
             false => None,
         };
         Ok(EngineConfig {

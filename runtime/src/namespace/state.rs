@@ -384,6 +384,21 @@ impl SocketShared {
         self.status.send_modify(|s| s.connected = false);
     }
 
+    /// Waits until the socket, seen active (or not yet stopped) first, stops: it will not
+    /// connect by itself any more (a refusal, `disconnect()`, the manager closed, the
+    /// reconnection given up or off). Also resolves when the socket is gone.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut status = self.status.subscribe();
+        // Read now, not when first polled: a stop between now and then counts.
+        let stopped_now = status.borrow_and_update().stopped;
+        async move {
+            if stopped_now && status.wait_for(|s| !s.stopped).await.is_err() {
+                return;
+            }
+            let _ = status.wait_for(|s| s.stopped).await;
+        }
+    }
+
     /// Waits until the namespace is connected; fails with [`Error::Disconnected`] once the
     /// socket stopped (nothing will connect it).
     pub(crate) async fn wait_connected(&self) -> Result<()> {

@@ -278,6 +278,12 @@ impl Socket {
         self.shared.state().active
     }
 
+    /// Resolves once the socket stops being active (see [`Socket::active`]) after it was
+    /// (or before it ever stopped); for the typed streams, which end then.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.shared.stopped()
+    }
+
     /// Whether the last connection restored the previous session (socket.io:
     /// `socket.recovered`, connection state recovery).
     pub fn recovered(&self) -> bool {

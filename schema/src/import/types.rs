@@ -202,7 +202,18 @@ impl<'d> Types<'d> {
     /// A generator for `doc`, with the names in `taken` and every shared type's name claimed.
     pub(crate) fn new(doc: &'d ContractDocument, taken: &[&str]) -> Types<'d> {
         let mut taken = taken.to_vec();
-        taken.extend(["Serialize", "Deserialize", "JsonSchema"]);
+        // The derives, and the prelude's types the generated code names: a shared type
+        // called `Result` or `Vec` gets another name instead of shadowing them.
+        taken.extend([
+            "Serialize",
+            "Deserialize",
+            "JsonSchema",
+            "Result",
+            "Option",
+            "Vec",
+            "String",
+            "Box",
+        ]);
         let mut names = Names::with(&taken);
         let mut named = HashMap::new();
         for (name, _) in &doc.schemas {

@@ -15,9 +15,11 @@ use crate::Error;
 ///   8080 as curl's. Every request (polling and websocket, `http` and `https`) goes through
 ///   the tunnel, TLS to the server inside it for `https`/`wss`; the proxy must allow
 ///   `CONNECT` to the server's port (squid's default rules allow only 443).
-/// - `https://...`: the same HTTP proxy reached over TLS (default port 443), checked with the
-///   manager's TLS settings (roots, [`tls_root_certificate_pem`], [`tls_config`]) against the
-///   proxy's host name; for `https`/`wss` servers, their TLS runs inside that one.
+/// - `https://...`: the same HTTP proxy reached over TLS (default port 443), checked against
+///   the proxy's host name with the manager's roots (the cargo feature's, and
+///   [`tls_root_certificate_pem`]); the client certificate of
+///   [`tls_client_auth_pem`] and a [`tls_config`] are the server's only. For `https`/`wss`
+///   servers, their TLS runs inside that one.
 /// - `socks5://[user:password@]host[:port]`: a SOCKS5 proxy (RFC 1928; username/password
 ///   authentication, RFC 1929), the server's name resolved here; default port 1080.
 /// - `socks5h://...`: the same, the name resolved by the proxy (remote DNS).
@@ -29,6 +31,7 @@ use crate::Error;
 ///
 /// [`tls_root_certificate_pem`]: crate::ManagerBuilder::tls_root_certificate_pem
 /// [`tls_config`]: crate::ManagerBuilder::tls_config
+/// [`tls_client_auth_pem`]: crate::ManagerBuilder::tls_client_auth_pem
 ///
 /// ```
 /// let proxy = ferrio::Proxy::new("socks5h://user:secret@127.0.0.1:1080")?

@@ -5,8 +5,9 @@
 //! - `ClientToServerEvents`: the `#[emit]` events, `ServerToClientEvents`: the `#[on]` events,
 //!   each as `eventName: (arg: T, ...) => void`. An event with an ack takes a trailing
 //!   `callback: (ack: T) => void` (`callback: () => void` for an empty ack,
-//!   `(ack0: A, ack1: B) => void` for several values, `(err: E | null, data?: T) => void` for
-//!   Node's `(err, data)` convention): the receiving handler calls it to answer. A socket.io server writes
+//!   `(ack0: A, ack1: B) => void` for several values,
+//!   `(...args: [err: E] | [err: null, data: T]) => void` for Node's `(err, data)`
+//!   convention): the receiving handler calls it to answer. A socket.io server writes
 //!   `new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>()`,
 //!   a client `Socket<ServerToClientEvents, ClientToServerEvents>`.
 //! - With several namespaces, each gets its own pair, prefixed with the namespace in
@@ -164,22 +165,39 @@ impl Ts<'_> {
                 "callback"
             };
             let mut notes = Notes::default();
-            let ack = event.ack.args().unwrap_or_default();
-            let ack_params: Vec<String> = ack
-                .iter()
-                .map(|arg| {
-                    let ty = self.ty(arg.schema.as_value(), 1, &mut notes).text;
-                    let optional = if arg.optional { "?" } else { "" };
-                    format!("{}{optional}: {ty}", param_name(&arg.name))
-                })
-                .collect();
-            let signature = format!("({}) => void", ack_params.join(", "));
+            let signature = match &event.ack {
+                // Exactly the two calls the convention allows: `callback(err)` and
+                // `callback(null, data)` (socket.io's typed `timeout().emit` takes it too).
+                AckDef::Result { value, error } => {
+                    let error = self.ty(error.as_value(), 1, &mut notes).text;
+                    let value = self.ty(value.as_value(), 1, &mut notes).text;
+                    format!("(...args: [err: {error}] | [err: null, data: {value}]) => void")
+                }
+                ack => {
+                    let params: Vec<String> = ack
+                        .args()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|arg| {
+                            let ty = self.ty(arg.schema.as_value(), 1, &mut notes).text;
+                            let optional = if arg.optional { "?" } else { "" };
+                            format!("{}{optional}: {ty}", param_name(&arg.name))
+                        })
+                        .collect();
+                    format!("({}) => void", params.join(", "))
+                }
+            };
             let what = match &event.ack {
                 AckDef::Value(_) => "call it once with the reply",
-                AckDef::Values(_) => "call it once with the reply's arguments",
+                AckDef::Values(_) => {
+                    "call it once with the reply's arguments (a sender reads them with the \
+                     callback form: `emitWithAck` resolves with the first only)"
+                }
                 AckDef::Result { .. } => {
                     "call it once, Node-style: `callback(null, data)` on success, \
-                     `callback(err)` on failure"
+                     `callback(err)` on failure (a sender reads it with the callback form, \
+                     `timeout(ms).emit(.., (timeout, err, data) => ..)`: `emitWithAck` \
+                     resolves with the first argument only)"
                 }
                 _ => "call it once, without a value",
             };

@@ -24,7 +24,7 @@ export interface ClientToServerEvents {
   /**
    * An ack of several values: the roll, then its text.
    *
-   * @param callback The acknowledgement: call it once with the reply's arguments.
+   * @param callback The acknowledgement: call it once with the reply's arguments (a sender reads them with the callback form: `emitWithAck` resolves with the first only).
    */
   roll: (sides: number, callback: (ack0: number, ack1: string) => void) => void;
 }
@@ -49,9 +49,9 @@ export interface ServerToClientEvents {
   /**
    * Node's `callback(err, data)`.
    *
-   * @param callback The acknowledgement: call it once, Node-style: `callback(null, data)` on success, `callback(err)` on failure.
+   * @param callback The acknowledgement: call it once, Node-style: `callback(null, data)` on success, `callback(err)` on failure (a sender reads it with the callback form, `timeout(ms).emit(.., (timeout, err, data) => ..)`: `emitWithAck` resolves with the first argument only).
    */
-  lookup: (id: number, callback: (err: string | null, data?: Member) => void) => void;
+  lookup: (id: number, callback: (...args: [err: string] | [err: null, data: Member]) => void) => void;
 }
 
 /** Events between the servers of a cluster (`serverSideEmit`): the contract declares none. */
