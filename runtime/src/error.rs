@@ -35,8 +35,12 @@ pub enum Error {
     /// The server sent something that is not Socket.IO.
     #[error("protocol error: {0}")]
     Protocol(#[from] crate::protocol::ProtocolError),
-    /// The server speaks an older protocol (socket.io 2.x / Engine.IO v3).
-    #[error("the server speaks an older protocol (Engine.IO v2/v3, socket.io 2.x); ferrio needs a socket.io 3 or 4 server")]
+    /// The server speaks socket.io 2.x (Engine.IO v3) where the manager expected a later
+    /// one: set to [`ServerVersion::V3OrLater`](crate::ServerVersion::V3OrLater), or a
+    /// connection opened with the websocket under [`ServerVersion::Auto`](crate::ServerVersion::Auto)
+    /// (which cannot tell the versions apart there). Set
+    /// [`ServerVersion::V2`](crate::ServerVersion::V2) for such a server.
+    #[error("the server speaks socket.io 2.x (Engine.IO v3): set ManagerBuilder::server_version(ServerVersion::V2) (needed when the connection opens with the websocket)")]
     LegacyServer,
     /// The URL or an option is invalid.
     #[error("invalid configuration: {0}")]

@@ -9,6 +9,13 @@
 //! answered (a stalled POST holds the packets back in the engine's queue, where the flow
 //! control sees them). Pausing for an upgrade starts no new request and lets the ones in
 //! flight finish, while the engine keeps taking what they bring.
+//!
+//! The handshake's body tells the Engine.IO revision: a socket.io 2 server frames its
+//! bodies with lengths (revision 3), whatever the request asked for, so with
+//! [`ServerVersion::Auto`] the session simply goes on in revision 3 (engine.io 3 reads no
+//! `EIO` parameter). Binary from such a server comes in its binary body framing (it was not
+//! asked for base64, and need not be: both framings are read); the client always sends
+//! text bodies, binary as `b4<base64>`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -25,18 +32,24 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{connect, EngineConfig, Incoming, Queued, TransportError};
-use crate::protocol::engine::{self, EnginePacket, Handshake, PollingSegment};
-use crate::TransportKind;
+use crate::protocol::engine::{self, EnginePacket, Handshake, PollingSegment, Revision};
+use crate::{ServerVersion, TransportKind};
 
 /// One keep-alive HTTP/1.1 connection, reopened when the server closed it.
 struct HttpConnection {
     cfg: Arc<EngineConfig>,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The `EIO` the requests carry.
+    revision: Revision,
 }
 
 impl HttpConnection {
-    fn new(cfg: Arc<EngineConfig>) -> Self {
-        HttpConnection { cfg, sender: None }
+    fn new(cfg: Arc<EngineConfig>, revision: Revision) -> Self {
+        HttpConnection {
+            cfg,
+            sender: None,
+            revision,
+        }
     }
 
     /// Sends one request and returns the body of a 200 response, at most the configured
@@ -64,7 +77,7 @@ impl HttpConnection {
             .ready()
             .await
             .map_err(|e| TransportError::Http(with_causes(&e)))?;
-        let url = cfg.url(TransportKind::Polling, sid);
+        let url = cfg.url(TransportKind::Polling, sid, self.revision);
         let path_and_query = &url[url::Position::BeforePath..];
         let has_body = !body.is_empty();
         let mut request = Request::builder()
@@ -120,20 +133,30 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 pub(crate) async fn handshake(
     cfg: &Arc<EngineConfig>,
 ) -> Result<(Handshake, PollingTransport), TransportError> {
-    let mut get = HttpConnection::new(cfg.clone());
+    let mut get = HttpConnection::new(cfg.clone(), cfg.asked_revision());
     let body = get.request(Method::GET, None, Bytes::new()).await?;
-    let body = std::str::from_utf8(&body)
-        .map_err(|_| TransportError::Handshake("the handshake is not UTF-8".into()))?;
-    if engine::is_legacy_payload(body) {
-        return Err(TransportError::LegacyServer);
-    }
-    let mut segments = engine::decode_payload(body);
-    let handshake = match segments.next() {
-        Some(Ok(PollingSegment::Text(text))) => match engine::decode_text(text) {
+    let revision = match (engine::is_legacy_payload(&body), cfg.version) {
+        (true, ServerVersion::V3OrLater) => return Err(TransportError::LegacyServer),
+        (true, _) => Revision::V3,
+        (false, ServerVersion::V2) => {
+            return Err(TransportError::Handshake(
+                "the server does not speak Engine.IO v3: it is not a socket.io 2 server".into(),
+            ))
+        }
+        (false, _) => Revision::V4,
+    };
+    get.revision = revision;
+    // A socket.io 2 server's handshake body also holds the root namespace's CONNECT.
+    let mut received = VecDeque::new();
+    split_body(revision, body.clone(), &mut received);
+    let shown = || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    let handshake = match received.pop_front() {
+        Some(Ok(Incoming::Text(text))) => match engine::decode_text(&text) {
             Ok(EnginePacket::Open(handshake)) => handshake,
             Ok(_) => {
                 return Err(TransportError::Handshake(format!(
-                    "expected an open packet, got {body:?}"
+                    "expected an open packet, got {:?}",
+                    shown()
                 )))
             }
             Err(e) => return Err(TransportError::Handshake(e.to_string())),
@@ -141,7 +164,8 @@ pub(crate) async fn handshake(
         Some(Err(e)) => return Err(TransportError::Handshake(e.to_string())),
         _ => {
             return Err(TransportError::Handshake(format!(
-                "expected an open packet, got {body:?}"
+                "expected an open packet, got {:?}",
+                shown()
             )))
         }
     };
@@ -151,11 +175,57 @@ pub(crate) async fn handshake(
             .unwrap_or(usize::MAX)
             .max(1),
         get: Side::Idle(get),
-        post: Side::Idle(HttpConnection::new(cfg.clone())),
-        received: VecDeque::new(),
+        post: Side::Idle(HttpConnection::new(cfg.clone(), revision)),
+        received,
         paused: false,
+        revision,
     };
     Ok((handshake, transport))
+}
+
+/// Splits a GET body into its packets, onto `received`. Text packets are slices of the body
+/// (no copy); a malformed segment ends the list with its error, after the packets before it.
+fn split_body(
+    revision: Revision,
+    body: Bytes,
+    received: &mut VecDeque<Result<Incoming, TransportError>>,
+) {
+    let item = |segment: Result<PollingSegment<'_>, crate::protocol::ProtocolError>| match segment {
+        Ok(PollingSegment::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
+        Ok(PollingSegment::Text(segment)) => {
+            Utf8Bytes::try_from(body.slice_ref(segment.as_bytes()))
+                .map(Incoming::Text)
+                .map_err(|e| TransportError::Protocol(e.to_string()))
+        }
+        Err(e) => Err(TransportError::Protocol(e.to_string())),
+    };
+    let mut push = |item: Result<Incoming, TransportError>| {
+        let failed = item.is_err();
+        received.push_back(item);
+        !failed
+    };
+    match revision {
+        Revision::V3 => {
+            for segment in engine::decode_payload_v3(&body) {
+                if !push(item(segment)) {
+                    return;
+                }
+            }
+        }
+        Revision::V4 => {
+            let Ok(text) = std::str::from_utf8(&body) else {
+                push(Err(TransportError::Protocol(
+                    "a polling body is not UTF-8".into(),
+                )));
+                return;
+            };
+            for segment in engine::decode_payload(text) {
+                if !push(item(segment)) {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// A request in flight: it owns its connection and gives it back with the outcome.
@@ -212,6 +282,8 @@ pub(crate) struct PollingTransport {
     received: VecDeque<Result<Incoming, TransportError>>,
     /// Pausing for an upgrade: no new request.
     paused: bool,
+    /// The session's Engine.IO revision: how bodies are framed.
+    revision: Revision,
 }
 
 impl PollingTransport {
@@ -233,37 +305,15 @@ impl PollingTransport {
             }
             match ready!(self.get.poll(cx)) {
                 None => return Poll::Pending,
-                Some(Ok(body)) => self.take_body(body),
+                Some(Ok(body)) => split_body(self.revision, body, &mut self.received),
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
             }
         }
     }
 
-    /// Splits a GET body into its packets. Text packets are slices of the body (no copy);
-    /// a malformed segment ends the list with its error, after the packets before it.
-    fn take_body(&mut self, body: Bytes) {
-        let Ok(text) = std::str::from_utf8(&body) else {
-            self.received.push_back(Err(TransportError::Protocol(
-                "a polling body is not UTF-8".into(),
-            )));
-            return;
-        };
-        for segment in engine::decode_payload(text) {
-            let item = match segment {
-                Ok(PollingSegment::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
-                Ok(PollingSegment::Text(segment)) => {
-                    Utf8Bytes::try_from(body.slice_ref(segment.as_bytes()))
-                        .map(Incoming::Text)
-                        .map_err(|e| TransportError::Protocol(e.to_string()))
-                }
-                Err(e) => Err(TransportError::Protocol(e.to_string())),
-            };
-            let failed = item.is_err();
-            self.received.push_back(item);
-            if failed {
-                return;
-            }
-        }
+    /// The session's Engine.IO revision.
+    pub(crate) fn revision(&self) -> Revision {
+        self.revision
     }
 
     /// Writes what `queue` holds: completes the POST in flight, then starts the next one
@@ -297,7 +347,12 @@ impl PollingTransport {
         let mut size = 0;
         let mut taken = 0;
         for queued in queue.iter() {
-            let len = queued.frame.polling_len() + usize::from(taken > 0);
+            let framing = match self.revision {
+                Revision::V4 => usize::from(taken > 0),
+                // `<length>:`, and the type after a binary packet's `b`.
+                Revision::V3 => 12,
+            };
+            let len = queued.frame.polling_len() + framing;
             if taken > 0 && size + len > self.max_payload {
                 break;
             }
@@ -305,7 +360,11 @@ impl PollingTransport {
             taken += 1;
         }
         let mut body = String::with_capacity(size);
-        engine::encode_payload(&mut body, queue.iter().take(taken).map(|q| &q.frame));
+        let frames = queue.iter().take(taken).map(|q| &q.frame);
+        match self.revision {
+            Revision::V4 => engine::encode_payload(&mut body, frames),
+            Revision::V3 => engine::encode_payload_v3(&mut body, frames),
+        }
         let packets = queue.drain(..taken).filter(|q| q.ends_packet).count();
         (body, packets)
     }

@@ -36,6 +36,44 @@ pub(crate) struct Options {
     pub(crate) max_queued_events: Option<usize>,
 }
 
+/// Which socket.io server the manager talks to (see
+/// [`ManagerBuilder::server_version`]).
+///
+/// socket.io 3.x and 4.x servers speak Engine.IO revision 4 and Socket.IO protocol 5;
+/// socket.io 2.x servers speak Engine.IO revision 3 and Socket.IO protocol 4, which differ
+/// in the polling framing, the binary framing, the heartbeat (the client pings) and the
+/// namespace handshake (the server connects `/` by itself; other namespaces take no auth
+/// payload). The API and the typed sockets are the same for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerVersion {
+    /// Read from the handshake (the default): the polling handshake of a socket.io 2
+    /// server is framed with lengths, which no later server does, so a connection that
+    /// opens with polling (the default [`transports`](ManagerBuilder::transports)) finds
+    /// out at no cost and goes on in the 2.x protocol. A websocket handshake looks the same
+    /// for every version: a connection that opens with the websocket assumes socket.io 3
+    /// or later, and a 2.x server is then reported as [`Error::LegacyServer`] (its answer
+    /// to the namespace CONNECT gives it away, after the server has misread that CONNECT:
+    /// set [`V2`](Self::V2) for such a server).
+    #[default]
+    Auto,
+    /// socket.io 3.x or 4.x only: a 2.x server is [`Error::LegacyServer`].
+    V3OrLater,
+    /// socket.io 2.x (Engine.IO v3, Socket.IO protocol 4): handshakes ask for `EIO=3`, and
+    /// a server that answers otherwise is an error. Needed when the connection opens with
+    /// the websocket; with polling first, [`Auto`](Self::Auto) finds out by itself.
+    ///
+    /// With a 2.x server, a socket's auth travels as the query string of its namespace
+    /// CONNECT (2.x has no auth payload): each field of the auth object becomes a parameter
+    /// (strings as they are, other values as JSON), read by the server in
+    /// `socket.handshake.query` (merged with the manager's [`query`](ManagerBuilder::query),
+    /// which wins). The root namespace `/` is connected by the server during the handshake,
+    /// before any CONNECT: its auth cannot be sent (give it with
+    /// [`query`](ManagerBuilder::query) instead), and a non-empty one is refused with a
+    /// `connect_error` saying so.
+    V2,
+}
+
 /// An event of the manager's connection (socket.io: the events of `socket.io`, the
 /// Manager).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,6 +461,7 @@ pub struct ManagerBuilder {
     connect_timeout: Option<Duration>,
     /// Whether the cookie jar stores and sends the server's cookies (`withCredentials`).
     with_credentials: bool,
+    version: ServerVersion,
 }
 
 /// Which proxy the connections go through.
@@ -467,7 +506,17 @@ impl ManagerBuilder {
             proxy: ProxyChoice::FromEnv,
             connect_timeout: None,
             with_credentials: true,
+            version: ServerVersion::Auto,
         }
+    }
+
+    /// Which socket.io server this is (default [`ServerVersion::Auto`]: read from the
+    /// polling handshake). socket.io 2.x servers are spoken to in their own protocol with
+    /// the same API; set [`ServerVersion::V2`] for one when the connection opens with the
+    /// websocket (websocket-only [`transports`](Self::transports), or a remembered upgrade).
+    pub fn server_version(mut self, version: ServerVersion) -> Self {
+        self.version = version;
+        self
     }
 
     /// The server's endpoint path (socket.io: `path`, default `/socket.io`; a trailing
@@ -864,6 +913,7 @@ impl ManagerBuilder {
             remember_upgrade: self.remember_upgrade,
             try_all_transports: self.try_all_transports,
             websocket_worked: AtomicBool::new(false),
+            version: self.version,
         })
     }
 }
