@@ -256,6 +256,9 @@ pub(crate) struct Queued {
     pub(crate) ends_packet: bool,
 }
 
+/// What a handshake failure adds when it asked for Engine.IO v3.
+pub(crate) const V2_REFUSED: &str = " (the manager is set to socket.io 2.x, ServerVersion::V2, and asked for EIO=3, which socket.io 3 and 4 servers refuse)";
+
 /// The handshake over one transport.
 async fn open_transport(
     cfg: &Arc<EngineConfig>,
@@ -284,6 +287,11 @@ async fn open_transport(
                         )))
                     }
                 },
+                // A socket.io 3/4 server refusing `EIO=3` answers with an HTTP 400 written
+                // after its `101` (engine.io 6), which reads as a broken websocket frame.
+                Some(Err(e)) if revision == Revision::V3 => {
+                    return Err(TransportError::Handshake(format!("{e}{V2_REFUSED}")))
+                }
                 Some(Err(e)) => return Err(e),
                 _ => {
                     return Err(TransportError::Handshake(

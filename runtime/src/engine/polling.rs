@@ -134,7 +134,15 @@ pub(crate) async fn handshake(
     cfg: &Arc<EngineConfig>,
 ) -> Result<(Handshake, PollingTransport), TransportError> {
     let mut get = HttpConnection::new(cfg.clone(), cfg.asked_revision());
-    let body = get.request(Method::GET, None, Bytes::new()).await?;
+    let body = get
+        .request(Method::GET, None, Bytes::new())
+        .await
+        .map_err(|e| match e {
+            TransportError::Status(400) if get.revision == Revision::V3 => {
+                TransportError::Handshake(format!("{e}{}", super::V2_REFUSED))
+            }
+            e => e,
+        })?;
     let revision = match (engine::is_legacy_payload(&body), cfg.version) {
         (true, ServerVersion::V3OrLater) => return Err(TransportError::LegacyServer),
         (true, _) => Revision::V3,

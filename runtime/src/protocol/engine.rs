@@ -465,7 +465,119 @@ mod tests {
 
     #[test]
     fn detects_legacy_servers() {
-        assert!(is_legacy_payload("96:0{\"sid\":\"abc\"}2:40"));
-        assert!(!is_legacy_payload("0{\"sid\":\"abc\"}"));
+        assert!(is_legacy_payload(b"96:0{\"sid\":\"abc\"}2:40"));
+        assert!(is_legacy_payload(&[0, 2, 255, b'4', b'a']));
+        assert!(!is_legacy_payload(b"0{\"sid\":\"abc\"}"));
+        assert!(!is_legacy_payload(b""));
+    }
+
+    fn v3(body: &[u8]) -> Vec<Result<PollingSegment<'static>, String>> {
+        let body = Bytes::copy_from_slice(body);
+        let out: Vec<_> = decode_payload_v3(&body)
+            .map(|s| match s {
+                Ok(PollingSegment::Text(t)) => Ok(PollingSegment::Text(t.to_owned().leak())),
+                Ok(PollingSegment::Binary(b)) => Ok(PollingSegment::Binary(b)),
+                Err(e) => Err(e.to_string()),
+            })
+            .collect();
+        out
+    }
+
+    #[test]
+    fn v3_text_payloads_count_utf16_code_units() {
+        // engine.io-parser 2's own example, an empty poll, and characters outside ASCII:
+        // `€` is one UTF-16 unit (three bytes), `😀` two (four bytes).
+        assert_eq!(
+            v3(b"11:hello world2:hi"),
+            [
+                Ok(PollingSegment::Text("hello world")),
+                Ok(PollingSegment::Text("hi"))
+            ]
+        );
+        assert!(v3(b"0:").is_empty());
+        assert_eq!(
+            v3("2:4\u{20ac}3:4\u{1F600}6:b4AQID".as_bytes()),
+            [
+                Ok(PollingSegment::Text("4\u{20ac}")),
+                Ok(PollingSegment::Text("4\u{1F600}")),
+                Ok(PollingSegment::Binary(Bytes::from_static(&[1, 2, 3]))),
+            ]
+        );
+        // Malformed: each ends the list with an error after the packets before it.
+        for bad in [
+            &b"2:40x"[..],
+            b"5:abc",
+            b":40",
+            b"2x40",
+            b"99999999999:4",
+            b"6:b3AQID",
+            b"3:b4!",
+            b"\xff",
+        ] {
+            let out = v3(bad);
+            assert!(
+                out.last().is_some_and(Result::is_err),
+                "{:?} gave {out:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A length that ends inside a surrogate pair.
+        assert!(v3("2:4\u{1F600}".as_bytes())[0].is_err());
+        assert_eq!(v3(b"2:402:4")[0], Ok(PollingSegment::Text("40")));
+    }
+
+    #[test]
+    fn v3_binary_payloads() {
+        // `40` as text, then a binary message of three bytes, then `6` (noop) as text.
+        let body = [
+            &[0, 2, 255][..],
+            b"40",
+            &[1, 4, 255, 4, 1, 2, 3],
+            &[0, 1, 255, b'6'],
+        ]
+        .concat();
+        assert_eq!(
+            v3(&body),
+            [
+                Ok(PollingSegment::Text("40")),
+                Ok(PollingSegment::Binary(Bytes::from_static(&[1, 2, 3]))),
+                Ok(PollingSegment::Text("6")),
+            ]
+        );
+        for bad in [
+            &[0, 9, 255, b'4'][..],
+            &[2, 1, 255, b'4'],
+            &[0, 1, 1],
+            &[1, 2, 255, 3, 1],
+            &[0, 2, 255, 0xff, 0xfe],
+        ] {
+            assert!(v3(bad).last().is_some_and(Result::is_err), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn v3_encoding_round_trips() {
+        let frames = [
+            Frame::Text("42[\"\u{20ac}\u{1F600}\"]".into()),
+            Frame::Binary(Bytes::from_static(&[1, 2, 3, 4])),
+            Frame::PING,
+        ];
+        let mut body = String::new();
+        encode_payload_v3(&mut body, &frames);
+        assert_eq!(body, "10:42[\"\u{20ac}\u{1F600}\"]10:b4AQIDBA==1:2");
+        assert_eq!(
+            v3(body.as_bytes()),
+            [
+                Ok(PollingSegment::Text("42[\"\u{20ac}\u{1F600}\"]")),
+                Ok(PollingSegment::Binary(Bytes::from_static(&[1, 2, 3, 4]))),
+                Ok(PollingSegment::Text("2")),
+            ]
+        );
+        assert_eq!(
+            decode_binary_v3(&Bytes::from_static(&[4, 9])).ok(),
+            Some(Bytes::from_static(&[9]))
+        );
+        assert!(decode_binary_v3(&Bytes::from_static(&[3, 9])).is_err());
+        assert!(decode_binary_v3(&Bytes::new()).is_err());
     }
 }

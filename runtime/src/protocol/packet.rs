@@ -619,6 +619,40 @@ mod tests {
     }
 
     #[test]
+    fn protocol_4_connects_and_errors() {
+        assert_eq!(encode_connect_v2("/", ""), "40");
+        assert_eq!(encode_connect_v2("/chat", ""), "40/chat,");
+        let auth = serde_json::json!({"token": "a b&c,d", "n": 7, "ok": true});
+        let query = auth_query(Some(&auth));
+        assert_eq!(query, "n=7&ok=true&token=a+b%26c%2Cd");
+        assert_eq!(
+            encode_connect_v2("/chat", &query),
+            "40/chat?n=7&ok=true&token=a+b%26c%2Cd,"
+        );
+        assert_eq!(auth_query(None), "");
+        // The server's answers: no data; errors as a string or any object.
+        let Ok(p) = decode("0/chat,") else { panic!() };
+        assert!(matches!(p.body, Body::Connect(None)) && p.nsp == "/chat");
+        let Ok(p) = decode(r#"4/chat,"Invalid namespace""#) else {
+            panic!()
+        };
+        assert!(
+            matches!(p.body, Body::ConnectError(ConnectErrorData { ref message, data: None }) if message == "Invalid namespace")
+        );
+        let Ok(p) = decode(r#"4{"content":"later","code":42}"#) else {
+            panic!()
+        };
+        let Body::ConnectError(error) = p.body else {
+            panic!()
+        };
+        assert_eq!(
+            error.data,
+            Some(serde_json::json!({"content": "later", "code": 42}))
+        );
+        assert!(error.message.contains("later"));
+    }
+
+    #[test]
     fn binary_payloads_become_binary_packets() {
         let data = bytes::Bytes::from_static(&[1, 2, 3]);
         let Ok(e) = encode_event("/admin", "file", &("name", data.clone()), Some(3)) else {
