@@ -107,7 +107,9 @@ async fn connects_the_root_and_namespaces(t: Transports) {
     assert!(root.connected() && foo.connected());
     // Leaving `/` and coming back on the same connection takes an explicit CONNECT.
     root.disconnect();
-    let root = within(STEP, m.socket("/").connect()).await.expect("/ again");
+    let root = within(STEP, m.socket("/").connect())
+        .await
+        .expect("/ again");
     let me: WhoAmI = within(STEP, root.emit_with_ack("whoami", ()))
         .await
         .expect("whoami / again");
@@ -124,13 +126,18 @@ async fn emits_and_acks_both_ways(t: Transports) {
         .expect("emit");
     let e = back.next(STEP).await;
     let (a, b, c): (String, u32, Value) = e.args().expect("echo-back args");
-    assert_eq!((a.as_str(), b, c), ("héllo 😀", 1, json!({"k": [true, null]})));
+    assert_eq!(
+        (a.as_str(), b, c),
+        ("héllo 😀", 1, json!({"k": [true, null]}))
+    );
     // An ack with several values, over a namespace too.
     let (x, y): (String, Vec<u8>) = within(STEP, s.emit_with_ack("echo", ("x", vec![1, 2])))
         .await
         .expect("ack");
     assert_eq!((x.as_str(), y), ("x", vec![1, 2]));
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("/foo");
+    let foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("/foo");
     let n: i64 = within(STEP, foo.emit_with_ack("echo", -3))
         .await
         .expect("ack on /foo");
@@ -222,7 +229,12 @@ async fn refusals_are_connect_errors(t: Transports) {
         other => panic!("/nowhere: {other:?}"),
     }
     // The auth reaches the middleware as query: refused without, accepted with.
-    match within(STEP, m.socket("/auth").auth(json!({"token": "no"})).connect()).await {
+    match within(
+        STEP,
+        m.socket("/auth").auth(json!({"token": "no"})).connect(),
+    )
+    .await
+    {
         Err(Error::ConnectError(e)) => assert_eq!(e.message, "not authorized"),
         other => panic!("/auth refused: {other:?}"),
     }
@@ -284,7 +296,9 @@ async fn server_disconnect_and_reconnection(t: Transports) {
     let mut root_connects = connects(&root);
     within(STEP, root.connect()).await.expect("/");
     root_connects.next(STEP).await;
-    let foo = within(STEP, m.socket("/foo").connect()).await.expect("/foo");
+    let foo = within(STEP, m.socket("/foo").connect())
+        .await
+        .expect("/foo");
     let mut foo_disconnects = disconnects(&foo);
     settled(&m, t).await;
     foo.emit("disconnectMe", ()).await.expect("disconnectMe");
@@ -368,14 +382,22 @@ async fn malformed_packets_close_with_parse_error(t: Transports) {
         .expect("manager");
     let (s, mut connected) = connect_watched(&m, "/").await;
     settled(&m, t).await;
-    for garbage in [r#"2{"not":"an array"}"#, "9", r#"51-["x",{"_placeholder":true,"num":5}]"#] {
+    for garbage in [
+        r#"2{"not":"an array"}"#,
+        "9",
+        r#"51-["x",{"_placeholder":true,"num":5}]"#,
+    ] {
         let mut gone = disconnects(&s);
         s.emit("garbage", garbage).await.expect("garbage");
         if garbage.starts_with("51-") {
             // The attachment it announces never comes; the next text packet is the error.
             s.emit("echo", 1).await.expect("echo");
         }
-        assert_eq!(gone.next(STEP).await, DisconnectReason::ParseError, "{garbage}");
+        assert_eq!(
+            gone.next(STEP).await,
+            DisconnectReason::ParseError,
+            "{garbage}"
+        );
         connected.next(STEP).await;
     }
     let v: u8 = within(STEP, s.emit_with_ack("echo", 4))

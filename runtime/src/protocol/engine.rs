@@ -168,7 +168,9 @@ pub fn is_legacy_payload(body: &[u8]) -> bool {
 fn decode_base64_v3(packet: &str) -> Result<Bytes, ProtocolError> {
     match packet.strip_prefix('4') {
         Some(base64) => decode_base64_message(base64),
-        None => Err(ProtocolError::BadPayload("a binary packet that is not a message")),
+        None => Err(ProtocolError::BadPayload(
+            "a binary packet that is not a message",
+        )),
     }
 }
 
@@ -185,7 +187,9 @@ pub fn decode_text_v3(frame: &str) -> Result<PollingSegment<'_>, ProtocolError> 
 pub fn decode_binary_v3(frame: &Bytes) -> Result<Bytes, ProtocolError> {
     match frame.first() {
         Some(4) => Ok(frame.slice(1..)),
-        _ => Err(ProtocolError::BadPayload("a binary frame that is not a message")),
+        _ => Err(ProtocolError::BadPayload(
+            "a binary frame that is not a message",
+        )),
     }
 }
 
@@ -210,7 +214,12 @@ pub fn decode_payload_v3(
         true => ("", None),
         false => match std::str::from_utf8(body) {
             Ok(text) => (text, None),
-            Err(_) => ("", Some(ProtocolError::BadPayload("a polling body that is not UTF-8"))),
+            Err(_) => (
+                "",
+                Some(ProtocolError::BadPayload(
+                    "a polling body that is not UTF-8",
+                )),
+            ),
         },
     };
     let mut failed = not_utf8.is_some();
@@ -291,7 +300,9 @@ fn next_binary_v3<'a>(
     };
     let digits = rest[1..].iter().take_while(|&&b| b <= 9).count();
     if digits == 0 || digits > MAX_LENGTH_DIGITS || rest.get(1 + digits) != Some(&255) {
-        return Err(ProtocolError::BadPayload("a binary packet without its length"));
+        return Err(ProtocolError::BadPayload(
+            "a binary packet without its length",
+        ));
     }
     let len = rest[1..1 + digits]
         .iter()
@@ -564,7 +575,7 @@ mod tests {
         ];
         let mut body = String::new();
         encode_payload_v3(&mut body, &frames);
-        assert_eq!(body, "10:42[\"\u{20ac}\u{1F600}\"]10:b4AQIDBA==1:2");
+        assert_eq!(body, "9:42[\"\u{20ac}\u{1F600}\"]10:b4AQIDBA==1:2");
         assert_eq!(
             v3(body.as_bytes()),
             [
