@@ -61,7 +61,7 @@ transport_matrix!(
     malformed_packets_close_with_parse_error,
 );
 
-/// `/` is connected by the server itself; `/foo` by a CONNECT of its own; socket ids are the
+/// `/` is connected by the server itself; `/chat` by a CONNECT of its own; socket ids are the
 /// server's (`nsp#engine id`), the auth reaches the server as the namespace's query, and the
 /// heartbeat (the client pings in Engine.IO v3) keeps the connection past several intervals.
 async fn connects_the_root_and_namespaces(t: Transports) {
@@ -72,14 +72,14 @@ async fn connects_the_root_and_namespaces(t: Transports) {
         .expect("manager");
     let mut events = m.events();
     let root = within(STEP, m.socket("/").connect()).await.expect("/");
-    let foo = within(
+    let chat = within(
         STEP,
-        m.socket("/foo")
+        m.socket("/chat")
             .auth(json!({"token": "a b&c", "n": 7}))
             .connect(),
     )
     .await
-    .expect("/foo");
+    .expect("/chat");
     settled(&m, t).await;
     let engine_id = m.engine_id().expect("an engine id");
     let me: WhoAmI = within(STEP, root.emit_with_ack("whoami", ()))
@@ -88,11 +88,11 @@ async fn connects_the_root_and_namespaces(t: Transports) {
     assert_eq!(me.id, engine_id, "the root socket's id is the engine id");
     assert_eq!(root.id().as_deref(), Some(engine_id.as_str()));
     assert_eq!(me.nsp, "/");
-    let me: WhoAmI = within(STEP, foo.emit_with_ack("whoami", ()))
+    let me: WhoAmI = within(STEP, chat.emit_with_ack("whoami", ()))
         .await
-        .expect("whoami /foo");
-    assert_eq!(me.id, format!("/foo#{engine_id}"));
-    assert_eq!(foo.id().as_deref(), Some(me.id.as_str()));
+        .expect("whoami /chat");
+    assert_eq!(me.id, format!("/chat#{engine_id}"));
+    assert_eq!(chat.id().as_deref(), Some(me.id.as_str()));
     assert_eq!(me.query["token"], "a b&c", "auth as query: {}", me.query);
     assert_eq!(me.query["n"], "7");
     assert_eq!(me.query["fromManager"], "1");
@@ -100,11 +100,11 @@ async fn connects_the_root_and_namespaces(t: Transports) {
     for _ in 0..3 {
         next_manager_event(&mut events, STEP, |e| matches!(e, ManagerEvent::Ping)).await;
     }
-    let v: u32 = within(STEP, foo.emit_with_ack("echo", 5))
+    let v: u32 = within(STEP, chat.emit_with_ack("echo", 5))
         .await
         .expect("echo after the pings");
     assert_eq!(v, 5);
-    assert!(root.connected() && foo.connected());
+    assert!(root.connected() && chat.connected());
     // Leaving `/` and coming back on the same connection takes an explicit CONNECT.
     root.disconnect();
     let root = within(STEP, m.socket("/").connect())
@@ -135,12 +135,12 @@ async fn emits_and_acks_both_ways(t: Transports) {
         .await
         .expect("ack");
     assert_eq!((x.as_str(), y), ("x", vec![1, 2]));
-    let foo = within(STEP, m.socket("/foo").connect())
+    let chat = within(STEP, m.socket("/chat").connect())
         .await
-        .expect("/foo");
-    let n: i64 = within(STEP, foo.emit_with_ack("echo", -3))
+        .expect("/chat");
+    let n: i64 = within(STEP, chat.emit_with_ack("echo", -3))
         .await
-        .expect("ack on /foo");
+        .expect("ack on /chat");
     assert_eq!(n, -3);
     // The server asks, the client acks.
     s.on("ask", |e| async move {
@@ -262,10 +262,10 @@ async fn refusals_are_connect_errors(t: Transports) {
         .reconnection(false)
         .build()
         .expect("manager");
-    let foo = m.socket("/foo").build();
+    let chat = m.socket("/chat").build();
     let root = m.socket("/").build();
-    let (a, b) = tokio::join!(within(STEP, root.connect()), within(STEP, foo.connect()));
-    for (nsp, r) in [("/", a), ("/foo", b)] {
+    let (a, b) = tokio::join!(within(STEP, root.connect()), within(STEP, chat.connect()));
+    for (nsp, r) in [("/", a), ("/chat", b)] {
         match r {
             Err(Error::ConnectError(e)) => {
                 assert_eq!(e.message, "Auth failed (main namespace)", "{nsp}")
@@ -296,17 +296,17 @@ async fn server_disconnect_and_reconnection(t: Transports) {
     let mut root_connects = connects(&root);
     within(STEP, root.connect()).await.expect("/");
     root_connects.next(STEP).await;
-    let foo = within(STEP, m.socket("/foo").connect())
+    let chat = within(STEP, m.socket("/chat").connect())
         .await
-        .expect("/foo");
-    let mut foo_disconnects = disconnects(&foo);
+        .expect("/chat");
+    let mut chat_disconnects = disconnects(&chat);
     settled(&m, t).await;
-    foo.emit("disconnectMe", ()).await.expect("disconnectMe");
+    chat.emit("disconnectMe", ()).await.expect("disconnectMe");
     assert_eq!(
-        foo_disconnects.next(STEP).await,
+        chat_disconnects.next(STEP).await,
         DisconnectReason::IoServerDisconnect
     );
-    assert!(!foo.active(), "a server disconnect does not reconnect");
+    assert!(!chat.active(), "a server disconnect does not reconnect");
     assert!(root.connected(), "the other namespace stays");
     let mut root_disconnects = disconnects(&root);
     let before = m.engine_id();

@@ -34,7 +34,7 @@
 //   closeMe()                  the server closes the engine connection (no DISCONNECT first)
 //   garbage(text)              writes `text` as a raw Socket.IO packet (an Engine.IO message)
 //   stopPonging()              the engine stops answering this client's pings
-// Namespaces: "/" (refuses a handshake whose query has `fail`), "/foo", "/bar",
+// Namespaces: "/" (refuses a handshake whose query has `fail`), "/chat", "/bar",
 // "/auth" (wants query token=secret), "/no" (always refused with a message),
 // "/data-error" (refused with an error whose `data` is an object).
 
@@ -191,7 +191,7 @@ io.use((socket, next) => {
   next();
 });
 io.on("connection", install);
-for (const name of ["/foo", "/bar"]) io.of(name).on("connection", install);
+for (const name of ["/chat", "/bar"]) io.of(name).on("connection", install);
 io.of("/auth")
   .use((socket, next) => {
     if (socket.handshake.query.token === "secret") return next();
