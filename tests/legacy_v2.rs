@@ -453,3 +453,68 @@ async fn v2_against_a_4x_server_fails_clearly() {
         }
     }
 }
+
+/// A named byte buffer; the bytes travel as a binary attachment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Blob {
+    name: String,
+    #[schemars(with = "Vec<u8>")]
+    data: Bytes,
+}
+
+/// The v2 peer's handlers, typed: the same declaration as for a 4.x server.
+#[ferrio::socketio_events(namespace = "/chat")]
+pub trait LegacyPeer {
+    /// `echo`: the server acks with the same arguments.
+    #[emit(name = "echo")]
+    fn bounce(blob: Blob) -> Blob;
+    /// `askForAck`: the server emits `ask` with the question, asking for an ack.
+    #[emit(name = "askForAck")]
+    fn ask_for_ack(question: String);
+    /// The server's question; the listener's output is the ack.
+    #[on]
+    fn ask(question: String) -> String;
+    /// What the server got as the ack of `ask`.
+    #[on]
+    fn answered(answer: String);
+}
+
+transport_matrix!(typed_sockets_are_the_same);
+
+async fn typed_sockets_are_the_same(t: Transports) {
+    let peer = shared_peer_v2().await;
+    let m = v2_builder(&peer.url(), t).build().expect("manager");
+    let typed = LegacyPeerSocket::builder(&m)
+        .auth(json!({"token": "typed"}))
+        .build();
+    typed.on_ask(|question| async move { format!("{question}?!") });
+    let answered = inbox::<String>("answered");
+    let tx = answered.sender();
+    typed.on_answered(move |answer| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(answer);
+        }
+    });
+    within(STEP, typed.socket().connect())
+        .await
+        .expect("typed connect");
+    let blob = Blob {
+        name: "b".into(),
+        data: Bytes::from_static(&[9, 8, 7]),
+    };
+    let back = within(STEP, typed.emit_bounce(blob.clone()))
+        .await
+        .expect("typed ack");
+    assert_eq!(back, blob);
+    within(STEP, typed.emit_ask_for_ack("why".into()))
+        .await
+        .expect("askForAck");
+    let mut answered = answered;
+    assert_eq!(answered.next(STEP).await, "why?!");
+    let me: WhoAmI = within(STEP, typed.socket().emit_with_ack("whoami", ()))
+        .await
+        .expect("whoami");
+    assert_eq!(me.query["token"], "typed");
+    m.close();
+}
