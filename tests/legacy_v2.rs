@@ -58,6 +58,7 @@ transport_matrix!(
     refusals_are_connect_errors,
     server_disconnect_and_reconnection,
     ping_timeout_when_the_server_stops_answering,
+    a_stalled_network_ends_in_a_ping_timeout,
     malformed_packets_close_with_parse_error,
 );
 
@@ -195,6 +196,23 @@ async fn binary_with_several_nested_attachments(t: Transports) {
         .await
         .expect("binary echo after settling");
     assert_eq!(back, big);
+    m.close();
+    // With `force_base64` (`b64=1`), the server writes binary as `b4<base64>` text, in
+    // polling bodies and websocket messages alike.
+    let m = v2_builder(&peer.url(), t)
+        .force_base64(true)
+        .build()
+        .expect("manager");
+    let s = within(STEP, m.socket("/").connect()).await.expect("/");
+    settled(&m, t).await;
+    let mut bin = events(&s, "bin");
+    s.emit("sendBinary", ()).await.expect("sendBinary");
+    let (got, _): (Bin, String) = bin.next(STEP).await.args().expect("bin as base64");
+    assert_eq!(got.nested.list.1, Bytes::from_static(&[6]));
+    let back: (Bytes, Value, Vec<Bytes>) = within(STEP, s.emit_with_ack("echo", sent.clone()))
+        .await
+        .expect("binary echo as base64");
+    assert_eq!(back, sent);
     m.close();
 }
 
@@ -368,6 +386,41 @@ async fn ping_timeout_when_the_server_stops_answering(t: Transports) {
         .await
         .expect("echo after the reconnection");
     assert_eq!(v, 3);
+    m.close();
+}
+
+/// Nothing gets through either way (a stalled proxy): the client's ping goes unanswered, the
+/// connection ends in `ping timeout`, and once the network passes again it reconnects.
+async fn a_stalled_network_ends_in_a_ping_timeout(t: Transports) {
+    let peer = NodePeer::start(
+        PeerOptions::v2()
+            .ping_interval(Duration::from_millis(300))
+            .ping_timeout(Duration::from_millis(400)),
+    )
+    .await;
+    let proxy = Proxy::start(peer.addr()).await;
+    let m = v2_builder(&proxy.url(), t)
+        .reconnection_delay(Duration::from_millis(50))
+        .reconnection_delay_max(Duration::from_millis(100))
+        .build()
+        .expect("manager");
+    let (s, mut connected) = connect_watched(&m, "/").await;
+    settled(&m, t).await;
+    let mut gone = disconnects(&s);
+    proxy.set_mode(Mode::Stall);
+    let started = std::time::Instant::now();
+    assert_eq!(gone.next(STEP).await, DisconnectReason::PingTimeout);
+    assert!(
+        started.elapsed() < Duration::from_millis(300 + 400 + 1500),
+        "the ping timeout took {:?}",
+        started.elapsed()
+    );
+    proxy.set_mode(Mode::Pass);
+    connected.next(STEP).await;
+    let v: u8 = within(STEP, s.emit_with_ack("echo", 5))
+        .await
+        .expect("echo after the stall");
+    assert_eq!(v, 5);
     m.close();
 }
 

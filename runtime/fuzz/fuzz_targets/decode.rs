@@ -1,5 +1,5 @@
 //! Feeds arbitrary bytes to every decoder a server's bytes reach: Engine.IO text packets,
-//! long-polling bodies, Socket.IO packets, binary placeholders and typed argument decoding.
+//! long-polling bodies (v4 and v3), Socket.IO packets, binary placeholders and typed argument decoding.
 //! Any panic, hang or runaway allocation is a finding.
 
 #![no_main]
@@ -9,9 +9,16 @@ use ferrio::protocol::{binary, engine, packet};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // Engine.IO v3 (socket.io 2) bodies and binary frames are bytes, in either framing.
+    let bytes = Bytes::copy_from_slice(data);
+    for segment in engine::decode_payload_v3(&bytes) {
+        let _ = segment;
+    }
+    let _ = engine::decode_binary_v3(&bytes);
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let _ = engine::decode_text_v3(text);
     let _ = engine::decode_text(text);
     for segment in engine::decode_payload(text) {
         let _ = segment;

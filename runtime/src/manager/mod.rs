@@ -85,7 +85,8 @@ pub enum ManagerEvent {
     Close(DisconnectReason),
     /// `error`: the connection could not be opened.
     Error(String),
-    /// `ping`: the server pinged.
+    /// `ping`: the server pinged (with a socket.io 2 server, where the client pings: a ping
+    /// was sent, and the one before it was answered).
     Ping,
     /// `reconnect_attempt`: a reconnection attempt starts (attempts count from 1).
     ReconnectAttempt(u32),

@@ -537,6 +537,33 @@ mod tests {
         assert_eq!(v3(b"2:402:4")[0], Ok(PollingSegment::Text("40")));
     }
 
+    proptest::proptest! {
+        /// Any bytes: no panic, and the segments before an error are whole packets.
+        #[test]
+        fn prop_v3_bodies_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let body = Bytes::from(body);
+            let mut failed = false;
+            for segment in decode_payload_v3(&body) {
+                proptest::prop_assert!(!failed, "a segment after an error");
+                failed = segment.is_err();
+            }
+        }
+
+        /// What the client writes, the v3 decoder reads back.
+        #[test]
+        fn prop_v3_text_round_trip(texts in proptest::collection::vec("4\\PC{0,12}", 1..5), binary in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)) {
+            let mut frames: Vec<Frame> = texts.iter().cloned().map(Frame::Text).collect();
+            frames.push(Frame::Binary(Bytes::from(binary.clone())));
+            let mut body = String::new();
+            encode_payload_v3(&mut body, &frames);
+            let body = Bytes::from(body);
+            let segments: Vec<_> = decode_payload_v3(&body).collect::<Result<_, _>>().expect("decodes");
+            let mut want: Vec<PollingSegment<'_>> = texts.iter().map(|t| PollingSegment::Text(t)).collect();
+            want.push(PollingSegment::Binary(Bytes::from(binary)));
+            proptest::prop_assert_eq!(segments, want);
+        }
+    }
+
     #[test]
     fn v3_binary_payloads() {
         // `40` as text, then a binary message of three bytes, then `6` (noop) as text.
