@@ -575,15 +575,14 @@ async fn connect_errors_name_their_cause_once() {
 // ---- servers of an older protocol -----------------------------------------------------------
 //
 // A socket.io 2 server is spoken to (tests/legacy_v2.rs, against the real one); these are the
-// cases where the client must not: a manager set to `ServerVersion::V3OrLater`, and a
-// websocket handshake under `Auto`, which cannot tell the versions apart.
+// cases where the client must not: a manager set to `ServerVersion::V3OrLater`.
 
 fn assert_legacy(r: &ferrio::Result<()>, what: &str) {
     match r {
         Err(e @ Error::LegacyServer) => {
             let message = e.to_string();
             assert!(
-                message.contains("socket.io 2.x") && message.contains("ServerVersion::V2"),
+                message.contains("socket.io 2.x") && message.contains("ServerVersion::V3OrLater"),
                 "{what}: an unclear message: {message}"
             );
         }
@@ -641,15 +640,19 @@ async fn a_legacy_server_is_not_retried_until_the_connect_timeout(w: Wire) {
 /// What a real socket.io 2 server sends over websocket: an Engine.IO v3 open packet, which
 /// looks like a v4 one, then its unasked CONNECT of `/` without data (`40`). socket.io-client
 /// reports "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client"
-/// as a `connect_error`; ferrio, under `ServerVersion::Auto` (which cannot tell over a
-/// websocket), fails the connect with `LegacyServer` naming `ServerVersion::V2`, not a loop
-/// on parse errors.
+/// as a `connect_error`; ferrio, set to `ServerVersion::V3OrLater`, fails the connect with
+/// `LegacyServer`, not a loop on parse errors (under `Auto` it opens a session in the 2.x
+/// protocol instead: tests/legacy_v2.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socketio_v2_server_over_websocket_is_a_legacy_server() {
     let panics = PanicCounter::start();
     let server = HostileServer::start().await;
     server.set_opening(Opening::SocketIoV2);
-    let m = build(client(&server, Wire::Websocket).reconnection(false));
+    let m = build(
+        client(&server, Wire::Websocket)
+            .server_version(ServerVersion::V3OrLater)
+            .reconnection(false),
+    );
     let r = within(STEP, m.socket("/").connect()).await;
     assert_legacy(&r.map(|_| ()), "a socket.io 2 open over websocket");
     server.set_opening(Opening::V4);

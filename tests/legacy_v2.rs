@@ -460,28 +460,103 @@ async fn malformed_packets_close_with_parse_error(t: Transports) {
     m.close();
 }
 
-/// `ServerVersion::V3OrLater` refuses a 2.x server clearly, and so does `Auto` opening with
-/// the websocket (which cannot tell), pointing at the option.
+/// `ServerVersion::V3OrLater` refuses a 2.x server clearly, by its polling framing or by its
+/// answer to a CONNECT over the websocket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_2x_server_is_refused_where_it_cannot_be_spoken_to() {
+async fn v3_or_later_refuses_a_2x_server() {
     let peer = shared_peer_v2().await;
-    let m = builder(&peer.url(), Transports::PollingOnly)
-        .server_version(ServerVersion::V3OrLater)
-        .build()
-        .expect("manager");
-    match within(STEP, m.socket("/").connect()).await {
-        Err(Error::LegacyServer) => {}
-        other => panic!("V3OrLater over polling: {other:?}"),
-    }
-    let m = builder(&peer.url(), Transports::WebsocketOnly)
-        .build()
-        .expect("manager");
-    match within(STEP, m.socket("/").connect()).await {
-        Err(e @ Error::LegacyServer) => {
-            assert!(e.to_string().contains("ServerVersion::V2"), "{e}")
+    for t in [Transports::PollingOnly, Transports::WebsocketOnly] {
+        let m = builder(&peer.url(), t)
+            .server_version(ServerVersion::V3OrLater)
+            .build()
+            .expect("manager");
+        match within(STEP, m.socket("/").connect()).await {
+            Err(e @ Error::LegacyServer) => {
+                assert!(e.to_string().contains("V3OrLater"), "{t:?}: {e}")
+            }
+            other => panic!("{t:?}: {other:?}"),
         }
-        other => panic!("Auto over websocket: {other:?}"),
     }
+}
+
+/// Under `Auto`, a websocket-only connection finds a 2.x server too: its first session gives
+/// the server away (a CONNECT answer without sid) and a second one opens in the 2.x protocol
+/// at once; the manager remembers, so a reconnection opens one session only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_finds_a_2x_server_over_the_websocket_too() {
+    let peer = NodePeer::start(PeerOptions::v2()).await;
+    let m = builder(&peer.url(), Transports::WebsocketOnly)
+        .reconnection_delay(Duration::from_millis(50))
+        .reconnection_delay_max(Duration::from_millis(100))
+        .build()
+        .expect("manager");
+    let mut manager_events = m.events();
+    let root = m.socket("/").build();
+    let mut root_connects = connects(&root);
+    within(STEP, root.connect()).await.expect("/");
+    let chat = within(
+        STEP,
+        m.socket("/chat").auth(json!({"token": "t"})).connect(),
+    )
+    .await
+    .expect("/chat");
+    root_connects.next(STEP).await;
+    let me: WhoAmI = within(STEP, chat.emit_with_ack("whoami", ()))
+        .await
+        .expect("whoami");
+    assert_eq!(me.query["token"], "t");
+    assert_eq!(
+        me.id,
+        format!("/chat#{}", m.engine_id().expect("engine id"))
+    );
+    for _ in 0..2 {
+        next_manager_event(&mut manager_events, STEP, |e| {
+            matches!(e, ManagerEvent::Open)
+        })
+        .await;
+    }
+    assert_eq!(peer.state().await["connections"], 2, "two sessions");
+    // A reconnection asks for the 2.x protocol directly: one session.
+    root.emit("closeMe", ()).await.expect("closeMe");
+    next_manager_event(&mut manager_events, STEP, |e| {
+        matches!(e, ManagerEvent::Reconnect(_))
+    })
+    .await;
+    root_connects.next(STEP).await;
+    assert_eq!(peer.state().await["connections"], 3, "one more session");
+    let v: u8 = within(STEP, root.emit_with_ack("echo", 6))
+        .await
+        .expect("echo after the reconnection");
+    assert_eq!(v, 6);
+    m.close();
+}
+
+/// `remember_upgrade`: after an upgrade found a 2.x server, a reconnection opens with the
+/// websocket directly, in the 2.x protocol (the manager remembers the server's version).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_upgrade_reopens_in_the_2x_protocol() {
+    let peer = NodePeer::start(PeerOptions::v2()).await;
+    let m = builder(&peer.url(), Transports::PollingUpgrade)
+        .remember_upgrade(true)
+        .reconnection_delay(Duration::from_millis(50))
+        .reconnection_delay_max(Duration::from_millis(100))
+        .build()
+        .expect("manager");
+    let (s, mut connected) = connect_watched(&m, "/").await;
+    settled(&m, Transports::PollingUpgrade).await;
+    s.emit("closeMe", ()).await.expect("closeMe");
+    connected.next(STEP).await;
+    assert_eq!(m.transport(), Some(TransportKind::Websocket));
+    assert_eq!(
+        peer.state().await["connections"],
+        2,
+        "one session per connection"
+    );
+    let v: u8 = within(STEP, s.emit_with_ack("echo", 7))
+        .await
+        .expect("echo after the reconnection");
+    assert_eq!(v, 7);
+    m.close();
 }
 
 /// `ServerVersion::V2` against a 4.x server: a clear failure, not a hang.

@@ -35,12 +35,11 @@ pub enum Error {
     /// The server sent something that is not Socket.IO.
     #[error("protocol error: {0}")]
     Protocol(#[from] crate::protocol::ProtocolError),
-    /// The server speaks socket.io 2.x (Engine.IO v3) where the manager expected a later
-    /// one: set to [`ServerVersion::V3OrLater`](crate::ServerVersion::V3OrLater), or a
-    /// connection opened with the websocket under [`ServerVersion::Auto`](crate::ServerVersion::Auto)
-    /// (which cannot tell the versions apart there). Set
-    /// [`ServerVersion::V2`](crate::ServerVersion::V2) for such a server.
-    #[error("the server speaks socket.io 2.x (Engine.IO v3): set ManagerBuilder::server_version(ServerVersion::V2) (needed when the connection opens with the websocket)")]
+    /// The server speaks socket.io 2.x (Engine.IO v3) and the manager is set to socket.io
+    /// 3 or later ([`ServerVersion::V3OrLater`](crate::ServerVersion::V3OrLater)), or it
+    /// framed a websocket message as a polling body, which no socket.io server does. The
+    /// default, [`ServerVersion::Auto`](crate::ServerVersion::Auto), speaks to 2.x servers.
+    #[error("the server speaks socket.io 2.x (Engine.IO v3) and the manager is set to ServerVersion::V3OrLater (ServerVersion::Auto, the default, speaks to it), or it framed a websocket message as a polling body")]
     LegacyServer,
     /// The URL or an option is invalid.
     #[error("invalid configuration: {0}")]

@@ -77,8 +77,13 @@ const counters = { connections: 0 };
 const httpServer = http.createServer((req, res) => {
   // engine.io answers its own path first; this sees the rest.
   if (new URL(req.url, "http://127.0.0.1").pathname === "/peer-state") {
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ pid: process.pid, clients: io.engine.clientsCount, ...counters }));
+    const body = JSON.stringify({ pid: process.pid, clients: io.engine.clientsCount, ...counters });
+    // Not chunked: the support reads the body whole.
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Content-Length": Buffer.byteLength(body),
+    });
+    res.end(body);
     return;
   }
   res.writeHead(404);

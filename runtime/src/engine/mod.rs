@@ -76,6 +76,9 @@ pub(crate) struct EngineConfig {
     pub(crate) websocket_worked: AtomicBool,
     /// The server's version: which Engine.IO revision the handshake asks for.
     pub(crate) version: ServerVersion,
+    /// Under [`ServerVersion::Auto`]: the last server found was a socket.io 2 one, so the
+    /// next handshakes ask for `EIO=3` (a websocket handshake cannot find out by itself).
+    pub(crate) seen_v2: AtomicBool,
 }
 
 /// socket.io's `timestampRequests` and `timestampParam`: a unique query parameter on each
@@ -176,12 +179,21 @@ impl EngineConfig {
         order
     }
 
-    /// The revision a handshake asks for: 3 for a socket.io 2 server, else 4 (a socket.io
-    /// 2 server answers in revision 3 whatever is asked, which the polling handshake reads).
+    /// The revision a handshake asks for: 3 for a socket.io 2 server (set, or seen last
+    /// under `Auto`), else 4 (a socket.io 2 server answers in revision 3 whatever is asked,
+    /// which the polling handshake reads).
     pub(crate) fn asked_revision(&self) -> Revision {
         match self.version {
             ServerVersion::V2 => Revision::V3,
+            ServerVersion::Auto if self.seen_v2.load(Ordering::Acquire) => Revision::V3,
             ServerVersion::Auto | ServerVersion::V3OrLater => Revision::V4,
+        }
+    }
+
+    /// Under `Auto`, remembers which kind of server answered last (see `seen_v2`).
+    pub(crate) fn saw_v2(&self, seen: bool) {
+        if self.version == ServerVersion::Auto {
+            self.seen_v2.store(seen, Ordering::Release);
         }
     }
 
@@ -228,7 +240,7 @@ pub(crate) enum TransportError {
     Websocket(String),
     #[error("{0}")]
     Protocol(String),
-    #[error("the server speaks socket.io 2.x (Engine.IO v3), and the manager is set to socket.io 3 or later")]
+    #[error("the server speaks socket.io 2.x (Engine.IO v3), which the manager is set not to speak to (ServerVersion::V3OrLater), or in a framing no socket.io 2 server uses over the websocket")]
     LegacyServer,
     #[error("the websocket upgrade probe failed: {0}")]
     Probe(String),
@@ -395,6 +407,9 @@ pub(crate) struct Engine {
     upgrade: Upgrade,
     /// The session's revision: which side pings, how frames are written.
     revision: Revision,
+    /// Whether the handshake was a polling one, whose framing tells the revision (a
+    /// websocket handshake's does not).
+    framed: bool,
     /// When the server is given up on: `pingInterval + pingTimeout` after the last ping
     /// (revision 4) or packet (revision 3), `pingTimeout` after a ping of the client's.
     ping_deadline: Pin<Box<Sleep>>,
@@ -430,6 +445,11 @@ impl Engine {
                 }
                 Err(e) => {
                     cfg.websocket_worked(false);
+                    // Asked for EIO=3 because the last server was a socket.io 2 one: the next
+                    // attempt asks for 4 again (the server may have been replaced).
+                    if cfg.asked_revision() == Revision::V3 {
+                        cfg.saw_v2(false);
+                    }
                     // Another transport cannot change the server's protocol.
                     if matches!(e, TransportError::LegacyServer) {
                         return Err(e);
@@ -450,6 +470,7 @@ impl Engine {
     ) -> Engine {
         let deadline = Instant::now() + handshake.ping_deadline();
         let revision = transport.revision();
+        let framed = transport.kind() == TransportKind::Polling;
         // In revision 3 the client pings first, one `pingInterval` after the open.
         let next_ping = (revision == Revision::V3).then(|| {
             let at = Instant::now() + Duration::from_millis(handshake.ping_interval);
@@ -462,6 +483,7 @@ impl Engine {
             outbox: VecDeque::new(),
             upgrade: Upgrade::Idle,
             revision,
+            framed,
             ping_deadline: Box::pin(tokio::time::sleep_until(deadline)),
             next_ping,
             flow,
@@ -508,6 +530,12 @@ impl Engine {
     /// Socket.IO protocol 4.
     pub(crate) fn revision(&self) -> Revision {
         self.revision
+    }
+
+    /// Whether the revision was read from the handshake (a polling one), rather than taken
+    /// from what was asked (a websocket one).
+    pub(crate) fn revision_was_read(&self) -> bool {
+        self.framed
     }
 
     /// Whether received packets are taken: off, `next` only writes, upgrades and watches

@@ -154,6 +154,7 @@ pub(crate) async fn handshake(
         (false, _) => Revision::V4,
     };
     get.revision = revision;
+    cfg.saw_v2(revision == Revision::V3);
     // A socket.io 2 server's handshake body also holds the root namespace's CONNECT.
     let mut received = VecDeque::new();
     split_body(revision, body.clone(), &mut received);

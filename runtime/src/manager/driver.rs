@@ -34,7 +34,7 @@ use crate::namespace::{
 use crate::protocol::engine::{Frame, Revision};
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{Args, ProtocolError};
-use crate::{ConnectError, DisconnectReason, Error};
+use crate::{ConnectError, DisconnectReason, Error, ServerVersion};
 
 /// At most this many events are taken per wake-up beyond the first (see
 /// `take_ready_events`).
@@ -900,9 +900,11 @@ impl Driver {
         socket.resolve_waiters(|| Ok(()));
     }
 
-    /// A CONNECT answer without a session id (a socket.io 2 server sends one without any
-    /// data): that socket fails as socket.io-client reports it; the others go on.
-    /// `connect()` fails with `LegacyServer` for the v2 shape, `ConnectError` otherwise.
+    /// A CONNECT answer without a session id. Without any data it is a socket.io 2 server's
+    /// (a websocket-first session cannot tell from its handshake): under
+    /// `ServerVersion::Auto` a new session opens in its protocol at once, else `connect()`
+    /// fails with `LegacyServer`. With data but no sid, that socket fails as
+    /// socket.io-client reports it (`ConnectError`); the others go on.
     fn on_connect_without_sid(&mut self, socket: &Arc<SocketShared>, legacy: bool) {
         {
             let mut state = socket.state();
@@ -910,6 +912,21 @@ impl Driver {
             if state.phase != Phase::Connecting || !last {
                 return;
             }
+        }
+        // Only when the handshake could not tell (a websocket one): a server whose polling
+        // framing said revision 4 is no socket.io 2 server, and is not reopened (in a loop).
+        let unread = matches!(&self.conn, Conn::Open(engine) if !engine.revision_was_read());
+        if legacy && unread && self.cfg.version == ServerVersion::Auto {
+            tracing::debug!("a socket.io 2 server: opening a session in its protocol");
+            self.cfg.saw_v2(true);
+            // No socket connected on this session (none can, without a sid): they all wait
+            // for the new one, where their CONNECTs go again.
+            self.end_session();
+            self.pending = None;
+            self.paused_on = None;
+            self.observed.set_status(None, None);
+            self.start_open(false);
+            return;
         }
         self.refuse(socket, ConnectError::new(NO_SID.into()), legacy);
     }

@@ -50,18 +50,23 @@ pub enum ServerVersion {
     /// Read from the handshake (the default): the polling handshake of a socket.io 2
     /// server is framed with lengths, which no later server does, so a connection that
     /// opens with polling (the default [`transports`](ManagerBuilder::transports)) finds
-    /// out at no cost and goes on in the 2.x protocol. A websocket handshake looks the same
-    /// for every version: a connection that opens with the websocket assumes socket.io 3
-    /// or later, and a 2.x server is then reported as [`Error::LegacyServer`] (its answer
-    /// to the namespace CONNECT gives it away, after the server has misread that CONNECT:
-    /// set [`V2`](Self::V2) for such a server).
+    /// out at no cost and goes on in the 2.x protocol.
+    ///
+    /// A websocket handshake looks the same for every version, so a connection that opens
+    /// with the websocket (websocket-only transports) asks for socket.io 3 or later first:
+    /// a 2.x server gives itself away by its answer to the namespace CONNECT (no socket
+    /// id), and the manager then opens a new session in the 2.x protocol at once (the
+    /// first one ends; the server has seen a CONNECT of `/` it misread, and the
+    /// application sees a second `ManagerEvent::Open`). The manager remembers it: its next
+    /// handshakes ask for the 2.x protocol directly, until one fails. Set
+    /// [`V2`](Self::V2) to skip that first session.
     #[default]
     Auto,
     /// socket.io 3.x or 4.x only: a 2.x server is [`Error::LegacyServer`].
     V3OrLater,
     /// socket.io 2.x (Engine.IO v3, Socket.IO protocol 4): handshakes ask for `EIO=3`, and
-    /// a server that answers otherwise is an error. Needed when the connection opens with
-    /// the websocket; with polling first, [`Auto`](Self::Auto) finds out by itself.
+    /// a server that answers otherwise is an error. [`Auto`](Self::Auto) finds a 2.x
+    /// server by itself; this saves a websocket-first connection its first session.
     ///
     /// With a 2.x server, a socket's auth travels as the query string of its namespace
     /// CONNECT (2.x has no auth payload): each field of the auth object becomes a parameter
@@ -511,10 +516,10 @@ impl ManagerBuilder {
         }
     }
 
-    /// Which socket.io server this is (default [`ServerVersion::Auto`]: read from the
-    /// polling handshake). socket.io 2.x servers are spoken to in their own protocol with
-    /// the same API; set [`ServerVersion::V2`] for one when the connection opens with the
-    /// websocket (websocket-only [`transports`](Self::transports), or a remembered upgrade).
+    /// Which socket.io server this is (default [`ServerVersion::Auto`]: found out from the
+    /// handshake). socket.io 2.x servers are spoken to in their own protocol with the same
+    /// API and typed sockets; [`ServerVersion::V2`] saves a websocket-first connection to
+    /// one the session it takes to find out (see [`ServerVersion::Auto`]).
     pub fn server_version(mut self, version: ServerVersion) -> Self {
         self.version = version;
         self
@@ -915,6 +920,7 @@ impl ManagerBuilder {
             try_all_transports: self.try_all_transports,
             websocket_worked: AtomicBool::new(false),
             version: self.version,
+            seen_v2: AtomicBool::new(false),
         })
     }
 }
