@@ -460,6 +460,40 @@ async fn malformed_packets_close_with_parse_error(t: Transports) {
     m.close();
 }
 
+/// Engine.IO frames a socket.io 2 server would never send, over the websocket: an unknown
+/// packet type is a `parse error`, a binary message whose type byte is not a message's, or
+/// bad base64 in a `b4` text, a `transport error`; no panic, and the manager reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_engine_frames_over_the_websocket() {
+    let panics = PanicCounter::start();
+    let peer = shared_peer_v2().await;
+    let m = v2_builder(&peer.url(), Transports::WebsocketOnly)
+        .reconnection_delay(Duration::from_millis(50))
+        .reconnection_delay_max(Duration::from_millis(100))
+        .build()
+        .expect("manager");
+    let (s, mut connected) = connect_watched(&m, "/").await;
+    let cases = [
+        (json!("9"), DisconnectReason::ParseError),
+        (json!([9, 1, 2]), DisconnectReason::TransportError),
+        (json!([]), DisconnectReason::TransportError),
+        (json!("b4!!"), DisconnectReason::TransportError),
+        (json!("b3AQID"), DisconnectReason::TransportError),
+    ];
+    for (frame, reason) in cases {
+        let mut gone = disconnects(&s);
+        s.emit("rawFrame", frame.clone()).await.expect("rawFrame");
+        assert_eq!(gone.next(STEP).await, reason, "{frame}");
+        connected.next(STEP).await;
+    }
+    let v: u8 = within(STEP, s.emit_with_ack("echo", 8))
+        .await
+        .expect("echo after the reconnections");
+    assert_eq!(v, 8);
+    m.close();
+    panics.assert_none();
+}
+
 /// `ServerVersion::V3OrLater` refuses a 2.x server clearly, by its polling framing or by its
 /// answer to a CONNECT over the websocket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

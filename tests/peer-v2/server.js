@@ -33,6 +33,8 @@
 //   disconnectMe()             the server disconnects this socket (a DISCONNECT packet)
 //   closeMe()                  the server closes the engine connection (no DISCONNECT first)
 //   garbage(text)              writes `text` as a raw Socket.IO packet (an Engine.IO message)
+//   rawFrame(text | [bytes])   over the websocket only: writes one websocket message as it is
+//                              (text, or binary from the byte values), below Engine.IO
 //   stopPonging()              the engine stops answering this client's pings
 // Namespaces: "/" (refuses a handshake whose query has `fail`), "/chat", "/bar",
 // "/auth" (wants query token=secret), "/no" (always refused with a message),
@@ -184,6 +186,11 @@ function install(socket) {
   on("disconnectMe", () => socket.disconnect());
   on("closeMe", () => socket.client.conn.close());
   on("garbage", (text) => socket.client.conn.write(String(text)));
+  on("rawFrame", (data) => {
+    const transport = socket.client.conn.transport;
+    if (transport.name !== "websocket") return;
+    transport.socket.send(Array.isArray(data) ? Buffer.from(data) : String(data));
+  });
   on("stopPonging", () => {
     const conn = socket.client.conn;
     const send = conn.sendPacket.bind(conn);
