@@ -75,7 +75,11 @@ pub enum ServerVersion {
     /// which wins). The root namespace `/` is connected by the server during the handshake,
     /// before any CONNECT: its auth cannot be sent (give it with
     /// [`query`](ManagerBuilder::query) instead), and a non-empty one is refused with a
-    /// `connect_error` saying so.
+    /// `connect_error` saying so. Two more 2.x server behaviours show through: while `/` is
+    /// not connected on a session (its socket disconnected, or refused), the server holds
+    /// the CONNECTs of other namespaces until `/` connects again (their `connect()` waits,
+    /// up to the manager's `timeout`); and events the server sends `/` before the
+    /// application connects it go to nobody.
     V2,
 }
 
