@@ -9,11 +9,14 @@
 //! target/release/examples/bench_client http://127.0.0.1:19102 emit_throughput 200000
 //! ```
 //!
-//! Usage: `bench_client <url> <emit_throughput|ack_latency|server_push|many_connections> <n>`.
+//! Usage: `bench_client <url> <scenario> <n>`, the scenario one of `emit_throughput`,
+//! `ack_latency`, `server_push`, `many_connections` and the harness's opt-in ones,
+//! `polling_emit_throughput`, `binary_throughput`, `reconnect_storm`.
 //! Everything goes through the **typed** API: the harness's events are the `BenchEvents`
 //! trait below, and `#[ferrio::socketio_events]` makes the `BenchEventsSocket` used here.
-//! Websocket-only transport, no reconnection; the clock starts once the server accepted the
-//! namespace (`connect()` resolved) and answered one `stats` (see `ready`), except in
+//! Websocket-only transport (polling only with `BENCH_TRANSPORT=polling`), no reconnection
+//! except in `reconnect_storm`; the clock starts once the server accepted the namespace
+//! (`connect()` resolved) and answered one `stats` (see `ready`), except in
 //! `many_connections`, which times the connecting. Payloads are the ones of the harness's other clients:
 //! `42["count",{"i":i,"text":"hello world"}]`, `42<id>["echo",{..}]`, `42<id>["stats"]`,
 //! `42["blast",{"n":n}]`; received `42["push",{"i":i,"text":"hello world"}]`.
@@ -21,33 +24,44 @@
 //! - emit_throughput: `n` × `emit_count(..).await`, then `emit_stats()` until the server
 //!   counted `n` (socketioxide runs each handler as a task, so a stats ack can overtake
 //!   the last counts: re-polled for at most 10 s).
+//! - polling_emit_throughput: the same over HTTP long-polling only (never upgraded); ok
+//!   only if the last `stats` says the socket is still on `polling`.
 //! - ack_latency: `n` sequential `emit_echo(..).await`, each checked to carry its own `i`.
 //! - server_push: `emit_blast({n})`, the server pushes `n` events, each decoded into `Item`
 //!   by the typed `on_push` listener (or, with `BENCH_PUSH=stream`, read from
 //!   `push_stream()`); timed until the `n`th arrived, in order.
+//! - binary_throughput: `n` × `emit_bin(Binary)` of 64 KiB each (one attachment), then
+//!   `stats` until the server counted `n` of them and `n` × 64 KiB.
 //! - many_connections: `n` managers connecting at once from this process, each with its
 //!   own connection; timed until every namespace CONNECT arrived.
+//! - reconnect_storm: `n` managers with reconnection on (ferrio's default backoff, or a
+//!   first delay of `BENCH_RECONNECT_DELAY_MS`), all connected; socket 0 emits
+//!   `storm_kick`, the server closes every engine.io connection, and the clock stops when
+//!   every socket got its second namespace CONNECT (`on_connect`); p50/p99 are the
+//!   per-socket times from the kick to that CONNECT.
 //!
 //! Environment: `BENCH_TIMEOUT` (seconds, default 120), `BENCH_SERVER_PID` (the server's
 //! CPU in the window), `BENCH_RT=current_thread` (a current-thread tokio runtime instead of
 //! the multi-thread one), `BENCH_PUSH=stream`, `BENCH_DRIVE=block_on` (the scenario runs on
-//! the thread of `block_on` instead of as a spawned task, the default). Built with `--features count-allocs`, a
+//! the thread of `block_on` instead of as a spawned task, the default), `BENCH_TRANSPORT`
+//! (`polling` or `websocket`), `BENCH_PORTS=k` (connection `i` of many_connections and
+//! reconnect_storm goes to the url's port + i mod k), `BENCH_RECONNECT_DELAY_MS`. Built with `--features count-allocs`, a
 //! counting global allocator reports the heap allocations of the window
 //! (`allocs_per_ev=`); never use that build for timings.
 
 #[path = "bench_client/measure.rs"]
 mod measure;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrio::schema::schemars::JsonSchema;
-use ferrio::{Manager, TransportKind};
+use ferrio::{Binary, Manager, TransportKind};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use measure::{deadline, Args, Done, Report, Window};
+use measure::{deadline, url_for, use_polling, Args, Done, Report, Window, BIN_SIZE};
 
 const CLIENT: &str = "ferrio";
 const TEXT: &str = "hello world";
@@ -62,7 +76,8 @@ struct Item {
     text: String,
 }
 
-/// The `stats` ack: `{count, total, conns}`.
+/// The `stats` ack: `{count, total, conns, bin_count, bin_bytes, transport}` (the last
+/// three are the harness's later additions, so optional).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(crate = "ferrio::schema::schemars")]
 struct Stats {
@@ -72,6 +87,15 @@ struct Stats {
     total: u64,
     /// Connected sockets.
     conns: u64,
+    /// `bin` events this socket sent.
+    #[serde(default)]
+    bin_count: u64,
+    /// The bytes of their attachments.
+    #[serde(default)]
+    bin_bytes: u64,
+    /// The asking socket's transport on the server: `polling` or `websocket`.
+    #[serde(default)]
+    transport: String,
 }
 
 /// The argument of `blast`: `{n}`.
@@ -101,6 +125,12 @@ trait BenchEvents {
     /// The server pushes `n` `push` events to this socket (no ack asked).
     #[emit]
     fn blast(args: Blast);
+    /// Fire and forget, one binary attachment: the server counts it and its bytes.
+    #[emit]
+    fn bin(data: Binary);
+    /// The server closes the engine.io connection of every socket (they reconnect).
+    #[emit]
+    fn storm_kick();
     /// One event of a blast.
     #[on]
     fn push(item: Item);
@@ -136,10 +166,16 @@ fn item(i: usize) -> Item {
     }
 }
 
-/// A manager of its own: websocket only, no reconnection.
-fn manager(url: &str) -> Result<Manager, String> {
+/// A manager of its own: websocket only (long-polling only, never upgrading, with
+/// `BENCH_TRANSPORT=polling`), no reconnection.
+fn manager(url: &str, polling: bool) -> Result<Manager, String> {
+    let transport = match polling {
+        true => TransportKind::Polling,
+        false => TransportKind::Websocket,
+    };
     Manager::builder(url)
-        .transports(&[TransportKind::Websocket])
+        .transports(&[transport])
+        .upgrade(!polling)
         .reconnection(false)
         .timeout(Duration::from_secs(30))
         .build()
@@ -147,8 +183,8 @@ fn manager(url: &str) -> Result<Manager, String> {
 }
 
 /// Connects the namespace; resolves once the server accepted it.
-async fn connect(url: &str) -> Result<BenchEventsSocket, String> {
-    let manager = manager(url)?;
+async fn connect(url: &str, polling: bool) -> Result<BenchEventsSocket, String> {
+    let manager = manager(url, polling)?;
     BenchEventsSocket::connect(&manager)
         .await
         .map_err(|e| format!("connect: {e}"))
@@ -177,7 +213,7 @@ async fn ready(bench: &BenchEventsSocket) -> Result<u32, String> {
 }
 
 async fn emit_throughput(a: &Args) -> Outcome {
-    let bench = connect(&a.url).await?;
+    let bench = connect(&a.url, use_polling(&a.scenario)).await?;
     let tries = ready(&bench).await?;
     let w = Window::start(alloc_probe());
     for i in 0..a.n {
@@ -186,24 +222,58 @@ async fn emit_throughput(a: &Args) -> Outcome {
             .await
             .map_err(|e| format!("emit #{i}: {e}"))?;
     }
-    let mut got = stats(&bench).await?.count;
+    let mut last = stats(&bench).await?;
     let (mut polls, t1) = (1, Instant::now());
-    while got < a.n as u64 && t1.elapsed() < Duration::from_secs(10) {
-        got = stats(&bench).await?.count;
+    while last.count < a.n as u64 && t1.elapsed() < Duration::from_secs(10) {
+        last = stats(&bench).await?;
         polls += 1;
     }
     let d = w.stop();
     bench.socket().disconnect();
+    let (got, transport) = (last.count, last.transport);
+    // Over polling, the server must still see the socket on polling (no upgrade).
+    let transport_ok = !use_polling(&a.scenario) || transport == "polling";
     Ok((
-        got == a.n as u64,
+        got == a.n as u64 && transport_ok,
         d,
         None,
-        format!("server_count={got} stats_polls={polls} ready_tries={tries}"),
+        format!("server_count={got} stats_polls={polls} transport={transport} ready_tries={tries}"),
+    ))
+}
+
+async fn binary_throughput(a: &Args) -> Outcome {
+    let bench = connect(&a.url, use_polling(&a.scenario)).await?;
+    let tries = ready(&bench).await?;
+    // One buffer, shared by every event (`Bytes` clones are reference counts).
+    let data = Binary::from(vec![0xab_u8; BIN_SIZE]);
+    let w = Window::start(alloc_probe());
+    for i in 0..a.n {
+        bench
+            .emit_bin(data.clone())
+            .await
+            .map_err(|e| format!("bin #{i}: {e}"))?;
+    }
+    let mut last = stats(&bench).await?;
+    let (mut polls, t1) = (1, Instant::now());
+    while last.bin_count < a.n as u64 && t1.elapsed() < Duration::from_secs(10) {
+        last = stats(&bench).await?;
+        polls += 1;
+    }
+    let d = w.stop();
+    bench.socket().disconnect();
+    let (count, bytes) = (last.bin_count, last.bin_bytes);
+    Ok((
+        count == a.n as u64 && bytes == (a.n * BIN_SIZE) as u64,
+        d,
+        None,
+        format!(
+            "server_bin_count={count} server_bin_bytes={bytes} stats_polls={polls} ready_tries={tries}"
+        ),
     ))
 }
 
 async fn ack_latency(a: &Args) -> Outcome {
-    let bench = connect(&a.url).await?;
+    let bench = connect(&a.url, use_polling(&a.scenario)).await?;
     let tries = ready(&bench).await?;
     let mut lat = Vec::with_capacity(a.n);
     let mut bad = 0usize;
@@ -231,7 +301,7 @@ async fn ack_latency(a: &Args) -> Outcome {
 
 async fn server_push(a: &Args) -> Outcome {
     let n = a.n;
-    let manager = manager(&a.url)?;
+    let manager = manager(&a.url, use_polling(&a.scenario))?;
     // Built first, so the listener is in place before anything can arrive.
     let bench = BenchEventsSocket::build(&manager);
     let use_stream = std::env::var("BENCH_PUSH").is_ok_and(|v| v == "stream");
@@ -310,9 +380,10 @@ async fn server_push(a: &Args) -> Outcome {
 async fn many_connections(a: &Args) -> Outcome {
     let w = Window::start(alloc_probe());
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..a.n {
-        let url = a.url.clone();
-        set.spawn(async move { connect(&url).await });
+    let polling = use_polling(&a.scenario);
+    for i in 0..a.n {
+        let url = url_for(&a.url, i);
+        set.spawn(async move { connect(&url, polling).await });
     }
     let mut conns = Vec::with_capacity(a.n);
     let mut errors = 0usize;
@@ -346,6 +417,116 @@ async fn many_connections(a: &Args) -> Outcome {
     ))
 }
 
+/// What the sockets of a reconnect storm count.
+struct Storm {
+    /// Namespace CONNECTs per socket.
+    connects: Vec<AtomicU32>,
+    connected: AtomicUsize,
+    reconnected: AtomicUsize,
+    /// The kick, once sent.
+    kicked: std::sync::OnceLock<Instant>,
+    /// Per socket, kick → second CONNECT (ns).
+    lat: Mutex<Vec<u64>>,
+    all_connected: Notify,
+    all_reconnected: Notify,
+}
+
+/// A manager of a storm: websocket only, reconnection on with ferrio's default backoff, or
+/// with a first delay of `BENCH_RECONNECT_DELAY_MS` (0: no backoff at all).
+fn storm_manager(url: &str) -> Result<Manager, String> {
+    let mut builder = Manager::builder(url)
+        .transports(&[TransportKind::Websocket])
+        .reconnection(true)
+        .timeout(Duration::from_secs(30));
+    if let Some(ms) = std::env::var("BENCH_RECONNECT_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        builder = builder.reconnection_delay(Duration::from_millis(ms));
+    }
+    builder.build().map_err(|e| format!("manager: {e}"))
+}
+
+async fn reconnect_storm(a: &Args) -> Outcome {
+    let k = a.n;
+    let storm = Arc::new(Storm {
+        connects: (0..k).map(|_| AtomicU32::new(0)).collect(),
+        connected: AtomicUsize::new(0),
+        reconnected: AtomicUsize::new(0),
+        kicked: std::sync::OnceLock::new(),
+        lat: Mutex::new(Vec::with_capacity(k)),
+        all_connected: Notify::new(),
+        all_reconnected: Notify::new(),
+    });
+    let mut sockets = Vec::with_capacity(k);
+    for i in 0..k {
+        let bench = BenchEventsSocket::build(&storm_manager(&url_for(&a.url, i))?);
+        let storm = storm.clone();
+        bench.socket().on_connect(move || {
+            // The first CONNECT is the initial one, the second the one after the kick.
+            let (counter, all) = match storm.connects[i].fetch_add(1, Ordering::AcqRel) + 1 {
+                1 => (&storm.connected, &storm.all_connected),
+                2 => {
+                    if let Some(kicked) = storm.kicked.get() {
+                        let ns = kicked.elapsed().as_nanos() as u64;
+                        storm.lat.lock().unwrap_or_else(|e| e.into_inner()).push(ns);
+                    }
+                    (&storm.reconnected, &storm.all_reconnected)
+                }
+                _ => return std::future::ready(()),
+            };
+            if counter.fetch_add(1, Ordering::AcqRel) + 1 == k {
+                all.notify_one();
+            }
+            std::future::ready(())
+        });
+        sockets.push(bench);
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for bench in &sockets {
+        let socket = bench.socket().clone();
+        set.spawn(async move { socket.connect().await });
+    }
+    while let Some(joined) = set.join_next().await {
+        joined
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("initial connect: {e}"))?;
+    }
+    // `connect()` resolves before the connect listeners ran: wait for them too.
+    if k > 0 {
+        tokio::time::timeout(Duration::from_secs(60), storm.all_connected.notified())
+            .await
+            .map_err(|_| "the initial connect listeners did not all run".to_owned())?;
+    }
+    let Some(first) = sockets.first() else {
+        return Err("no socket".to_owned());
+    };
+    let before = stats(first).await?.conns;
+    let w = Window::start(alloc_probe());
+    let _ = storm.kicked.set(Instant::now());
+    first
+        .emit_storm_kick()
+        .await
+        .map_err(|e| format!("storm_kick: {e}"))?;
+    let waited = tokio::time::timeout(deadline(), storm.all_reconnected.notified()).await;
+    let d = w.stop();
+    let back = storm.reconnected.load(Ordering::Acquire);
+    let after = match waited {
+        Ok(()) => stats(first).await?.conns,
+        Err(_) => 0,
+    };
+    for bench in &sockets {
+        bench.socket().disconnect();
+    }
+    let lat = std::mem::take(&mut *storm.lat.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok((
+        back == k,
+        d,
+        Some(lat),
+        format!("reconnected={back} server_conns_before={before} server_conns_after={after}"),
+    ))
+}
+
 /// Where the scenario runs: `task` (spawned, the default) or `block_on` (`BENCH_DRIVE`).
 fn drive_name() -> &'static str {
     match std::env::var("BENCH_DRIVE").as_deref() {
@@ -363,7 +544,10 @@ fn main() {
                 match args.scenario.as_str() {
                     "emit_throughput" => emit_throughput(&args).await,
                     "ack_latency" => ack_latency(&args).await,
+                    "polling_emit_throughput" => emit_throughput(&args).await,
                     "server_push" => server_push(&args).await,
+                    "binary_throughput" => binary_throughput(&args).await,
+                    "reconnect_storm" => reconnect_storm(&args).await,
                     _ => many_connections(&args).await,
                 }
             };

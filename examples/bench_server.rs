@@ -3,8 +3,10 @@
 //! loopback, speaking the harness's contract (namespace `/`):
 //!
 //! - `count {i, text}`: counted for the socket and in the total, no ack;
-//! - `stats`: acks `{count, total, conns}` (this socket's count, every socket's, the
-//!   connected sockets);
+//! - `stats`: acks `{count, total, conns, bin_count, bin_bytes, transport}` (this socket's
+//!   count, every socket's, the connected sockets, this socket's `bin` events and their
+//!   bytes, and its transport, `polling` or `websocket`);
+//! - `bin <binary>`: counted for the socket, with the attachment's bytes, no ack;
 //! - `reset`: sets the socket's count to 0, acks `true`;
 //! - `echo {i, text}`: acks its argument;
 //! - `blast {n}`: pushes `n` events `push {i, text: "hello world"}` to the socket, in order.
@@ -17,7 +19,8 @@
 //!
 //! Usage: `bench_server [port]` (default 19102; 0 picks a free one). It is a sink for the
 //! client's measurements, not a benchmark of socketioxide: the harness's own servers are
-//! what the README's table was measured against.
+//! what the README's table was measured against. It has no `storm_kick` (the harness's
+//! `reconnect_storm` needs the harness's servers) and listens on one port.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -42,6 +45,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     io.ns("/", async move |socket: SocketRef| {
         conns.fetch_add(1, Ordering::Relaxed);
         let count = Arc::new(AtomicU64::new(0));
+        let (bin_count, bin_bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        socket.on("bin", {
+            let (bin_count, bin_bytes) = (bin_count.clone(), bin_bytes.clone());
+            async move |Data::<bytes::Bytes>(data)| {
+                bin_count.fetch_add(1, Ordering::Relaxed);
+                bin_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        });
         socket.on("count", {
             let (count, total) = (count.clone(), total.clone());
             async move |Data::<Value>(_)| {
@@ -51,11 +62,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         socket.on("stats", {
             let (count, total, conns) = (count.clone(), total.clone(), conns.clone());
-            async move |ack: AckSender| {
+            async move |socket: SocketRef, ack: AckSender| {
+                let transport = match socket.transport_type() {
+                    socketioxide::TransportType::Polling => "polling",
+                    socketioxide::TransportType::Websocket => "websocket",
+                };
                 let _ = ack.send(&json!({
                     "count": count.load(Ordering::Relaxed),
                     "total": total.load(Ordering::Relaxed),
                     "conns": conns.load(Ordering::Relaxed),
+                    "bin_count": bin_count.load(Ordering::Relaxed),
+                    "bin_bytes": bin_bytes.load(Ordering::Relaxed),
+                    "transport": transport,
                 }));
             }
         });

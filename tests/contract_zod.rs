@@ -110,7 +110,8 @@ async fn every_event_shape(t: Transports) {
     let out = heard.sender();
     main.on_question(move |question| {
         let _ = out.send(Heard::Question(question.clone()));
-        async move { (question.ends_with('?'),) }
+        // one ack argument (the outer tuple) holding the 1-tuple zod-sockets validates
+        async move { ((question.ends_with('?'),),) }
     });
     let out = heard.sender();
     main.on_answered(move |answer, at| {

@@ -4,7 +4,9 @@
 //!
 //! - every transport through each proxy, with credentials; the peer sees the client at the
 //!   proxies' outgoing address (`127.0.0.3`) on every request, so nothing went around them;
-//! - `https`/`wss` through a `CONNECT` tunnel (TLS to the server inside it);
+//! - `https`/`wss` through a `CONNECT` tunnel (TLS to the server inside it), and `https://`
+//!   proxies (TLS to the proxy: stunnel in front of tinyproxy), to plain and TLS servers, and
+//!   one whose certificate is not trusted;
 //! - the proxy from the environment (`HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case), the
 //!   builder winning over it, `no_proxy()` ignoring it;
 //! - refused credentials: a clear error at once, then attempts only at the backoff's pace;
@@ -140,11 +142,77 @@ async fn tls_inside_the_tunnel(t: Transports) {
     .await;
 }
 
+/// An `https://` proxy (TLS to the proxy, stunnel in front of tinyproxy), to a plain and to a
+/// TLS server (TLS inside TLS); the proxy's certificate is checked with the manager's roots.
+async fn through_an_https_proxy(t: Transports) {
+    let pki = pki::pki(&["127.0.0.1", "localhost"]);
+    let proxy = match ProxyServer::https(
+        Some((USER, PASSWORD)),
+        pki.server_cert.clone(),
+        pki.server_key.clone(),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            proxy_servers::skip(&e);
+            return;
+        }
+    };
+    let via = with_auth(&proxy);
+    assert!(via.to_string().starts_with("https://"), "{via}");
+    let ca = pki.ca_pem.clone();
+    let peer = shared_peer().await;
+    round_trip(&peer.url(), t, via.clone(), |b| {
+        b.tls_root_certificate_pem(ca.as_bytes())
+    })
+    .await;
+    let tls_peer =
+        NodePeer::start(PeerOptions::new().tls(pki.server_cert.clone(), pki.server_key.clone()))
+            .await;
+    let ca = pki.ca_pem.clone();
+    round_trip(&tls_peer.url(), t, via, move |b| {
+        b.tls_root_certificate_pem(ca.as_bytes())
+    })
+    .await;
+}
+
 transport_matrix!(
     through_an_http_connect_proxy,
     through_a_socks5_proxy,
-    tls_inside_the_tunnel
+    tls_inside_the_tunnel,
+    through_an_https_proxy
 );
+
+/// An `https://` proxy whose certificate the manager does not trust: a clear connect error
+/// naming the proxy, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_proxy_with_an_untrusted_certificate_is_refused() {
+    let pki = pki::pki(&["127.0.0.1"]);
+    let proxy =
+        match ProxyServer::https(None, pki.server_cert.clone(), pki.server_key.clone()).await {
+            Ok(p) => p,
+            Err(e) => {
+                proxy_servers::skip(&e);
+                return;
+            }
+        };
+    let peer = shared_peer().await;
+    let m = Manager::builder(peer.url())
+        .proxy(ferrio::Proxy::new(&proxy.url()).expect("proxy URL"))
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let error = within(STEP, m.socket("/").connect())
+        .await
+        .expect_err("an untrusted proxy certificate");
+    let text = error.to_string();
+    assert!(
+        text.contains(&proxy.url()) && text.to_lowercase().contains("certificate"),
+        "{text}"
+    );
+    m.close();
+}
 
 /// The environment gives the proxy the way curl reads it; the builder's proxy and
 /// `no_proxy()` win over it. This is the only test of the binary that reads the environment

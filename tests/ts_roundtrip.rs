@@ -7,7 +7,8 @@
 //! type-checks, fails the test), runs it with node on a free loopback port, and has two
 //! `ChatEventsSocket` clients talk to it over every event shape of the contract: fire and
 //! forget, an ack with a value, an empty ack, several arguments, server pushes, the server
-//! asking a client for an ack, a binary field, and renamed events. Every wait has a deadline;
+//! asking a client for an ack, a binary field, renamed events, acks of several values both
+//! ways and Node's `callback(err, data)` convention. Every wait has a deadline;
 //! the server is stopped through its child handle (its stdin closes and it exits).
 
 use std::path::{Path, PathBuf};
@@ -103,7 +104,7 @@ struct Client {
 impl Client {
     /// Connects as `name`, with a listener for every server push registered first; the
     /// listener of `question` answers with `answer`.
-    async fn connect(url: &str, name: &str, answer: &'static str) -> Client {
+    async fn connect(url: &str, name: &'static str, answer: &'static str) -> Client {
         let manager = Manager::builder(url)
             .ack_timeout(STEP)
             .build()
@@ -141,6 +142,8 @@ impl Client {
             let _ = out.send(Heard::Question(from, question));
             async move { answer.to_owned() }
         });
+        let busy = name == "bob";
+        chat.on_status(move || async move { (busy, format!("{name} is here")) });
         let out = payload_errors.sender();
         chat.on_payload_error(move |error: PayloadError| {
             let _ = out.send(error.to_string());
@@ -280,6 +283,24 @@ async fn the_typescript_server_typed_by_the_export_talks_to_the_typed_rust_clien
         }
         other => panic!("bob expected `question`, heard {other:?}"),
     }
+
+    // Node's `(err, data)`: a room with members is `Ok`, an empty one the server's error.
+    let found = within_for(STEP, "bob's lookup", bob.chat.emit_lookup("rust".into()))
+        .await
+        .expect("bob's lookup is acked");
+    let found = found.expect("the room exists");
+    assert_eq!(found.members, ["alice", "bob"]);
+    let missing = within_for(STEP, "bob's lookup", bob.chat.emit_lookup("nowhere".into()))
+        .await
+        .expect("bob's second lookup is acked");
+    assert_eq!(missing.map(|r| r.name), Err("no such room".to_owned()));
+
+    // Acks of several values both ways: the server asks each client's `status` (two values
+    // each; Bob is busy) and acks `stats` with two numbers.
+    let (clients, busy) = within_for(STEP * 2, "alice's stats", alice.chat.emit_stats())
+        .await
+        .expect("alice's stats are acked");
+    assert_eq!((clients, busy), (2, 1));
 
     // Nothing else was pushed, and every payload had the declared types.
     for client in [&mut alice, &mut bob] {

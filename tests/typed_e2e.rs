@@ -123,6 +123,236 @@ pub trait PeerAcks {
     fn echo_acked(text: String, n: u32) -> String;
 }
 
+/// Acks of several values and Node's `(err, data)` convention, both ways (issue 11 item 3),
+/// on the same reference handlers: `ack` and `ackLater` answer with the arguments they got.
+#[ferrio::socketio_events(namespace = "/foo")]
+pub trait MultiAcks {
+    /// `ack`: the server acks with the same arguments: several values come back.
+    #[emit(name = "ack")]
+    fn pair(n: u32, text: String, point: Point) -> (u32, String, Point);
+    /// `echo` with an ack, read Node-style: `(null, n)` is `Ok(n)`.
+    #[emit(name = "echo")]
+    fn node_ok(err: Option<String>, n: u32) -> Result<u32, String>;
+    /// `ackLater(0, err)`: `(err)` is `Err(err)`.
+    #[emit(name = "ackLater")]
+    fn node_err(ms: u32, err: String) -> Result<u32, String>;
+    /// `getBinary` with an ack: a buffer, a structure holding buffers, and a string.
+    #[emit(name = "getBinary")]
+    fn binary_values() -> (ferrio::Binary, Value, String);
+    /// `askForAck`: the server emits an event asking for an ack, then reports the answer.
+    #[emit(name = "askForAck")]
+    fn ask_for_ack(request: AskRequest) -> AskResult;
+    /// The server asks; the listener answers with two values.
+    #[on]
+    fn vote(question: String) -> (bool, String);
+    /// The server asks; the listener answers Node-style.
+    #[on]
+    fn lookup(id: u32) -> Result<Point, String>;
+    /// The server asks; answered through the stream's responder with two values.
+    #[on(name = "voteStream")]
+    fn vote_stream_event(question: String) -> (bool, u32);
+}
+
+#[tokio::test]
+async fn acks_carry_several_values_and_the_node_convention() {
+    let server = shared_peer().await;
+    let manager = Manager::builder(server.url())
+        .ack_timeout(STEP)
+        .build()
+        .expect("manager");
+    let acks = MultiAcksSocket::builder(&manager).build();
+    let point = Point {
+        x: 1,
+        y: -2,
+        label: Some("p".into()),
+    };
+    acks.on_vote(|question| async move { (question.len() > 3, question.to_uppercase()) });
+    acks.on_lookup(|id| async move {
+        match id {
+            0 => Err("no such id".to_owned()),
+            id => Ok(Point {
+                x: id as i32,
+                y: 0,
+                label: None,
+            }),
+        }
+    });
+    let mut votes = acks.vote_stream_event_stream();
+    within(STEP, acks.socket().connect())
+        .await
+        .expect("connect");
+
+    // client -> server: several values, in order and typed
+    let (n, text, back) = within(STEP, acks.emit_pair(7, "seven".into(), point.clone()))
+        .await
+        .expect("pair");
+    assert_eq!((n, text.as_str(), &back), (7, "seven", &point));
+
+    // Node's convention: a null first argument is success, anything else the error
+    let ok = within(STEP, acks.emit_node_ok(None, 42)).await.expect("ok");
+    assert_eq!(ok, Ok(42));
+    let err = within(STEP, acks.emit_node_err(0, "boom".into()))
+        .await
+        .expect("err");
+    assert_eq!(err, Err("boom".to_owned()));
+    // any error value of the declared type is the error, whatever the other arguments
+    let wrong = within(STEP, acks.emit_node_ok(Some("e".into()), 1)).await;
+    assert_eq!(wrong.expect("an error value"), Err("e".to_owned()));
+
+    // binary among several values: each attachment lands in its argument
+    let (buffer, nested, plain) = within(STEP, acks.emit_binary_values())
+        .await
+        .expect("binary values");
+    assert_eq!(&buffer[..], b"asdfasdf");
+    assert_eq!(nested["text"], "nested");
+    assert_eq!(plain, "plain");
+
+    // server -> client: the listener's tuple is the ack's argument list
+    let result = within(
+        STEP,
+        acks.emit_ask_for_ack(AskRequest {
+            event: "vote".into(),
+            args: vec!["rust?".into()],
+        }),
+    )
+    .await
+    .expect("ask vote");
+    assert_eq!(
+        result.answer,
+        Some(vec![true.into(), "RUST?".into()]),
+        "{result:?}"
+    );
+
+    // Node-style answers: `(null, data)` and `(err)`
+    let result = within(
+        STEP,
+        acks.emit_ask_for_ack(AskRequest {
+            event: "lookup".into(),
+            args: vec![5.into()],
+        }),
+    )
+    .await
+    .expect("ask lookup ok");
+    assert_eq!(
+        result.answer,
+        Some(vec![
+            Value::Null,
+            serde_json::json!({"x": 5, "y": 0, "label": null})
+        ]),
+        "{result:?}"
+    );
+    let result = within(
+        STEP,
+        acks.emit_ask_for_ack(AskRequest {
+            event: "lookup".into(),
+            args: vec![0.into()],
+        }),
+    )
+    .await
+    .expect("ask lookup err");
+    assert_eq!(result.answer, Some(vec!["no such id".into()]), "{result:?}");
+
+    // the stream form: the responder takes the declared tuple
+    let asking = acks.clone();
+    let ask = tokio::spawn(async move {
+        asking
+            .emit_ask_for_ack(AskRequest {
+                event: "voteStream".into(),
+                args: vec!["why".into()],
+            })
+            .await
+    });
+    let (question, responder) = within(STEP, votes.next()).await.expect("a stream item");
+    assert_eq!(question, "why");
+    responder.respond((false, 3)).await.expect("respond");
+    let result = within(STEP, ask)
+        .await
+        .expect("the emit task")
+        .expect("ask voteStream");
+    assert_eq!(
+        result.answer,
+        Some(vec![false.into(), 3.into()]),
+        "{result:?}"
+    );
+
+    // the contract says it too
+    let contract = MultiAcks::describe(&mut schemars::SchemaGenerator::default());
+    let kinds: Vec<&str> = contract.events.iter().map(|e| e.ack.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["values", "result", "result", "values", "value", "values", "result", "values"]
+    );
+    manager.close();
+}
+
+/// Typed streams are bounded and end when the socket is done (issue 11 item 8): a
+/// disconnection that reconnects keeps them going, a client or server disconnect ends them
+/// after the events already in them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_streams_end_when_the_socket_is_done() {
+    let server = shared_peer().await;
+    let (manager, peer) = typed(&server.url()).await;
+    let request = |n| EmitN {
+        n,
+        event: "num".into(),
+    };
+
+    // the backlog: events the reader has not taken yet
+    let mut nums = peer.num_stream();
+    within(STEP, peer.emit_request_nums(request(3)))
+        .await
+        .expect("emitN");
+    until(STEP, "three events in the stream", || nums.backlog() == 3).await;
+
+    // the engine closes ("transport close"): the socket reconnects, the stream goes on
+    let mut connects = inbox::<()>("connects");
+    let tx = connects.sender();
+    peer.on_connect(move || {
+        let _ = tx.send(());
+        async {}
+    });
+    peer.socket()
+        .emit("closeEngine", ())
+        .await
+        .expect("closeEngine");
+    connects.next(STEP * 2).await;
+    within(STEP, peer.emit_request_nums(request(2)))
+        .await
+        .expect("emitN after the reconnection");
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(within(STEP, nums.next()).await.expect("an event"));
+    }
+    assert_eq!(got, [0, 1, 2, 0, 1]);
+
+    // a client disconnect ends it, after what it holds
+    within(STEP, peer.emit_request_nums(request(2)))
+        .await
+        .expect("emitN");
+    until(STEP, "two events in the stream", || nums.backlog() == 2).await;
+    within(STEP, peer.socket().disconnect()).await;
+    assert_eq!(within(STEP, nums.next()).await, Some(0));
+    assert_eq!(within(STEP, nums.next()).await, Some(1));
+    assert_eq!(within(STEP, nums.next()).await, None, "ended");
+
+    // a server-side disconnect ends the streams taken after connecting again
+    within(STEP, peer.socket().connect())
+        .await
+        .expect("connect again");
+    let mut nums = peer.num_stream();
+    let mut asks = peer.quiz_stream();
+    peer.socket()
+        .emit("disconnectMe", ())
+        .await
+        .expect("disconnectMe");
+    assert_eq!(within(STEP, nums.next()).await, None, "ended by the server");
+    assert!(
+        within(STEP, asks.next()).await.is_none(),
+        "the ack stream too"
+    );
+    manager.close();
+}
+
 /// A manager for `url` with a short ack timeout, and the typed socket, connected.
 async fn typed(url: &str) -> (Manager, PeerSocket) {
     let manager = Manager::builder(url)

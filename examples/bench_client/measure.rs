@@ -12,13 +12,51 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{getrusage, UsageWho};
 
-/// The scenarios of the harness, in its order.
-pub(crate) const SCENARIOS: [&str; 4] = [
+/// The scenarios of the harness, in its order: the four default ones, then the opt-in ones
+/// (the harness's README, "Opt-in scenarios (contracts)").
+pub(crate) const SCENARIOS: [&str; 7] = [
     "emit_throughput",
     "ack_latency",
     "server_push",
     "many_connections",
+    "polling_emit_throughput",
+    "binary_throughput",
+    "reconnect_storm",
 ];
+
+/// The size of the one attachment of every `bin` event (binary_throughput).
+pub(crate) const BIN_SIZE: usize = 65536;
+
+/// Whether the client uses HTTP long-polling only (never upgrading): `BENCH_TRANSPORT=polling`
+/// (the harness sets it for polling_emit_throughput), or, without the variable, the scenario
+/// polling_emit_throughput itself; `BENCH_TRANSPORT=websocket` or nothing: websocket only.
+pub(crate) fn use_polling(scenario: &str) -> bool {
+    match std::env::var("BENCH_TRANSPORT").as_deref() {
+        Ok("polling") => true,
+        Ok("websocket") => false,
+        _ => scenario == "polling_emit_throughput",
+    }
+}
+
+/// The URL of connection number `i`: `BENCH_PORTS=n` (default 1) says the server listens on
+/// the url's port .. port+n-1, and connection `i` goes to port + i mod n.
+pub(crate) fn url_for(base: &str, i: usize) -> String {
+    let ports: usize = std::env::var("BENCH_PORTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    if ports <= 1 {
+        return base.to_owned();
+    }
+    let base = base.trim_end_matches('/');
+    match base.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<usize>() {
+            Ok(port) => format!("{host}:{}", port + i % ports),
+            Err(_) => base.to_owned(),
+        },
+        None => base.to_owned(),
+    }
+}
 
 /// `<url> <scenario> <n>`.
 #[derive(Debug, Clone)]

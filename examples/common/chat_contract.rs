@@ -84,6 +84,14 @@ pub trait ChatEvents {
     /// Ask the other members of a room a question; the server acks with their answers.
     #[emit]
     fn ask(room: String, question: String) -> Vec<String>;
+    /// Look a room up without joining it; the server answers Node-style:
+    /// `callback(null, info)`, or `callback("no such room")` when nobody is in it.
+    #[emit]
+    fn lookup(room: String) -> Result<RoomInfo, String>;
+    /// How busy the chat is: the server asks every client its `status` and acks with two
+    /// values, the number of clients, then how many of them are busy.
+    #[emit]
+    fn stats() -> (u32, u32);
     /// A message in a room this client joined.
     #[on]
     fn message(msg: ChatMessage);
@@ -100,6 +108,10 @@ pub trait ChatEvents {
     /// The server relays a question; the listener's answer is the ack.
     #[on]
     fn question(from: String, question: String) -> String;
+    /// The server asks how this client is; the listener acks with two values: whether it is
+    /// busy, and a status line.
+    #[on]
+    fn status() -> (bool, String);
 }
 
 /// The exporter of the chat contract.

@@ -38,6 +38,20 @@ export interface ClientToServerEvents {
    * @param callback The acknowledgement: call it once with the reply.
    */
   ask: (room: string, question: string, callback: (ack: string[]) => void) => void;
+  /**
+   * Look a room up without joining it; the server answers Node-style:
+   * `callback(null, info)`, or `callback("no such room")` when nobody is in it.
+   *
+   * @param callback The acknowledgement: call it once, Node-style: `callback(null, data)` on success, `callback(err)` on failure.
+   */
+  lookup: (room: string, callback: (err: string | null, data?: RoomInfo) => void) => void;
+  /**
+   * How busy the chat is: the server asks every client its `status` and acks with two
+   * values, the number of clients, then how many of them are busy.
+   *
+   * @param callback The acknowledgement: call it once with the reply's arguments.
+   */
+  stats: (callback: (ack0: number, ack1: number) => void) => void;
 }
 
 /**
@@ -64,6 +78,13 @@ export interface ServerToClientEvents {
    * @param callback The acknowledgement: call it once with the reply.
    */
   question: (from: string, question: string, callback: (ack: string) => void) => void;
+  /**
+   * The server asks how this client is; the listener acks with two values: whether it is
+   * busy, and a status line.
+   *
+   * @param callback The acknowledgement: call it once with the reply's arguments.
+   */
+  status: (callback: (ack0: boolean, ack1: string) => void) => void;
 }
 
 /** Events between the servers of a cluster (`serverSideEmit`): the contract declares none. */

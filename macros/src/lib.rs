@@ -68,12 +68,21 @@ use quote::quote;
 ///   server to send it; `#[emit(name = "chat message")]` gives it another wire name.
 /// - Arguments travel positionally after the event name: `fn say(room, text)` is
 ///   `["chat message", room, text]` on the wire.
-/// - The return type declares the ack: none (or `()`) means no ack; a type whose last path
-///   segment is `Acked` (`ferrio::Acked`, or `Acked` imported) means an ack without value; any
-///   other type `T` means an ack with one value of type `T` (a peer that acks with several
-///   arguments: the first is the value). The macro sees only the syntax:
-///   `Acked` must be ferrio's (the expansion checks it), and an own type meant as an ack value
-///   must not be called `Acked`.
+/// - The return type declares the ack, the arguments of the callback (`callback(a, b)`):
+///   - none (or `()`): no ack;
+///   - a type whose last path segment is `Acked` (`ferrio::Acked`, or `Acked` imported): an
+///     ack without value (`callback()`);
+///   - a tuple `(A, B, ..)`: an ack with one argument per element (`callback(a, b)`); `(A,)`
+///     is one argument, so `((A, B),)` is one argument holding a pair;
+///   - `Result<T, E>` (a path ending in `Result` with two type arguments): Node's
+///     `callback(err, data)` convention: `Ok(data)` is `callback(null, data)`, `Err(err)` is
+///     `callback(err)`; received, a first argument other than `null` is the `Err`;
+///   - any other type `T`: an ack with one value of type `T` (a peer that acks with more
+///     arguments: the first is the value).
+///
+///   The macro sees only the syntax: `Acked` must be ferrio's (the expansion checks it), an
+///   own type meant as an ack value must not be called `Acked`, and a type alias of a tuple
+///   or of `Result` is one value (spell the tuple or the `Result` out).
 /// - Payload types are owned and concrete: `Serialize` for what the client sends (`#[emit]`
 ///   arguments, `#[on]` acks), `DeserializeOwned` for what it receives (`#[on]` arguments,
 ///   `#[emit]` acks), `JsonSchema` for all (the contract describes them), and `Send + 'static`.

@@ -54,14 +54,25 @@ pub(crate) struct Arg {
     pub(crate) ty: Type,
 }
 
-/// What the receiver of an event answers.
+/// What the receiver of an event answers: the ack's argument list, read from the method's
+/// return type.
 pub(crate) enum Ack {
     /// No return type (or `()`): no ack.
     None,
     /// A return type whose last path segment is `Acked`: an ack without a value.
     Empty(Type),
-    /// Any other return type: an ack with one value of that type.
+    /// Any other type: an ack with one value of that type.
     Value(Type),
+    /// A tuple `(A, B, ..)`: an ack with one argument per element (`(A,)` is one argument;
+    /// `((A, B),)` one argument that is a pair).
+    Values(Type, Vec<Type>),
+    /// `Result<T, E>` (a path whose last segment is `Result`, with two type arguments): Node's
+    /// `callback(err, data)` convention.
+    Result {
+        ty: Box<Type>,
+        value: Box<Type>,
+        error: Box<Type>,
+    },
 }
 
 impl Ack {
@@ -69,8 +80,59 @@ impl Ack {
     pub(crate) fn ty(&self) -> Option<&Type> {
         match self {
             Ack::None => None,
-            Ack::Empty(ty) | Ack::Value(ty) => Some(ty),
+            Ack::Empty(ty) | Ack::Value(ty) | Ack::Values(ty, _) => Some(ty),
+            Ack::Result { ty, .. } => Some(ty),
         }
+    }
+
+    /// The payload types that each get a slot (and so one check of their traits): the one
+    /// value (`Acked` for an empty ack), each element, or the value then the error.
+    pub(crate) fn slot_types(&self) -> Vec<&Type> {
+        match self {
+            Ack::None => Vec::new(),
+            Ack::Empty(ty) | Ack::Value(ty) => vec![ty],
+            Ack::Values(_, elems) => elems.iter().collect(),
+            Ack::Result { value, error, .. } => vec![&**value, &**error],
+        }
+    }
+
+    /// Reads a declared return type.
+    fn from_type(ty: &Type) -> Ack {
+        match ty {
+            Type::Tuple(t) if t.elems.is_empty() => Ack::None,
+            Type::Tuple(t) => Ack::Values(ty.clone(), t.elems.iter().cloned().collect()),
+            Type::Group(g) => Ack::from_type(&g.elem),
+            Type::Paren(p) => Ack::from_type(&p.elem),
+            _ if is_acked(ty) => Ack::Empty(ty.clone()),
+            _ => match result_args(ty) {
+                Some((value, error)) => Ack::Result {
+                    ty: Box::new(ty.clone()),
+                    value: Box::new(value),
+                    error: Box::new(error),
+                },
+                None => Ack::Value(ty.clone()),
+            },
+        }
+    }
+}
+
+/// `(T, E)` of a `Result<T, E>` (any path ending in `Result` with two type arguments).
+fn result_args(ty: &Type) -> Option<(Type, Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(value), Some(error), None) if args.args.len() == 2 => Some((value, error)),
+        _ => None,
     }
 }
 
@@ -224,11 +286,7 @@ fn lower_event(
         ReturnType::Default => Ack::None,
         ReturnType::Type(_, ty) => {
             validate::payload_type(ty, errors);
-            match &**ty {
-                Type::Tuple(t) if t.elems.is_empty() => Ack::None,
-                _ if is_acked(ty) => Ack::Empty((**ty).clone()),
-                _ => Ack::Value((**ty).clone()),
-            }
+            Ack::from_type(ty)
         }
     };
     let attr = attr?;

@@ -78,9 +78,39 @@ impl From<Binary> for Bytes {
     }
 }
 
+thread_local! {
+    /// The buffer of the [`Binary`] being serialized on this thread, lent to ferrio's packet
+    /// serializer so that it shares the buffer as the attachment instead of copying it
+    /// (serde hands a serializer only a `&[u8]`). Binary_throughput (64 KiB attachments):
+    /// the copies made every queued attachment a buffer of its own, 328 MiB of peak RSS for
+    /// 5,000 emits of one buffer, and ~50 µs of CPU per emit.
+    static LENT: std::cell::RefCell<Option<Bytes>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The lent buffer, if `bytes` is exactly it (same memory, same length): what
+/// `serialize_bytes` is given while a [`Binary`] serializes.
+pub(crate) fn take_lent(bytes: &[u8]) -> Option<Bytes> {
+    LENT.with(|lent| {
+        let mut lent = lent.borrow_mut();
+        let same = lent
+            .as_ref()
+            .is_some_and(|b| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len());
+        if same {
+            lent.take()
+        } else {
+            None
+        }
+    })
+}
+
 impl Serialize for Binary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0)
+        // Lent for the call only (any other serializer just reads the slice), and whatever
+        // was lent before is put back, so nothing outlives the call.
+        let before = LENT.with(|lent| lent.replace(Some(self.0.clone())));
+        let result = serializer.serialize_bytes(&self.0);
+        LENT.with(|lent| *lent.borrow_mut() = before);
+        result
     }
 }
 
@@ -167,5 +197,33 @@ mod tests {
             r#"{"_placeholder":true,"num":0}"#
         );
         assert_eq!(attachments, [Bytes::from_static(&[9, 8])]);
+    }
+
+    /// Sent, the attachment is the `Binary`'s own buffer (no copy); another serializer only
+    /// reads it, and nothing stays lent after a call.
+    #[test]
+    fn the_attachment_shares_the_buffer() {
+        let data = Binary::from(vec![7u8; 1024]);
+        let as_json = serde_json::to_string(&data).expect("serde_json serializes it");
+        assert!(as_json.starts_with("[7,7,"), "{as_json}");
+        assert!(
+            LENT.with(|lent| lent.borrow().is_none()),
+            "nothing stays lent"
+        );
+        let (mut json, mut attachments) = (Vec::new(), Vec::new());
+        binary::write_json(&mut json, &(&data, "x", &data), &mut attachments).expect("serializes");
+        assert_eq!(attachments.len(), 2);
+        for attachment in &attachments {
+            assert_eq!(attachment.as_ptr(), data.as_ptr(), "shared, not copied");
+            assert_eq!(attachment.len(), 1024);
+        }
+        // Plain bytes are still copied (serde hands over a slice only).
+        let plain = Bytes::from(vec![1u8; 16]);
+        binary::write_json(&mut json, &plain, &mut attachments).expect("serializes");
+        assert_ne!(attachments[2].as_ptr(), plain.as_ptr());
+        assert!(
+            LENT.with(|lent| lent.borrow().is_none()),
+            "nothing stays lent"
+        );
     }
 }

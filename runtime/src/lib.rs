@@ -149,11 +149,12 @@ pub use ferrio_macros::socketio_events;
 /// What `#[socketio_events]` expansions name; not a public API.
 ///
 /// Payload types are checked once, where they are declared: each argument and ack type of a
-/// trait gets a *slot* (a private marker type of the expansion) implementing [`Sent`] or
-/// [`Received`] with that type, so a missing `Serialize`, `Deserialize` or `JsonSchema` is
-/// one error at the type. The generated methods go through the slots ([`Outgoing`],
+/// trait gets a *slot* (a private marker type of the expansion, one per distinct type)
+/// implementing [`Payload`] with that type, and [`Sent`] and/or [`Received`], so a missing
+/// `Serialize`, `Deserialize` or `JsonSchema` is one error at the type. The generated methods go through the slots ([`Outgoing`],
 /// [`Incoming`] and the generic helpers below), so they never repeat the check.
 ///
+/// [`Payload`]: __private::Payload
 /// [`Sent`]: __private::Sent
 /// [`Received`]: __private::Received
 /// [`Outgoing`]: __private::Outgoing
@@ -162,11 +163,12 @@ pub use ferrio_macros::socketio_events;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::typed::{
-        on, on_with_ack, stream, stream_with_ack, Builder as TypedBuilder, FromSocket, Times,
+        on, on_with_ack, send_ack, stream, stream_with_ack, Builder as TypedBuilder, FromSocket,
+        SendReply, Times,
     };
     pub use crate::{
-        Acked, Emitter, Error, EventStream, ListenerId, Manager, PayloadError, Responder, Result,
-        Socket,
+        Acked, Emitter, Error, Event, EventStream, ListenerId, Manager, PayloadError, Responder,
+        Result, Socket,
     };
     pub use crate::{Closing, ConnectError, DisconnectReason};
     pub use ferrio_schema::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
@@ -188,18 +190,26 @@ pub mod __private {
     pub use std::vec::Vec;
     pub use std::{concat, stringify, vec};
 
-    /// A payload type the client sends: an argument of an `#[emit]` event, or the ack of an
-    /// `#[on]` event. Implemented by the expansion's slot of that type.
-    pub trait Sent {
+    /// A payload type of a contract, described by its schema. Implemented once per distinct
+    /// type by the expansion's slot of that type, so a missing `JsonSchema` (or `Send`) is one
+    /// error however often the type is used.
+    pub trait Payload {
         /// The declared type.
-        type Type: Serialize + JsonSchema + Send + 'static;
+        type Type: JsonSchema + Send + 'static;
+    }
+
+    /// A payload type the client sends: an argument of an `#[emit]` event, or the ack of an
+    /// `#[on]` event (one impl per slot: one error for a missing `Serialize`).
+    pub trait Sent {
+        /// The declared type (the same as the slot's [`Payload::Type`]).
+        type Type: Serialize + 'static;
     }
 
     /// A payload type the client receives: an argument of an `#[on]` event, or the ack of an
-    /// `#[emit]` event. Implemented by the expansion's slot of that type.
+    /// `#[emit]` event (one impl per slot: one error for a missing `Deserialize`).
     pub trait Received {
-        /// The declared type.
-        type Type: DeserializeOwned + JsonSchema + Send + 'static;
+        /// The declared type (the same as the slot's [`Payload::Type`]).
+        type Type: DeserializeOwned + 'static;
     }
 
     /// A sent value of slot `S` (serializes as the value itself).
@@ -220,44 +230,66 @@ pub mod __private {
         }
     }
 
-    /// The schema of a sent type, from the generator (so it lands in the shared definitions).
-    pub fn sent_schema<S: Sent>(generator: &mut SchemaGenerator) -> Schema {
+    /// The schema of a payload type, from the generator (so it lands in the shared
+    /// definitions).
+    pub fn payload_schema<S: Payload>(generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<S::Type>()
     }
 
-    /// The schema of a received type, from the generator.
-    pub fn received_schema<S: Received>(generator: &mut SchemaGenerator) -> Schema {
-        generator.subschema_for::<S::Type>()
+    /// A received ack in Node's `callback(err, data)` convention (a declared
+    /// `Result<T, E>`): an error first argument (anything but `null` or missing) is `Err`,
+    /// else the second argument is `Ok` (a missing one reads as `null`).
+    pub struct IncomingResult<T: Received, E: Received>(pub std::result::Result<T::Type, E::Type>);
+
+    impl<'de, T: Received, E: Received> serde::Deserialize<'de> for IncomingResult<T, E> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visit<T, E>(std::marker::PhantomData<(T, E)>);
+            impl<'de, T: Received, E: Received> serde::de::Visitor<'de> for Visit<T, E> {
+                type Value = IncomingResult<T, E>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("the ack arguments (err, data)")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Self::Value, A::Error> {
+                    if let Some(Some(error)) = seq.next_element::<Option<Incoming<E>>>()? {
+                        return Ok(IncomingResult(Err(error.0)));
+                    }
+                    let value = match seq.next_element::<Incoming<T>>()? {
+                        Some(value) => value.0,
+                        None => <T::Type as serde::Deserialize>::deserialize(
+                            serde::de::value::UnitDeserializer::new(),
+                        )?,
+                    };
+                    Ok(IncomingResult(Ok(value)))
+                }
+            }
+            deserializer.deserialize_tuple(2, Visit(std::marker::PhantomData))
+        }
     }
 
-    /// [`on_with_ack`] with the reply type of slot `S`.
-    pub fn on_with_sent_ack<A, S, F, Fut>(
-        socket: &Socket,
-        event: &str,
-        times: Times,
-        listener: F,
-    ) -> ListenerId
-    where
-        A: DeserializeOwned + Send + 'static,
-        S: Sent,
-        F: Fn(A) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = S::Type> + Send + 'static,
-    {
-        on_with_ack::<A, S::Type, F, Fut>(socket, event, times, listener)
-    }
+    /// A sent ack in Node's `callback(err, data)` convention: `Ok(data)` travels as
+    /// `(null, data)`, `Err(err)` as `(err)`.
+    pub struct OutgoingResult<T: Sent, E: Sent>(pub std::result::Result<T::Type, E::Type>);
 
-    /// [`stream_with_ack`] with the reply type of slot `S`.
-    pub fn stream_with_sent_ack<A, T, S>(
-        socket: &Socket,
-        event: &str,
-        map: fn(A) -> T,
-    ) -> EventStream<(T, Responder<S::Type>)>
-    where
-        A: DeserializeOwned + Send + 'static,
-        T: Send + 'static,
-        S: Sent,
-    {
-        stream_with_ack::<A, T, S::Type>(socket, event, map)
+    impl<T: Sent, E: Sent> Serialize for OutgoingResult<T, E> {
+        fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+            use serde::ser::SerializeTuple;
+            match &self.0 {
+                Ok(value) => {
+                    let mut tuple = serializer.serialize_tuple(2)?;
+                    tuple.serialize_element(&())?;
+                    tuple.serialize_element(value)?;
+                    tuple.end()
+                }
+                Err(error) => {
+                    let mut tuple = serializer.serialize_tuple(1)?;
+                    tuple.serialize_element(error)?;
+                    tuple.end()
+                }
+            }
+        }
     }
 
     /// Implemented by [`Acked`] alone: a return type spelled `...::Acked` declares an empty

@@ -89,30 +89,36 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let this = socket.downgrade();
-    let listener = std::sync::Arc::new(listener);
     register(socket, event, times, move |event| {
-        let args = decode_or_report::<A>(&this, &event);
-        let listener = listener.clone();
+        // The listener is called here, not in the future below: its future is what the
+        // dispatcher awaits either way, and no shared handle to the listener is needed.
+        let call = decode_or_report::<A>(&this, &event).map(&listener);
         async move {
-            if let Some(args) = args {
-                listener(args).await;
+            if let Some(call) = call {
+                call.await;
             }
         }
     })
 }
 
+/// How a typed ack is put on the wire: the declared reply type `R` turned into its argument
+/// list and sent (generated per event: one value, several, empty, or `(err, data)`).
+#[doc(hidden)]
+pub type SendReply<R> = fn(&Event, R) -> Result<()>;
+
 /// Registers a listener of an event the server wants acknowledged: the listener's output
-/// `R` is sent back as the ack's one argument.
+/// `R` is sent back by `send`.
 #[doc(hidden)]
 pub fn on_with_ack<A, R, F, Fut>(
     socket: &Socket,
     event: &str,
     times: Times,
     listener: F,
+    send: SendReply<R>,
 ) -> ListenerId
 where
     A: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: Send + 'static,
     F: Fn(A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
 {
@@ -124,27 +130,12 @@ where
         async move {
             if let Some(args) = args {
                 let reply = listener(args).await;
-                send_reply(&event, reply).await;
+                if let Err(e) = send(&event, reply) {
+                    tracing::warn!("cannot acknowledge {:?}: {e}", event.name());
+                }
             }
         }
     })
-}
-
-/// Sends a typed ack: `Acked` as an empty ack, any other value as one argument.
-async fn send_reply<R: Serialize + 'static>(event: &Event, reply: R) {
-    let sent = if is_acked::<R>() {
-        event.ack(()).await
-    } else {
-        event.ack((reply,)).await
-    };
-    if let Err(e) = sent {
-        tracing::warn!("cannot acknowledge {:?}: {e}", event.name());
-    }
-}
-
-/// Whether the declared reply is [`Acked`], which acks with no argument.
-fn is_acked<R: 'static>() -> bool {
-    std::any::TypeId::of::<R>() == std::any::TypeId::of::<Acked>()
 }
 
 /// How many events a typed stream holds that its reader has not taken yet. Past that, the
@@ -152,21 +143,35 @@ fn is_acked<R: 'static>() -> bool {
 /// the wait reaches the connection through the manager's `max_queued_events` when set.
 pub const STREAM_CAPACITY: usize = 1024;
 
-/// A stream of typed events (the `<event>_stream()` form of a typed socket). The listener
-/// behind it is removed when the stream is dropped. It ends (`None`) once the socket is
-/// gone: every handle dropped and the connection closed. It holds at most
-/// [`STREAM_CAPACITY`] events; a reader that falls behind slows the socket's listeners
-/// down instead of growing memory.
+/// A stream of typed events (the `<event>_stream()` form of a typed socket).
+///
+/// - **Bounded, nothing lost**: it holds at most [`STREAM_CAPACITY`] events its reader has
+///   not taken; past that, the listener feeding it waits (and the socket's other listeners
+///   with it), so a reader that falls behind slows delivery down instead of growing memory
+///   or dropping events. [`EventStream::backlog`] says how far behind the reader is.
+/// - **Ends when the socket is done**: after the events already in it, it yields `None` once
+///   the socket is disconnected for good (a client [`Socket::disconnect`], a server-side
+///   disconnect, the manager closed: the [`DisconnectReason`](crate::DisconnectReason)s
+///   that do not reconnect) or gone (every handle dropped). A disconnection that reconnects
+///   by itself does not end it. After a new `connect()`, take a new stream.
+/// - The listener behind it is removed when it is dropped.
 pub struct EventStream<T> {
     rx: mpsc::Receiver<T>,
     socket: WeakSocket,
-    listener: ListenerId,
+    /// The event listener and the disconnect listener.
+    listeners: [ListenerId; 2],
 }
 
 impl<T> EventStream<T> {
-    /// The next event; `None` once the socket is gone.
+    /// The next event; `None` once the socket is done (see the type's docs).
     pub async fn next(&mut self) -> Option<T> {
         self.rx.recv().await
+    }
+
+    /// How many received events wait in the stream for the reader (at most
+    /// [`STREAM_CAPACITY`]; at the cap, the socket's listeners wait for the reader).
+    pub fn backlog(&self) -> usize {
+        self.rx.len()
     }
 }
 
@@ -181,8 +186,49 @@ impl<T> futures_util::Stream for EventStream<T> {
 impl<T> Drop for EventStream<T> {
     fn drop(&mut self) {
         if let Some(socket) = self.socket.upgrade() {
-            socket.off(self.listener);
+            for id in self.listeners {
+                socket.off(id);
+            }
         }
+    }
+}
+
+/// The stream of `event` whose items `item` makes (`None`: left out). The listener feeding
+/// it is removed, which ends the stream, at a disconnection that does not reconnect.
+fn stream_of<T, I>(socket: &Socket, event: &str, item: I) -> EventStream<T>
+where
+    T: Send + 'static,
+    I: Fn(Event) -> Option<T> + Send + Sync + 'static,
+{
+    let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
+    let listener = socket.on(event, move |event| {
+        let item = item(event);
+        let tx = tx.clone();
+        async move {
+            if let Some(item) = item {
+                let _ = tx.send(item).await;
+            }
+        }
+    });
+    let this = socket.downgrade();
+    let on_disconnect = std::sync::Arc::new(std::sync::OnceLock::<ListenerId>::new());
+    let own_id = on_disconnect.clone();
+    let id = socket.on_disconnect(move |reason| {
+        if !reason.reconnects() {
+            if let Some(socket) = this.upgrade() {
+                socket.off(listener);
+                if let Some(id) = own_id.get() {
+                    socket.off(*id);
+                }
+            }
+        }
+        async {}
+    });
+    let _ = on_disconnect.set(id);
+    EventStream {
+        rx,
+        socket: socket.downgrade(),
+        listeners: [listener, id],
     }
 }
 
@@ -194,59 +240,36 @@ where
     A: DeserializeOwned + Send + 'static,
     T: Send + 'static,
 {
-    let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
     let this = socket.downgrade();
-    let listener = socket.on(event, move |event| {
-        let item = decode_or_report::<A>(&this, &event).map(map);
-        let tx = tx.clone();
-        async move {
-            if let Some(item) = item {
-                let _ = tx.send(item).await;
-            }
-        }
-    });
-    EventStream {
-        rx,
-        socket: socket.downgrade(),
-        listener,
-    }
+    stream_of(socket, event, move |event| {
+        decode_or_report::<A>(&this, &event).map(map)
+    })
 }
 
 /// A stream of an event the server wants acknowledged: each item is the decoded arguments
-/// and the [`Responder`] that sends the ack.
+/// and the [`Responder`] that sends the ack with `send`.
 #[doc(hidden)]
 pub fn stream_with_ack<A, T, R>(
     socket: &Socket,
     event: &str,
     map: fn(A) -> T,
+    send: SendReply<R>,
 ) -> EventStream<(T, Responder<R>)>
 where
     A: DeserializeOwned + Send + 'static,
     T: Send + 'static,
-    R: Serialize + Send + 'static,
+    R: 'static,
 {
-    let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
     let this = socket.downgrade();
-    let listener = socket.on(event, move |event| {
-        let item = decode_or_report::<A>(&this, &event).map(|args| {
+    stream_of(socket, event, move |event| {
+        decode_or_report::<A>(&this, &event).map(|args| {
             let responder = Responder {
                 event: Some(event),
-                reply: PhantomData,
+                send,
             };
             (map(args), responder)
-        });
-        let tx = tx.clone();
-        async move {
-            if let Some(item) = item {
-                let _ = tx.send(item).await;
-            }
-        }
-    });
-    EventStream {
-        rx,
-        socket: socket.downgrade(),
-        listener,
-    }
+        })
+    })
 }
 
 /// Sends the ack of one received event with its declared type. Use it: the server waits
@@ -254,15 +277,15 @@ where
 #[must_use = "the server waits for this ack: call `respond`"]
 pub struct Responder<R> {
     event: Option<Event>,
-    reply: PhantomData<fn(R)>,
+    send: SendReply<R>,
 }
 
-impl<R: Serialize + 'static> Responder<R> {
-    /// Sends the ack.
+impl<R> Responder<R> {
+    /// Sends the ack (queued at once; it fails only when the socket is gone or the ack was
+    /// already sent).
     pub async fn respond(mut self, reply: R) -> Result<()> {
         match self.event.take() {
-            Some(event) if is_acked::<R>() => event.ack(()).await,
-            Some(event) => event.ack((reply,)).await,
+            Some(event) => (self.send)(&event, reply),
             None => Err(crate::Error::AlreadyAcked),
         }
     }
@@ -274,6 +297,13 @@ impl<R> Drop for Responder<R> {
             tracing::warn!("the ack of event {:?} was never sent", event.name());
         }
     }
+}
+
+/// Sends `args` (spread as the ack's arguments) as the ack of `event`: what the generated
+/// [`SendReply`] functions call.
+#[doc(hidden)]
+pub fn send_ack<T: Serialize + ?Sized>(event: &Event, args: &T) -> Result<()> {
+    event.send_ack(args)
 }
 
 /// What a typed socket of `#[socketio_events]` is made from: an untyped socket in its

@@ -114,15 +114,40 @@ pub struct ArgDef {
 }
 
 /// The acknowledgement the receiver of an event sends back.
+///
+/// A Socket.IO ack is a list of arguments (`callback(a, b)`); these are the shapes a contract
+/// declares it with (the return type of the trait's method, in parentheses):
 #[derive(Clone, Debug, PartialEq)]
 pub enum AckDef {
-    /// No ack: fire and forget (a method returning `()`).
+    /// No ack: fire and forget (`()`, or no return type).
     None,
-    /// An ack without a value (a method returning `ferrio::Acked`): the receiver calls the
-    /// callback with no argument.
+    /// An ack without a value (`ferrio::Acked`): the receiver calls the callback with no
+    /// argument.
     Empty,
-    /// An ack carrying one value (a method returning `T`), with `T`'s schema.
+    /// An ack carrying one value (`T`), with `T`'s schema.
     Value(Schema),
+    /// An ack with several arguments (a tuple `(A, B, ..)`): `callback(a, b, ..)`, one
+    /// [`ArgDef`] per element, named `ack0`, `ack1`...
+    Values(Vec<ArgDef>),
+    /// Node's `callback(err, data)` convention (`Result<T, E>`): `callback(null, data)` on
+    /// success, `callback(err)` on failure.
+    Result {
+        /// The success value's schema (`T`), the second argument.
+        value: Schema,
+        /// The error's schema (`E`), the first argument (`null` on success).
+        error: Schema,
+    },
+}
+
+/// One argument of an ack as it travels, from [`AckDef::args`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct AckArg {
+    /// The argument's name in the exports (`ack`, `ack0`.., `err`, `data`).
+    pub name: String,
+    /// Its schema.
+    pub schema: Schema,
+    /// Whether the sender may leave it out (the `data` of a failed [`AckDef::Result`]).
+    pub optional: bool,
 }
 
 impl AckDef {
@@ -132,12 +157,44 @@ impl AckDef {
     }
 
     /// The ack's arguments as they travel: none for [`AckDef::Empty`], one for
-    /// [`AckDef::Value`], `None` when there is no ack.
-    pub fn args(&self) -> Option<Vec<&Schema>> {
+    /// [`AckDef::Value`], one per element for [`AckDef::Values`], and `err` (the error or
+    /// `null`) then an optional `data` for [`AckDef::Result`]; `None` when there is no ack.
+    pub fn args(&self) -> Option<Vec<AckArg>> {
+        let arg = |name: &str, schema: &Schema, optional| AckArg {
+            name: name.to_owned(),
+            schema: schema.clone(),
+            optional,
+        };
         match self {
             AckDef::None => None,
             AckDef::Empty => Some(Vec::new()),
-            AckDef::Value(schema) => Some(vec![schema]),
+            AckDef::Value(schema) => Some(vec![arg("ack", schema, false)]),
+            AckDef::Values(args) => Some(
+                args.iter()
+                    .map(|a| arg(&a.name, &a.schema, false))
+                    .collect(),
+            ),
+            AckDef::Result { value, error } => {
+                let error_or_null = schemars::json_schema!({
+                    "anyOf": [error.as_value(), { "type": "null" }]
+                });
+                Some(vec![
+                    arg("err", &error_or_null, false),
+                    arg("data", value, true),
+                ])
+            }
+        }
+    }
+
+    /// The ack's kind as the exports name it (`x-socketio-ack`): `none`, `empty`, `value`,
+    /// `values` or `result`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AckDef::None => "none",
+            AckDef::Empty => "empty",
+            AckDef::Value(_) => "value",
+            AckDef::Values(_) => "values",
+            AckDef::Result { .. } => "result",
         }
     }
 }

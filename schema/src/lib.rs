@@ -119,7 +119,7 @@ pub mod import;
 pub mod read;
 mod walk;
 
-pub use contract::{AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
+pub use contract::{AckArg, AckDef, ArgDef, Contract, Direction, EventContract, EventDef};
 pub use drift::{
     check_export_dir, check_up_to_date, Drift, DriftReason, BLESS_VAR, REFRESH_COMMAND,
 };

@@ -14,6 +14,8 @@ use schemars::Schema;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Number, Value};
 
+use crate::contract::AckDef;
+
 /// A JSON value whose objects keep the order they were built in.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Json {
@@ -354,6 +356,34 @@ pub(crate) fn argument_tuple<'a>(args: impl IntoIterator<Item = (&'a str, &'a Sc
     tuple.insert("minItems".into(), count.into());
     tuple.insert("maxItems".into(), count.into());
     Value::Object(tuple)
+}
+
+/// The `$comment` of the ack schema of an [`AckDef::Result`].
+pub(crate) const RESULT_ACK_COMMENT: &str =
+    "Node's callback(err, data) convention: [null, data] on success, [err] on failure";
+
+/// The argument array of an ack as a schema, `None` when the event has no ack: the tuple of
+/// [`AckDef::args`] ([`argument_tuple`]), except for an [`AckDef::Result`], which is exactly
+/// one of two tuples, `[null, data]` and `[err]` (what a reader recognises it by).
+pub(crate) fn ack_tuple(ack: &AckDef) -> Option<Value> {
+    if let AckDef::Result { value, error } = ack {
+        let null = schemars::json_schema!({ "type": "null" });
+        let mut either = Map::new();
+        either.insert("type".into(), "array".into());
+        either.insert("$comment".into(), RESULT_ACK_COMMENT.into());
+        either.insert(
+            "oneOf".into(),
+            Value::Array(vec![
+                argument_tuple([("err", &null), ("data", value)]),
+                argument_tuple([("err", error)]),
+            ]),
+        );
+        return Some(Value::Object(either));
+    }
+    let args = ack.args()?;
+    Some(argument_tuple(
+        args.iter().map(|a| (a.name.as_str(), &a.schema)),
+    ))
 }
 
 /// Rewrites a draft 2020-12 schema (as schemars and [`argument_tuple`] write it) into draft 07,

@@ -62,9 +62,17 @@ pub trait ChatEvents {
     /// Join a room; the server acks with the room's info.
     #[emit]
     fn join(room: String) -> RoomInfo;
+    /// Look a room up without joining it; the server answers Node-style:
+    /// `callback(null, info)`, or `callback("no such room")` when nobody is in it.
+    #[emit]
+    fn lookup(room: String) -> Result<RoomInfo, String>;
     /// Share a file in a room; the server acks with the number of bytes it got.
     #[emit]
     fn share(room: String, file: SharedFile) -> u64;
+    /// How busy the chat is: the server asks every client its `status` and acks with two
+    /// values, the number of clients, then how many of them are busy.
+    #[emit]
+    fn stats() -> (u32, u32);
     /// Tell a room you are typing; fire and forget.
     #[emit]
     fn typing(room: String);
@@ -77,6 +85,10 @@ pub trait ChatEvents {
     /// The server relays a question; the listener's answer is the ack.
     #[on]
     fn question(from: String, question: String) -> String;
+    /// The server asks how this client is; the listener acks with two values: whether it is
+    /// busy, and a status line.
+    #[on]
+    fn status() -> (bool, String);
     /// Someone is typing in a room this client is in (the same wire name as the `#[emit]`
     /// event: each direction has its own names).
     #[on(name = "typing")]

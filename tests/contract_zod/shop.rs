@@ -97,7 +97,7 @@ pub trait MainEvents {
     ///
     /// The ack: one argument holding the whole tuple (zod-sockets validates the first ack argument of an event it emits against the tuple)
     #[on]
-    fn question(payload: String) -> (bool,);
+    fn question(payload: String) -> ((bool,),);
 }
 #[ferrio::socketio_events(namespace = "/shop")]
 pub trait ShopEvents {

@@ -12,17 +12,26 @@
 //! - [`within`], [`Inbox`]: every wait has a deadline and fails with a clear message.
 //! - [`zod::ZodServer`]: the zod-sockets server of `tests/zod-server/` and its AsyncAPI
 //!   documentation ([`zod::documentation`]), for the import suite.
+//! - [`cluster::Cluster`]: two socket.io nodes sharing events through Redis behind HAProxy
+//!   (sticky sessions by cookie), all on loopback.
+//! - [`python_peer::PythonPeer`]: the python-socketio server of `tests/peer-python/`
+//!   (installed into a venv from pinned requirements when needed).
+//! - [`process::ServerProcess`]: a server program run as a child (`LISTENING <port>`, its
+//!   output lines, stop/kill/start again on the same port).
 //! - [`Transports`] and [`transport_matrix!`]: run a scenario over websocket only, polling only
 //!   and polling with the upgrade.
 //!
 //! The handlers of the Node peer are documented at the top of `tests/peer/server.js`.
 
 pub mod client;
+pub mod cluster;
 pub mod hostile;
 pub mod node_server;
 pub mod peer;
+pub mod process;
 pub mod proxy;
 pub mod proxy_servers;
+pub mod python_peer;
 pub mod script;
 pub mod wait;
 mod wire;

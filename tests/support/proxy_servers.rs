@@ -3,7 +3,9 @@
 //!
 //! - [`ProxyServer::http`]: Debian's `tinyproxy` (HTTP `CONNECT`, optional basic auth);
 //! - [`ProxyServer::socks5`]: Debian's `microsocks` (SOCKS5, optional username/password,
-//!   names resolved by the proxy as `socks5h` asks).
+//!   names resolved by the proxy as `socks5h` asks);
+//! - [`ProxyServer::https`]: Debian's `stunnel4` terminating TLS in front of a tinyproxy of
+//!   its own: an `https://` proxy.
 //!
 //! Both make their outgoing connections from [`ProxyServer::OUTGOING`] (`127.0.0.3`), so a
 //! server that sees a client at that address knows it came through the proxy.
@@ -40,6 +42,8 @@ pub enum ProxyProtocol {
     Http,
     /// SOCKS5 (microsocks).
     Socks5,
+    /// HTTP `CONNECT` over TLS (stunnel in front of tinyproxy).
+    Https,
 }
 
 impl ProxyProtocol {
@@ -47,6 +51,7 @@ impl ProxyProtocol {
         match self {
             ProxyProtocol::Http => "tinyproxy",
             ProxyProtocol::Socks5 => "microsocks",
+            ProxyProtocol::Https => "stunnel4",
         }
     }
 }
@@ -59,6 +64,9 @@ pub struct ProxyServer {
     child: Option<Child>,
     stderr: Arc<Mutex<String>>,
     dir: PathBuf,
+    /// [`ProxyProtocol::Https`]: the certificate and key it presents, and the tinyproxy it
+    /// forwards to.
+    tls: Option<(PathBuf, PathBuf, Box<ProxyServer>)>,
 }
 
 impl std::fmt::Debug for ProxyServer {
@@ -88,9 +96,34 @@ impl ProxyServer {
         Self::start(ProxyProtocol::Socks5, auth).await
     }
 
+    /// Starts an `https://` proxy: stunnel on a free loopback port with the certificate
+    /// `cert` (and its `key`), forwarding to a tinyproxy of its own that asks for `auth`.
+    /// `Err` only when one of them is missing and cannot be installed.
+    pub async fn https(
+        auth: Option<(&str, &str)>,
+        cert: PathBuf,
+        key: PathBuf,
+    ) -> Result<ProxyServer, String> {
+        let inner = Self::http(auth).await?;
+        Self::start_with(
+            ProxyProtocol::Https,
+            None,
+            Some((cert, key, Box::new(inner))),
+        )
+        .await
+    }
+
     async fn start(
         protocol: ProxyProtocol,
         auth: Option<(&str, &str)>,
+    ) -> Result<ProxyServer, String> {
+        Self::start_with(protocol, auth, None).await
+    }
+
+    async fn start_with(
+        protocol: ProxyProtocol,
+        auth: Option<(&str, &str)>,
+        tls: Option<(PathBuf, PathBuf, Box<ProxyServer>)>,
     ) -> Result<ProxyServer, String> {
         ensure_binary(protocol.binary()).await?;
         let dir = std::env::temp_dir().join(format!(
@@ -107,6 +140,7 @@ impl ProxyServer {
             child: None,
             stderr: Arc::default(),
             dir,
+            tls,
         };
         // A free port is found by binding port 0 and letting it go; another process may take
         // it in between, so a server that does not come up is tried on a new port.
@@ -131,6 +165,7 @@ impl ProxyServer {
         self.url_with_scheme(match self.protocol {
             ProxyProtocol::Http => "http",
             ProxyProtocol::Socks5 => "socks5h",
+            ProxyProtocol::Https => "https",
         })
     }
 
@@ -208,6 +243,19 @@ impl ProxyServer {
                     args.extend(["-u".into(), user.clone(), "-P".into(), password.clone()]);
                 }
                 args
+            }
+            ProxyProtocol::Https => {
+                let (cert, key, inner) = self.tls.as_ref().ok_or("no certificate")?;
+                let conf = format!(
+                    "foreground = yes\npid =\ndebug = notice\n[proxy]\n\
+                     accept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\ncert = {}\nkey = {}\n",
+                    inner.port(),
+                    cert.display(),
+                    key.display()
+                );
+                let file = self.dir.join(format!("stunnel-{port}.conf"));
+                std::fs::write(&file, conf).map_err(|e| format!("{}: {e}", file.display()))?;
+                vec![file.display().to_string()]
             }
         })
     }
@@ -303,7 +351,7 @@ async fn drain(mut pipe: Box<dyn AsyncRead>, tail: Arc<Mutex<String>>) {
     }
 }
 
-async fn free_port() -> Result<u16, String> {
+pub(crate) async fn free_port() -> Result<u16, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
@@ -321,7 +369,7 @@ fn unique() -> u128 {
 }
 
 /// Where `name` is: on `PATH`, or in `/usr/bin` / `/usr/sbin` (not always on a root `PATH`).
-fn binary_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn binary_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])

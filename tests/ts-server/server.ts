@@ -86,6 +86,32 @@ chat.on("connection", (socket: ChatSocket) => {
     );
     callback(answers.flat());
   });
+
+  // Node's (err, data) convention: `callback(null, info)` or `callback(error)`.
+  socket.on("lookup", (room, callback) => {
+    const members = chat.adapter.rooms.get(room);
+    if (members === undefined || room === socket.id) {
+      callback("no such room");
+      return;
+    }
+    callback(null, { name: room, members: [...members].map(nameOf).sort() });
+  });
+
+  // Acks of several values both ways: each client's `status` answers (busy, text), and
+  // `stats` acks (clients, busy).
+  socket.on("stats", async (callback) => {
+    const statuses = await Promise.all(
+      [...chat.sockets.values()].map(
+        (other) =>
+          new Promise<boolean>((resolve) => {
+            other.timeout(ANSWER_TIMEOUT_MS).emit("status", (err, busy, text) => {
+              resolve(!err && busy && text.length > 0);
+            });
+          }),
+      ),
+    );
+    callback(statuses.length, statuses.filter((busy) => busy).length);
+  });
 });
 
 /** Never called: each marked line misuses the contract, so tsc must reject it. */
@@ -96,6 +122,10 @@ export function misuses(socket: ChatSocket): void {
   socket.emit("message", "hello");
   // @ts-expect-error `join` acks with a RoomInfo
   socket.on("join", (room, callback) => callback(room));
+  // @ts-expect-error `lookup` acks Node-style: the error (or null) comes first
+  socket.on("lookup", (room, callback) => callback({ name: room, members: [] }));
+  // @ts-expect-error `stats` acks with two numbers
+  socket.on("stats", (callback) => callback(1));
 }
 
 const port = Number(process.argv[2] ?? 0);

@@ -25,8 +25,8 @@ impl Cx<'_> {
         });
         let args = quote!((#(#values)*));
         let what = describe_args(event);
-        let (own_docs, output, body) = match (&event.ack, slots.ack) {
-            (Ack::None, _) | (_, None) => (
+        let (own_docs, output, body) = match &event.ack {
+            Ack::None => (
                 format!(
                     "Emits `{wire}` {what}, without ack: resolves once the event is handed to \
                      the connection, or buffered while the socket is disconnected (dropped \
@@ -35,12 +35,17 @@ impl Cx<'_> {
                 quote!(()),
                 quote!(self.emitter().emit(#wire, #args).await),
             ),
-            (ack, Some(n)) => {
+            ack => {
                 let ty = ack.ty().map(ToTokens::to_token_stream).unwrap_or_default();
-                let slot = self.slot_type(n);
+                let (decoded, value) = self.received_ack(ack, slots);
                 let reply = Ident::new("reply", Span::mixed_site());
                 let answer = match ack {
                     Ack::Empty(_) => "when the server acknowledges it (an ack without value)",
+                    Ack::Values(..) => "with the values the server acknowledges it with",
+                    Ack::Result { .. } => {
+                        "with the server's answer in Node's `callback(err, data)` convention: \
+                         `Err(err)` when its first argument is not `null`, else `Ok(data)`"
+                    }
                     _ => "with the value the server acknowledges it with",
                 };
                 (
@@ -52,11 +57,11 @@ impl Cx<'_> {
                     ),
                     ty,
                     quote! {
-                        let (#reply,) = self
+                        let #reply = self
                             .emitter()
-                            .emit_with_ack::<(#p::Incoming<#slot>,)>(#wire, #args)
+                            .emit_with_ack::<#decoded>(#wire, #args)
                             .await?;
-                        #p::Ok(#reply.0)
+                        #p::Ok(#value)
                     },
                 )
             }
@@ -87,17 +92,28 @@ impl Cx<'_> {
         let decoded = self.decoded_args(slots);
         let (pattern, values) = decoded_pattern(event);
         let what = describe_args(event);
-        let (output, register, reply_docs) = match (&event.ack, slots.ack) {
-            (Ack::None, _) | (_, None) => {
-                (quote!(()), quote!(#p::on::<#decoded, _, _>), String::new())
-            }
-            (ack, Some(n)) => {
-                let slot = self.slot_type(n);
+        let (output, register, send, reply_docs) = match &event.ack {
+            Ack::None => (
+                quote!(()),
+                quote!(#p::on::<#decoded, _, _>),
+                None,
+                String::new(),
+            ),
+            ack => {
                 let ty = ack.ty().map(ToTokens::to_token_stream).unwrap_or_default();
                 let reply = match ack {
                     Ack::Empty(_) => {
                         " The server asks for an ack: it is sent (empty) when the \
                                       listener's future returns `ferrio::Acked`."
+                    }
+                    Ack::Values(..) => {
+                        " The server asks for an ack: the listener's output tuple is sent \
+                          back as the ack's arguments."
+                    }
+                    Ack::Result { .. } => {
+                        " The server asks for an ack, in Node's `callback(err, data)` \
+                          convention: `Ok(data)` is sent as `(null, data)`, `Err(err)` as \
+                          `(err)`."
                     }
                     _ => {
                         " The server asks for an ack: the listener's output is sent back as \
@@ -105,8 +121,9 @@ impl Cx<'_> {
                     }
                 };
                 (
-                    ty,
-                    quote!(#p::on_with_sent_ack::<#decoded, #slot, _, _>),
+                    ty.clone(),
+                    quote!(#p::on_with_ack::<#decoded, #ty, _, _>),
+                    Some(self.send_reply(ack, slots)),
                     reply.to_owned(),
                 )
             }
@@ -127,7 +144,13 @@ impl Cx<'_> {
                 #f: #p::Fn(#(#arg_types),*) -> #fut + #p::Send + #p::Sync + 'static,
                 #fut: #p::Future<Output = #output> + #p::Send + 'static,
             {
-                #register(&self.socket, #wire, #times, move |#pattern| #listener(#(#values),*))
+                #register(
+                    &self.socket,
+                    #wire,
+                    #times,
+                    move |#pattern| #listener(#(#values),*),
+                    #send
+                )
             }
         }
     }
@@ -157,19 +180,19 @@ impl Cx<'_> {
             1 => format!("the `{}` argument", event.args[0].name),
             _ => format!("the tuple {}", arg_names(event)),
         };
-        let (output, body, reply_docs) = match (&event.ack, slots.ack) {
-            (Ack::None, _) | (_, None) => (
+        let (output, body, reply_docs) = match &event.ack {
+            Ack::None => (
                 quote!(#p::EventStream<#item>),
                 quote!(#p::stream::<#decoded, #item>(&self.socket, #wire, #map)),
                 String::new(),
             ),
-            (ack, Some(n)) => {
-                let slot = self.slot_type(n);
+            ack => {
                 let ty = ack.ty().map(ToTokens::to_token_stream).unwrap_or_default();
+                let send = self.send_reply(ack, slots);
                 (
                     quote!(#p::EventStream<(#item, #p::Responder<#ty>)>),
                     quote! {
-                        #p::stream_with_sent_ack::<#decoded, #item, #slot>(&self.socket, #wire, #map)
+                        #p::stream_with_ack::<#decoded, #item, #ty>(&self.socket, #wire, #map, #send)
                     },
                     " with the `ferrio::Responder` that sends the ack: the server waits for it, \
                      so call `respond`"
@@ -191,6 +214,76 @@ impl Cx<'_> {
             #vis fn #method(&self) -> #output {
                 #body
             }
+        }
+    }
+}
+
+impl Cx<'_> {
+    /// How a received ack decodes (the type `emit_with_ack` reads, through the slots) and the
+    /// expression of the declared type it gives, from `reply`.
+    fn received_ack(&self, ack: &Ack, slots: &EventSlots) -> (TokenStream, TokenStream) {
+        let p = &self.p;
+        let reply = Ident::new("reply", Span::mixed_site());
+        let slot = |i: usize| self.slot_type(slots.ack[i]);
+        match ack {
+            Ack::Values(..) => {
+                let items = (0..slots.ack.len()).map(|i| {
+                    let slot = slot(i);
+                    quote!(#p::Incoming<#slot>,)
+                });
+                let values = (0..slots.ack.len()).map(|i| {
+                    let i = syn::Index::from(i);
+                    quote!(#reply.#i.0,)
+                });
+                (quote!((#(#items)*)), quote!((#(#values)*)))
+            }
+            Ack::Result { .. } => {
+                let (value, error) = (slot(0), slot(1));
+                (quote!(#p::IncomingResult<#value, #error>), quote!(#reply.0))
+            }
+            _ => {
+                let one = slot(0);
+                (quote!((#p::Incoming<#one>,)), quote!(#reply.0 .0))
+            }
+        }
+    }
+
+    /// The `SendReply` function of an ack: the declared reply turned into the ack's argument
+    /// list, through the slots (one value, each element, nothing, or `(err, data)`).
+    fn send_reply(&self, ack: &Ack, slots: &EventSlots) -> TokenStream {
+        let p = &self.p;
+        let ty = ack.ty().map(ToTokens::to_token_stream).unwrap_or_default();
+        let (event, reply) = (
+            Ident::new("event", Span::mixed_site()),
+            Ident::new("reply", Span::mixed_site()),
+        );
+        let slot = |i: usize| self.slot_type(slots.ack[i]);
+        let (pattern, args) = match ack {
+            Ack::Empty(_) => (quote!(_), quote!(())),
+            Ack::Values(..) => {
+                let names: Vec<Ident> = (0..slots.ack.len())
+                    .map(|i| Ident::new(&format!("reply{i}"), Span::mixed_site()))
+                    .collect();
+                let values = names.iter().enumerate().map(|(i, name)| {
+                    let slot = slot(i);
+                    quote!(#p::Outgoing::<#slot>(#name),)
+                });
+                (quote!((#(#names,)*)), quote!((#(#values)*)))
+            }
+            Ack::Result { .. } => {
+                let (value, error) = (slot(0), slot(1));
+                (
+                    quote!(#reply),
+                    quote!(#p::OutgoingResult::<#value, #error>(#reply)),
+                )
+            }
+            _ => {
+                let one = slot(0);
+                (quote!(#reply), quote!((#p::Outgoing::<#one>(#reply),)))
+            }
+        };
+        quote! {
+            |#event: &#p::Event, #pattern: #ty| #p::send_ack(#event, &#args)
         }
     }
 }

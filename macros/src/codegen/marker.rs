@@ -37,23 +37,33 @@ impl Cx<'_> {
         }
     }
 
-    /// The slot type, and one `Sent` / `Received` impl per payload type occurrence.
+    /// The slot type, and per distinct payload type one `Payload` impl and one `Sent` /
+    /// `Received` impl for each way it travels, each spanned at the type's first use there.
     pub(super) fn slot_items(&self, events: &[&Event]) -> TokenStream {
         let Cx { p, slot, .. } = self;
         let mut items = quote! {
             #[allow(dead_code)]
             struct #slot<const N: usize>;
         };
+        let mut done = std::collections::HashSet::new();
+        let mut implement = |items: &mut TokenStream, n: usize, which: &'static str, ty: &Type| {
+            if done.insert((n, "Payload")) {
+                items.extend(slot_impl(p, slot, n, "Payload", ty));
+            }
+            if done.insert((n, which)) {
+                items.extend(slot_impl(p, slot, n, which, ty));
+            }
+        };
         for (event, slots) in events.iter().zip(&self.slots) {
             let (args_trait, ack_trait) = match event.direction {
-                Direction::Emit => (quote!(Sent), quote!(Received)),
-                Direction::On => (quote!(Received), quote!(Sent)),
+                Direction::Emit => ("Sent", "Received"),
+                Direction::On => ("Received", "Sent"),
             };
             for (arg, n) in event.args.iter().zip(&slots.args) {
-                items.extend(slot_impl(p, slot, *n, &args_trait, &arg.ty));
+                implement(&mut items, *n, args_trait, &arg.ty);
             }
-            if let (Some(ty), Some(n)) = (event.ack.ty(), slots.ack) {
-                items.extend(slot_impl(p, slot, n, &ack_trait, ty));
+            for (ty, n) in event.ack.slot_types().into_iter().zip(&slots.ack) {
+                implement(&mut items, *n, ack_trait, ty);
             }
             if let Ack::Empty(ty) = &event.ack {
                 items.extend(quote_spanned! {ty.span()=>
@@ -79,24 +89,35 @@ impl Cx<'_> {
                 Direction::On => quote!(#p::Direction::On),
             };
             let docs = doc_string(p, &event.docs);
-            let (args_schema, ack_schema) = match event.direction {
-                Direction::Emit => (quote!(sent_schema), quote!(received_schema)),
-                Direction::On => (quote!(received_schema), quote!(sent_schema)),
-            };
             let args = event.args.iter().zip(&slots.args).map(|(arg, n)| {
                 let slot = self.slot_type(*n);
                 let name = &arg.name;
                 quote! {
                     #p::ArgDef {
                         name: #p::From::from(#name),
-                        schema: #p::#args_schema::<#slot>(#generator),
+                        schema: #p::payload_schema::<#slot>(#generator),
                     }
                 }
             });
-            let ack = match (&event.ack, slots.ack) {
-                (Ack::Value(_), Some(n)) => {
-                    let slot = self.slot_type(n);
-                    quote!(#p::AckDef::Value(#p::#ack_schema::<#slot>(#generator)))
+            let ack_schemas: Vec<TokenStream> = slots
+                .ack
+                .iter()
+                .map(|n| {
+                    let slot = self.slot_type(*n);
+                    quote!(#p::payload_schema::<#slot>(#generator))
+                })
+                .collect();
+            let ack = match (&event.ack, ack_schemas.as_slice()) {
+                (Ack::Value(_), [value]) => quote!(#p::AckDef::Value(#value)),
+                (Ack::Values(..), schemas) => {
+                    let args = schemas.iter().enumerate().map(|(i, schema)| {
+                        let name = format!("ack{i}");
+                        quote!(#p::ArgDef { name: #p::From::from(#name), schema: #schema })
+                    });
+                    quote!(#p::AckDef::Values(#p::vec![#(#args),*]))
+                }
+                (Ack::Result { .. }, [value, error]) => {
+                    quote!(#p::AckDef::Result { value: #value, error: #error })
                 }
                 (Ack::Empty(_), _) => quote!(#p::AckDef::Empty),
                 _ => quote!(#p::AckDef::None),
@@ -127,16 +148,11 @@ impl Cx<'_> {
     }
 }
 
-/// `impl Sent for __FerrioSlot<n> { type Type = T; }`, spanned at `T` so that a missing
-/// trait is reported there.
-fn slot_impl(
-    p: &TokenStream,
-    slot: &Ident,
-    n: usize,
-    which: &TokenStream,
-    ty: &Type,
-) -> TokenStream {
+/// `impl Payload for __FerrioSlot<n> { type Type = T; }` (or `Sent`, `Received`), spanned
+/// at `T` so that a missing trait is reported there.
+fn slot_impl(p: &TokenStream, slot: &Ident, n: usize, which: &str, ty: &Type) -> TokenStream {
     let n = Literal::usize_unsuffixed(n);
+    let which = Ident::new(which, Span::call_site());
     quote_spanned! {ty.span()=>
         impl #p::#which for #slot<#n> {
             type Type = #ty;

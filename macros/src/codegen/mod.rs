@@ -4,8 +4,9 @@
 //! pub struct ChatEvents;                  // marker, docs of the trait + its own
 //! pub struct ChatEventsSocket { .. }      // typed socket over a ferrio::Socket
 //! const _: () = {
-//!     struct __FerrioSlot<const N: usize>; // one slot per payload type occurrence:
-//!     impl Sent for __FerrioSlot<0> { type Type = String; }     // checked here, once
+//!     struct __FerrioSlot<const N: usize>; // one slot per distinct payload type:
+//!     impl Payload for __FerrioSlot<0> { type Type = String; }  // checked here, once
+//!     impl Sent for __FerrioSlot<0> {}                          // and each way it travels
 //!     impl EventContract for ChatEvents { .. }
 //!     impl Clone, Debug for ChatEventsSocket { .. }
 //!     impl ChatEventsSocket { connect, .., emit_*, on_*, *_stream }
@@ -63,7 +64,8 @@ pub(crate) fn expand(contract: &Contract, keep: &[bool]) -> TokenStream {
 /// Where each payload type of an event lives: its slot numbers.
 struct EventSlots {
     args: Vec<usize>,
-    ack: Option<usize>,
+    /// One per [`Ack::slot_types`](crate::model::Ack::slot_types).
+    ack: Vec<usize>,
 }
 
 /// What every part of the expansion needs.
@@ -86,16 +88,24 @@ struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     fn new(contract: &'a Contract, events: &[&Event]) -> Self {
-        let mut next = 0;
-        let mut take = || {
-            next += 1;
-            next - 1
+        // One slot per distinct type (as written): its traits are checked once.
+        let mut numbers = std::collections::HashMap::new();
+        let mut slot_of = |ty: &syn::Type| {
+            let next = numbers.len();
+            *numbers
+                .entry(ty.to_token_stream().to_string())
+                .or_insert(next)
         };
         let slots = events
             .iter()
             .map(|event| EventSlots {
-                args: event.args.iter().map(|_| take()).collect(),
-                ack: event.ack.ty().map(|_| take()),
+                args: event.args.iter().map(|a| slot_of(&a.ty)).collect(),
+                ack: event
+                    .ack
+                    .slot_types()
+                    .into_iter()
+                    .map(&mut slot_of)
+                    .collect(),
             })
             .collect();
         let mut used = HashSet::new();

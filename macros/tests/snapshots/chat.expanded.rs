@@ -29,38 +29,47 @@ pub struct ChatEventsSocket {
 const _: () = {
     #[allow(dead_code)]
     struct __FerrioSlot<const N: usize>;
+    impl ::ferrio::__private::Payload for __FerrioSlot<0> {
+        type Type = String;
+    }
     impl ::ferrio::__private::Sent for __FerrioSlot<0> {
         type Type = String;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<1> {
-        type Type = String;
-    }
-    impl ::ferrio::__private::Received for __FerrioSlot<2> {
+    impl ::ferrio::__private::Payload for __FerrioSlot<1> {
         type Type = RoomInfo;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<3> {
-        type Type = String;
+    impl ::ferrio::__private::Received for __FerrioSlot<1> {
+        type Type = RoomInfo;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<4> {
-        type Type = String;
+    impl ::ferrio::__private::Payload for __FerrioSlot<2> {
+        type Type = ferrio::Acked;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<5> {
+    impl ::ferrio::__private::Received for __FerrioSlot<2> {
         type Type = ferrio::Acked;
     }
     let _ = ::ferrio::__private::assert_acked::<ferrio::Acked>;
-    impl ::ferrio::__private::Received for __FerrioSlot<6> {
+    impl ::ferrio::__private::Payload for __FerrioSlot<3> {
         type Type = ChatMessage;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<7> {
+    impl ::ferrio::__private::Received for __FerrioSlot<3> {
+        type Type = ChatMessage;
+    }
+    impl ::ferrio::__private::Received for __FerrioSlot<0> {
         type Type = String;
     }
-    impl ::ferrio::__private::Received for __FerrioSlot<8> {
+    impl ::ferrio::__private::Payload for __FerrioSlot<4> {
         type Type = Vec<String>;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<9> {
+    impl ::ferrio::__private::Received for __FerrioSlot<4> {
+        type Type = Vec<String>;
+    }
+    impl ::ferrio::__private::Payload for __FerrioSlot<5> {
         type Type = u8;
     }
-    impl ::ferrio::__private::Sent for __FerrioSlot<10> {
+    impl ::ferrio::__private::Sent for __FerrioSlot<5> {
+        type Type = u8;
+    }
+    impl ::ferrio::__private::Sent for __FerrioSlot<2> {
         type Type = ferrio::Acked;
     }
     let _ = ::ferrio::__private::assert_acked::<ferrio::Acked>;
@@ -80,7 +89,7 @@ const _: () = {
                     ::ferrio::__private::From::from("Say hello; fire and forget."), args
                     : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("name"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 0 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 0 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("join"), rust_name :
@@ -89,20 +98,20 @@ const _: () = {
                     ::ferrio::__private::From::from("Join a room; the server acks with the room's info."),
                     args : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("room"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 1 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 0 > >
                     (generator), }], ack :
-                    ::ferrio::__private::AckDef::Value(::ferrio::__private::received_schema::
-                    < __FerrioSlot < 2 > > (generator)), }, ::ferrio::__private::EventDef
+                    ::ferrio::__private::AckDef::Value(::ferrio::__private::payload_schema::
+                    < __FerrioSlot < 1 > > (generator)), }, ::ferrio::__private::EventDef
                     { wire_name : ::ferrio::__private::From::from("chat message"),
                     rust_name : ::ferrio::__private::From::from("say"), direction :
                     ::ferrio::__private::Direction::Emit, docs :
                     ::ferrio::__private::From::from("The wire name differs from the Rust name."),
                     args : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("room"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 3 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 0 > >
                     (generator), }, ::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("text"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 4 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 0 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::Empty, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("message"), rust_name :
@@ -111,7 +120,7 @@ const _: () = {
                     ::ferrio::__private::From::from("A message for this client."), args :
                     ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("msg"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 6 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 3 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("poll"), rust_name :
@@ -120,13 +129,13 @@ const _: () = {
                     ::ferrio::__private::From::from("The server asks; the handler's return value is sent back as the ack."),
                     args : ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("question"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 7 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 0 > >
                     (generator), }, ::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("choices"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 8 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 4 > >
                     (generator), }], ack :
-                    ::ferrio::__private::AckDef::Value(::ferrio::__private::sent_schema::
-                    < __FerrioSlot < 9 > > (generator)), }, ::ferrio::__private::EventDef
+                    ::ferrio::__private::AckDef::Value(::ferrio::__private::payload_schema::
+                    < __FerrioSlot < 5 > > (generator)), }, ::ferrio::__private::EventDef
                     { wire_name : ::ferrio::__private::From::from("ping"), rust_name :
                     ::ferrio::__private::From::from("ping"), direction :
                     ::ferrio::__private::Direction::On, docs :
@@ -331,13 +340,13 @@ const _: () = {
             &self,
             room: String,
         ) -> ::ferrio::__private::Result<RoomInfo> {
-            let (reply,) = self
+            let reply = self
                 .emitter()
                 .emit_with_ack::<
-                    (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
-                >("join", (::ferrio::__private::Outgoing::<__FerrioSlot<1>>(room),))
+                    (::ferrio::__private::Incoming<__FerrioSlot<1>>,),
+                >("join", (::ferrio::__private::Outgoing::<__FerrioSlot<0>>(room),))
                 .await?;
-            ::ferrio::__private::Ok(reply.0)
+            ::ferrio::__private::Ok(reply.0.0)
         }
         /// The wire name differs from the Rust name.
         ///
@@ -347,19 +356,19 @@ const _: () = {
             room: String,
             text: String,
         ) -> ::ferrio::__private::Result<ferrio::Acked> {
-            let (reply,) = self
+            let reply = self
                 .emitter()
                 .emit_with_ack::<
-                    (::ferrio::__private::Incoming<__FerrioSlot<5>>,),
+                    (::ferrio::__private::Incoming<__FerrioSlot<2>>,),
                 >(
                     "chat message",
                     (
-                        ::ferrio::__private::Outgoing::<__FerrioSlot<3>>(room),
-                        ::ferrio::__private::Outgoing::<__FerrioSlot<4>>(text),
+                        ::ferrio::__private::Outgoing::<__FerrioSlot<0>>(room),
+                        ::ferrio::__private::Outgoing::<__FerrioSlot<0>>(text),
                     ),
                 )
                 .await?;
-            ::ferrio::__private::Ok(reply.0)
+            ::ferrio::__private::Ok(reply.0.0)
         }
         /// A message for this client.
         ///
@@ -372,7 +381,7 @@ const _: () = {
                 + 'static,
         {
             ::ferrio::__private::on::<
-                (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<3>>,),
                 _,
                 _,
             >(
@@ -396,7 +405,7 @@ const _: () = {
                 + 'static,
         {
             ::ferrio::__private::on::<
-                (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<3>>,),
                 _,
                 _,
             >(
@@ -411,7 +420,7 @@ const _: () = {
         /// The `message` events as a stream (`futures::Stream`, or `.next().await`): each item is the `msg` argument. Payloads that do not match the declared types are left out and reported to [`Self::on_payload_error`]. The listener behind the stream is removed when it is dropped.
         pub fn message_stream(&self) -> ::ferrio::__private::EventStream<ChatMessage> {
             ::ferrio::__private::stream::<
-                (::ferrio::__private::Incoming<__FerrioSlot<6>>,),
+                (::ferrio::__private::Incoming<__FerrioSlot<3>>,),
                 ChatMessage,
             >(&self.socket, "message", |(arg0,)| arg0.0)
         }
@@ -425,12 +434,12 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = u8> + ::ferrio::__private::Send
                 + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (
-                    ::ferrio::__private::Incoming<__FerrioSlot<7>>,
-                    ::ferrio::__private::Incoming<__FerrioSlot<8>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<0>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<4>>,
                 ),
-                __FerrioSlot<9>,
+                u8,
                 _,
                 _,
             >(
@@ -438,6 +447,10 @@ const _: () = {
                 "poll",
                 ::ferrio::__private::Times::Every,
                 move |(arg0, arg1)| listener(arg0.0, arg1.0),
+                |event: &::ferrio::__private::Event, reply: u8| ::ferrio::__private::send_ack(
+                    event,
+                    &(::ferrio::__private::Outgoing::<__FerrioSlot<5>>(reply),),
+                ),
             )
         }
         /// The server asks; the handler's return value is sent back as the ack.
@@ -450,12 +463,12 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = u8> + ::ferrio::__private::Send
                 + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (
-                    ::ferrio::__private::Incoming<__FerrioSlot<7>>,
-                    ::ferrio::__private::Incoming<__FerrioSlot<8>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<0>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<4>>,
                 ),
-                __FerrioSlot<9>,
+                u8,
                 _,
                 _,
             >(
@@ -463,6 +476,10 @@ const _: () = {
                 "poll",
                 ::ferrio::__private::Times::Once,
                 move |(arg0, arg1)| listener(arg0.0, arg1.0),
+                |event: &::ferrio::__private::Event, reply: u8| ::ferrio::__private::send_ack(
+                    event,
+                    &(::ferrio::__private::Outgoing::<__FerrioSlot<5>>(reply),),
+                ),
             )
         }
         /// The server asks; the handler's return value is sent back as the ack.
@@ -473,14 +490,22 @@ const _: () = {
         ) -> ::ferrio::__private::EventStream<
             ((String, Vec<String>), ::ferrio::__private::Responder<u8>),
         > {
-            ::ferrio::__private::stream_with_sent_ack::<
+            ::ferrio::__private::stream_with_ack::<
                 (
-                    ::ferrio::__private::Incoming<__FerrioSlot<7>>,
-                    ::ferrio::__private::Incoming<__FerrioSlot<8>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<0>>,
+                    ::ferrio::__private::Incoming<__FerrioSlot<4>>,
                 ),
                 (String, Vec<String>),
-                __FerrioSlot<9>,
-            >(&self.socket, "poll", |(arg0, arg1)| (arg0.0, arg1.0))
+                u8,
+            >(
+                &self.socket,
+                "poll",
+                |(arg0, arg1)| (arg0.0, arg1.0),
+                |event: &::ferrio::__private::Event, reply: u8| ::ferrio::__private::send_ack(
+                    event,
+                    &(::ferrio::__private::Outgoing::<__FerrioSlot<5>>(reply),),
+                ),
+            )
         }
         /// No arguments, an empty ack.
         ///
@@ -492,9 +517,9 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = ferrio::Acked>
                 + ::ferrio::__private::Send + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (),
-                __FerrioSlot<10>,
+                ferrio::Acked,
                 _,
                 _,
             >(
@@ -502,6 +527,10 @@ const _: () = {
                 "ping",
                 ::ferrio::__private::Times::Every,
                 move |()| listener(),
+                |event: &::ferrio::__private::Event, _: ferrio::Acked| ::ferrio::__private::send_ack(
+                    event,
+                    &(),
+                ),
             )
         }
         /// No arguments, an empty ack.
@@ -514,9 +543,9 @@ const _: () = {
             Fut: ::ferrio::__private::Future<Output = ferrio::Acked>
                 + ::ferrio::__private::Send + 'static,
         {
-            ::ferrio::__private::on_with_sent_ack::<
+            ::ferrio::__private::on_with_ack::<
                 (),
-                __FerrioSlot<10>,
+                ferrio::Acked,
                 _,
                 _,
             >(
@@ -524,6 +553,10 @@ const _: () = {
                 "ping",
                 ::ferrio::__private::Times::Once,
                 move |()| listener(),
+                |event: &::ferrio::__private::Event, _: ferrio::Acked| ::ferrio::__private::send_ack(
+                    event,
+                    &(),
+                ),
             )
         }
         /// No arguments, an empty ack.
@@ -534,11 +567,19 @@ const _: () = {
         ) -> ::ferrio::__private::EventStream<
             ((), ::ferrio::__private::Responder<ferrio::Acked>),
         > {
-            ::ferrio::__private::stream_with_sent_ack::<
+            ::ferrio::__private::stream_with_ack::<
                 (),
                 (),
-                __FerrioSlot<10>,
-            >(&self.socket, "ping", |()| ())
+                ferrio::Acked,
+            >(
+                &self.socket,
+                "ping",
+                |()| (),
+                |event: &::ferrio::__private::Event, _: ferrio::Acked| ::ferrio::__private::send_ack(
+                    event,
+                    &(),
+                ),
+            )
         }
     }
 };

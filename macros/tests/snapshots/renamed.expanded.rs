@@ -25,11 +25,20 @@ struct PresenceSocket {
 const _: () = {
     #[allow(dead_code)]
     struct __FerrioSlot<const N: usize>;
+    impl ::ferrio::__private::Payload for __FerrioSlot<0> {
+        type Type = Status;
+    }
     impl ::ferrio::__private::Sent for __FerrioSlot<0> {
         type Type = Status;
     }
+    impl ::ferrio::__private::Payload for __FerrioSlot<1> {
+        type Type = u64;
+    }
     impl ::ferrio::__private::Sent for __FerrioSlot<1> {
         type Type = u64;
+    }
+    impl ::ferrio::__private::Payload for __FerrioSlot<2> {
+        type Type = String;
     }
     impl ::ferrio::__private::Received for __FerrioSlot<2> {
         type Type = String;
@@ -50,10 +59,10 @@ const _: () = {
                     ::ferrio::__private::String::new(), args :
                     ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("status"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 0 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 0 > >
                     (generator), }, ::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("since"), schema :
-                    ::ferrio::__private::sent_schema:: < __FerrioSlot < 1 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 1 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, },
                     ::ferrio::__private::EventDef { wire_name :
                     ::ferrio::__private::From::from("userJoined"), rust_name :
@@ -62,7 +71,7 @@ const _: () = {
                     ::ferrio::__private::String::new(), args :
                     ::ferrio::__private::vec![::ferrio::__private::ArgDef { name :
                     ::ferrio::__private::From::from("type"), schema :
-                    ::ferrio::__private::received_schema:: < __FerrioSlot < 2 > >
+                    ::ferrio::__private::payload_schema:: < __FerrioSlot < 2 > >
                     (generator), }], ack : ::ferrio::__private::AckDef::None, }
                 ],
             }

@@ -65,6 +65,8 @@ pub(crate) struct EngineConfig {
     pub(crate) local_address: Option<std::net::IpAddr>,
     /// The proxy connections go through (the builder's or the environment's), if any.
     pub(crate) proxy: Option<Proxy>,
+    /// The TLS configuration for an `https://` proxy (the manager's TLS settings).
+    pub(crate) proxy_tls: Option<Arc<rustls::ClientConfig>>,
     /// The deadline of one TCP connection attempt to one address.
     pub(crate) connect_timeout: Duration,
     /// socket.io's `rememberUpgrade`: after a websocket worked, open with it directly.
@@ -79,6 +81,9 @@ pub(crate) struct EngineConfig {
     /// Under [`ServerVersion::Auto`]: the last server found was a socket.io 2 one, so the
     /// next handshakes ask for `EIO=3` (a websocket handshake cannot find out by itself).
     pub(crate) seen_v2: AtomicBool,
+    /// The most one polling POST carries: Engine.IO packets, and bytes (below the server's
+    /// `maxPayload`). See `ManagerBuilder::polling_post_limit`.
+    pub(crate) post_limit: (usize, usize),
 }
 
 /// socket.io's `timestampRequests` and `timestampParam`: a unique query parameter on each
@@ -232,8 +237,10 @@ pub(crate) enum TransportError {
     Io(#[from] io::Error),
     #[error("handshake failed: {0}")]
     Handshake(String),
-    #[error("the server answered HTTP {0}")]
-    Status(u16),
+    /// The status, and the start of the body (socket.io says why there, e.g. `Session ID
+    /// unknown`).
+    #[error("the server answered HTTP {0}{why}", why = if .1.is_empty() { String::new() } else { format!(": {}", .1) })]
+    Status(u16, String),
     #[error("HTTP: {0}")]
     Http(String),
     #[error("websocket: {0}")]
@@ -423,6 +430,8 @@ pub(crate) struct Engine {
     queued_frames: u64,
     /// Told when the frames queued before them are written: (frames queued then, whom).
     marks: Vec<(u64, tokio::sync::oneshot::Sender<()>)>,
+    /// The transport error that ended the session, for [`Engine::failure`].
+    failure: Option<String>,
 }
 
 impl Engine {
@@ -490,6 +499,7 @@ impl Engine {
             reading: true,
             queued_frames: 0,
             marks: Vec::new(),
+            failure: None,
         };
         engine.start_probe();
         engine
@@ -514,6 +524,11 @@ impl Engine {
                 }
             }));
         }
+    }
+
+    /// What failed, when a transport error ended the session (`Closed(TransportError)`).
+    pub(crate) fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 
     /// The server's handshake.
@@ -692,6 +707,7 @@ impl Engine {
     /// A transport error ends the session.
     fn failed(&mut self, e: TransportError) -> EngineEvent {
         tracing::debug!("transport error: {e}");
+        self.failure = Some(e.to_string());
         // socket.io: the next connection goes through the upgrade again.
         self.cfg.websocket_worked(false);
         EngineEvent::Closed(DisconnectReason::TransportError)

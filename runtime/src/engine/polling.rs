@@ -1,7 +1,8 @@
 //! The HTTP long-polling transport: a GET that the server holds open until it has packets,
 //! and a POST for what the client sends. One GET and one POST are in flight at most, each
 //! on its own keep-alive connection, and a POST carries as many queued packets as the
-//! server's `maxPayload` allows.
+//! server's `maxPayload` allows (and the user's `polling_post_limit`: some servers lose a
+//! body with too many packets or too many bytes).
 //!
 //! The transport is polled by the engine, never run as tasks of its own: the next GET
 //! starts only once everything the last one brought was taken (a client that does not keep
@@ -41,6 +42,9 @@ struct HttpConnection {
     sender: Option<SendRequest<Full<Bytes>>>,
     /// The `EIO` the requests carry.
     revision: Revision,
+    /// The task driving the connection, which ends with the connection's own error (a TLS
+    /// alert, a reset): a request then only learns that the channel closed.
+    connection: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 impl HttpConnection {
@@ -49,7 +53,21 @@ impl HttpConnection {
             cfg,
             sender: None,
             revision,
+            connection: None,
         }
+    }
+
+    /// A request's error, or the connection's own when the request only saw it close.
+    async fn failure(&mut self, e: hyper::Error) -> TransportError {
+        self.sender = None;
+        let connection = self.connection.take();
+        if let (true, Some(task)) = (e.is_closed() || e.is_canceled(), connection) {
+            // The task is ending (its channel is gone); bounded all the same.
+            if let Ok(Ok(Err(cause))) = tokio::time::timeout(self.cfg.probe_timeout, task).await {
+                return TransportError::Http(cause);
+            }
+        }
+        TransportError::Http(with_causes(&e))
     }
 
     /// Sends one request and returns the body of a 200 response, at most the configured
@@ -69,14 +87,15 @@ impl HttpConnection {
                     .await
                     .map_err(|e| TransportError::Http(with_causes(&e)))?;
                 // Ends when the sender is dropped (with this transport) or the server closes.
-                tokio::spawn(connection);
+                self.connection = Some(tokio::spawn(async move {
+                    connection.await.map_err(|e| with_causes(&e))
+                }));
                 slot.insert(sender)
             }
         };
-        sender
-            .ready()
-            .await
-            .map_err(|e| TransportError::Http(with_causes(&e)))?;
+        if let Err(e) = sender.ready().await {
+            return Err(self.failure(e).await);
+        }
         let url = cfg.url(TransportKind::Polling, sid, self.revision);
         let path_and_query = &url[url::Position::BeforePath..];
         let has_body = !body.is_empty();
@@ -97,10 +116,10 @@ impl HttpConnection {
             );
         }
         cfg.cookies.apply(headers);
-        let response = sender.send_request(request).await.map_err(|e| {
-            self.sender = None;
-            TransportError::Http(with_causes(&e))
-        })?;
+        let response = match sender.send_request(request).await {
+            Ok(response) => response,
+            Err(e) => return Err(self.failure(e).await),
+        };
         cfg.cookies.store(response.headers());
         let status = response.status();
         let body = Limited::new(response.into_body(), cfg.max_frame)
@@ -109,7 +128,14 @@ impl HttpConnection {
             .map_err(|e| TransportError::Http(with_causes(&*e)))?
             .to_bytes();
         if status != StatusCode::OK {
-            return Err(TransportError::Status(status.as_u16()));
+            // The start of the body says why (socket.io: `{"code":1,"message":"Session ID
+            // unknown"}`), printable characters only.
+            let why: String = String::from_utf8_lossy(&body)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            return Err(TransportError::Status(status.as_u16(), why));
         }
         Ok(body)
     }
@@ -138,7 +164,7 @@ pub(crate) async fn handshake(
         .request(Method::GET, None, Bytes::new())
         .await
         .map_err(|e| match e {
-            TransportError::Status(400) if get.revision == Revision::V3 => {
+            TransportError::Status(400, _) if get.revision == Revision::V3 => {
                 TransportError::Handshake(format!("{e}{}", super::V2_REFUSED))
             }
             e => e,
@@ -182,7 +208,9 @@ pub(crate) async fn handshake(
         sid: handshake.sid.as_str().into(),
         max_payload: usize::try_from(handshake.max_payload)
             .unwrap_or(usize::MAX)
+            .min(cfg.post_limit.1)
             .max(1),
+        max_post_packets: cfg.post_limit.0.max(1),
         get: Side::Idle(get),
         post: Side::Idle(HttpConnection::new(cfg.clone(), revision)),
         received,
@@ -284,7 +312,11 @@ impl Side {
 /// The open polling transport.
 pub(crate) struct PollingTransport {
     sid: Arc<str>,
+    /// The most bytes one POST body carries: the server's `maxPayload`, or the user's
+    /// smaller limit.
     max_payload: usize,
+    /// The most Engine.IO packets one POST body carries (the user's limit).
+    max_post_packets: usize,
     get: Side,
     post: Side,
     /// What the last GET brought and the engine has not taken yet.
@@ -350,32 +382,10 @@ impl PollingTransport {
         }
     }
 
-    /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes (at
-    /// least one frame). Gives the body and how many packets it completes.
+    /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes and
+    /// the packet limit (see [`batch`]).
     fn batch(&self, queue: &mut VecDeque<Queued>) -> (String, usize) {
-        let mut size = 0;
-        let mut taken = 0;
-        for queued in queue.iter() {
-            let framing = match self.revision {
-                Revision::V4 => usize::from(taken > 0),
-                // `<length>:`, and the type after a binary packet's `b`.
-                Revision::V3 => 12,
-            };
-            let len = queued.frame.polling_len() + framing;
-            if taken > 0 && size + len > self.max_payload {
-                break;
-            }
-            size += len;
-            taken += 1;
-        }
-        let mut body = String::with_capacity(size);
-        let frames = queue.iter().take(taken).map(|q| &q.frame);
-        match self.revision {
-            Revision::V4 => engine::encode_payload(&mut body, frames),
-            Revision::V3 => engine::encode_payload_v3(&mut body, frames),
-        }
-        let packets = queue.drain(..taken).filter(|q| q.ends_packet).count();
-        (body, packets)
+        batch(queue, self.revision, self.max_payload, self.max_post_packets)
     }
 
     /// Whether a POST is under way.
@@ -396,5 +406,85 @@ impl PollingTransport {
     /// Sends again after a pause (closing during an upgrade: the close goes by polling).
     pub(crate) fn resume(&mut self) {
         self.paused = false;
+    }
+}
+
+/// Takes frames from the front of `queue` into one body, up to `max_bytes` and `max_frames`
+/// (at least one frame; each frame is one Engine.IO packet, a binary attachment too: what
+/// a server counts). Gives the body and how many Socket.IO packets it completes.
+fn batch(
+    queue: &mut VecDeque<Queued>,
+    revision: Revision,
+    max_bytes: usize,
+    max_frames: usize,
+) -> (String, usize) {
+    let mut size = 0;
+    let mut taken = 0;
+    for queued in queue.iter() {
+        let framing = match revision {
+            Revision::V4 => usize::from(taken > 0),
+            // `<length>:`, and the type after a binary packet's `b`.
+            Revision::V3 => 12,
+        };
+        let len = queued.frame.polling_len() + framing;
+        if taken > 0 && (size + len > max_bytes || taken == max_frames) {
+            break;
+        }
+        size += len;
+        taken += 1;
+    }
+    let mut body = String::with_capacity(size);
+    let frames = queue.iter().take(taken).map(|q| &q.frame);
+    match revision {
+        Revision::V4 => engine::encode_payload(&mut body, frames),
+        Revision::V3 => engine::encode_payload_v3(&mut body, frames),
+    }
+    let packets = queue.drain(..taken).filter(|q| q.ends_packet).count();
+    (body, packets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::engine::Frame;
+
+    fn text(s: &str) -> Queued {
+        Queued {
+            frame: Frame::Text(s.to_owned()),
+            ends_packet: true,
+        }
+    }
+
+    /// The frame limit counts Engine.IO packets (an attachment is one), the byte limit the
+    /// body with its separators; what is left waits, in order, and one frame over the byte
+    /// limit still goes alone.
+    #[test]
+    fn a_post_body_keeps_to_both_limits() {
+        let mut queue: VecDeque<Queued> = (0..5).map(|i| text(&format!("42[{i}]"))).collect();
+        assert_eq!(
+            batch(&mut queue, Revision::V4, usize::MAX, 2),
+            ("42[0]\x1e42[1]".into(), 2)
+        );
+        // A binary event: its header does not end the packet, its attachment does.
+        queue.push_front(Queued {
+            frame: Frame::Binary(bytes::Bytes::from_static(b"ab")),
+            ends_packet: true,
+        });
+        queue.push_front(Queued {
+            frame: Frame::Text(r#"451-["b",{"_placeholder":true,"num":0}]"#.into()),
+            ends_packet: false,
+        });
+        let (body, packets) = batch(&mut queue, Revision::V4, usize::MAX, 2);
+        assert_eq!(
+            body,
+            "451-[\"b\",{\"_placeholder\":true,\"num\":0}]\x1ebYWI="
+        );
+        assert_eq!(packets, 1);
+        // 5 + 1 + 5 bytes fit in 11, a third frame does not.
+        assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("42[2]\x1e42[3]".into(), 2));
+        queue.push_back(text(&"x".repeat(100)));
+        assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("42[4]".into(), 1));
+        assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("x".repeat(100), 1));
+        assert!(queue.is_empty());
     }
 }

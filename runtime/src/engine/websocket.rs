@@ -66,7 +66,7 @@ impl WsTransport {
                 .await
                 .map_err(|e| match e {
                     tungstenite::Error::Http(response) => {
-                        TransportError::Status(response.status().as_u16())
+                        TransportError::Status(response.status().as_u16(), String::new())
                     }
                     other => TransportError::Handshake(other.to_string()),
                 })?;

@@ -697,7 +697,12 @@ impl Driver {
             }
             EngineEvent::Closed(reason) => {
                 // The transport is gone already; the close packet has nowhere to go.
-                self.conn = Conn::Closed;
+                let conn = std::mem::replace(&mut self.conn, Conn::Closed);
+                if let Conn::Open(engine) = conn {
+                    if let Some(failure) = engine.failure() {
+                        self.on_failure_before_connect(failure);
+                    }
+                }
                 self.on_close(reason);
             }
         }
@@ -959,6 +964,27 @@ impl Driver {
     fn close(&mut self, reason: DisconnectReason) {
         self.end_session();
         self.on_close(reason);
+    }
+
+    /// A transport error ended the session while sockets still waited for their CONNECT
+    /// answer: each is told with a `connect_error` (and its `connect()` calls fail), as
+    /// socket.io's engine `error` reaches the sockets not yet connected. Without it, a
+    /// session that opens and then always fails (polling behind a load balancer without
+    /// sticky sessions: `Session ID unknown`) would be a reconnection loop nobody hears of.
+    fn on_failure_before_connect(&mut self, failure: &str) {
+        let message = format!("transport error: {failure}");
+        for socket in &self.sockets {
+            let connecting = {
+                let state = socket.state();
+                state.active && state.phase == Phase::Connecting
+            };
+            if !connecting {
+                continue;
+            }
+            socket.dispatch(Dispatch::ConnectError(ConnectError::new(message.clone())));
+            let error = Error::Transport(message.clone());
+            socket.resolve_waiters(move || Err(error.duplicate()));
+        }
     }
 
     /// The connection is gone: sockets disconnect, and reconnect if they should.

@@ -472,6 +472,8 @@ pub struct ManagerBuilder {
     /// Whether the cookie jar stores and sends the server's cookies (`withCredentials`).
     with_credentials: bool,
     version: ServerVersion,
+    /// The most Engine.IO packets and bytes one polling POST carries.
+    post_limit: (usize, usize),
 }
 
 /// Which proxy the connections go through.
@@ -517,6 +519,7 @@ impl ManagerBuilder {
             connect_timeout: None,
             with_credentials: true,
             version: ServerVersion::Auto,
+            post_limit: (usize::MAX, usize::MAX),
         }
     }
 
@@ -713,6 +716,23 @@ impl ManagerBuilder {
         self
     }
 
+    /// The most one polling POST carries: `packets` Engine.IO packets (a binary attachment
+    /// is one of its own) and `bytes` bytes of body (default: no limit but the server's
+    /// `maxPayload`, like the official client; a single packet larger than `bytes` still
+    /// goes, alone). Packets beyond it wait for the next POST, in order.
+    ///
+    /// For a **python-socketio** (python-engineio) server, set `polling_post_limit(16,
+    /// 64 * 1024)`: python-engineio drops a whole POST with more than 16 packets (its
+    /// `max_decode_packets`) and answers 200, so nothing tells the client; its aiohttp
+    /// driver reads a body only as far as it arrived (on loopback, bodies over ~256 KiB
+    /// came short), and the rest is lost. No sign in the handshake says which server it is,
+    /// so ferrio cannot choose for you. Larger single payloads are safe with such a server
+    /// only over the websocket. A `0` is taken as 1.
+    pub fn polling_post_limit(mut self, packets: usize, bytes: usize) -> Self {
+        self.post_limit = (packets, bytes);
+        self
+    }
+
     /// Trusts one more root certificate (PEM) for `https`/`wss`, besides the default roots
     /// (Mozilla's; see the crate's features for the OS store or the platform verifier)
     /// (socket.io in Node: `ca`).
@@ -883,17 +903,6 @@ impl ManagerBuilder {
         if self.transports.is_empty() {
             return Err(Error::Config("no transport".into()));
         }
-        let tls = match (&self.tls, secure) {
-            (_, false) => None,
-            (Some(config), true) => Some(config.clone()),
-            (None, true) => Some(tls_config(&TlsOptions {
-                extra_roots: self.extra_roots.clone(),
-                client_auth: self
-                    .client_auth
-                    .as_ref()
-                    .map(|(chain, key)| (chain.clone(), key.clone_key())),
-            })?),
-        };
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -902,6 +911,22 @@ impl ManagerBuilder {
             ProxyChoice::Direct => None,
             ProxyChoice::Set(proxy) => proxy.applies_to(&host).then(|| proxy.clone()),
             ProxyChoice::FromEnv => proxy_from_env(secure, &host, |name| std::env::var(name).ok())?,
+        };
+        // The server's TLS, and an `https://` proxy's: the same settings.
+        let tls_settings = || match &self.tls {
+            Some(config) => Ok(config.clone()),
+            None => tls_config(&TlsOptions {
+                extra_roots: self.extra_roots.clone(),
+                client_auth: self
+                    .client_auth
+                    .as_ref()
+                    .map(|(chain, key)| (chain.clone(), key.clone_key())),
+            }),
+        };
+        let tls = secure.then(tls_settings).transpose()?;
+        let proxy_tls = match proxy.as_ref().is_some_and(|p| p.tls) {
+            true => Some(tls.clone().map_or_else(tls_settings, Ok)?),
+            false => None,
         };
         Ok(EngineConfig {
             base,
@@ -917,6 +942,7 @@ impl ManagerBuilder {
             timestamps: self.timestamps.clone(),
             local_address: self.local_address,
             proxy,
+            proxy_tls,
             connect_timeout: self.connect_timeout.unwrap_or(self.options.timeout),
             force_base64: self.force_base64,
             ws_protocols: self.ws_protocols_header()?,
@@ -925,6 +951,7 @@ impl ManagerBuilder {
             websocket_worked: AtomicBool::new(false),
             version: self.version,
             seen_v2: AtomicBool::new(false),
+            post_limit: self.post_limit,
         })
     }
 }

@@ -134,8 +134,14 @@ impl Event {
     /// nowhere: after a disconnection it fails with [`Error::Disconnected`] (socket.io-client
     /// drops it likewise; a new session would not know its id).
     pub async fn ack(&self, args: impl Serialize) -> Result<()> {
+        self.send_ack(&args)
+    }
+
+    /// [`Event::ack`] without the `async`: the ack is queued at once (the typed layer's
+    /// responders call it from plain functions).
+    pub(crate) fn send_ack<T: Serialize + ?Sized>(&self, args: &T) -> Result<()> {
         match &self.ack {
-            Some(responder) => responder.send(&args),
+            Some(responder) => responder.send(args),
             None => Err(Error::NoAck),
         }
     }

@@ -432,8 +432,9 @@ pub(crate) fn spawn_dispatcher(listeners: Arc<Listeners>) -> handoff::Sender<Dis
 }
 
 async fn dispatch_one(listeners: &Listeners, cache: &mut EventCache, item: Dispatch) {
-    // Held events are older than anything still queued: they go first.
-    if listeners.replay.swap(false, Ordering::AcqRel) {
+    // Held events are older than anything still queued: they go first. A plain load first:
+    // the flag is almost never set, and a swap is a write to a shared cache line per event.
+    if listeners.replay.load(Ordering::Acquire) && listeners.replay.swap(false, Ordering::AcqRel) {
         replay_held(listeners, cache).await;
     }
     match item {
@@ -474,7 +475,7 @@ async fn dispatch_event(listeners: &Listeners, cache: &mut EventCache, event: Ev
         }
         return;
     }
-    call_all(&lists, event).await;
+    call_all(lists, event).await;
 }
 
 /// Offers the held events again, in order: those that now have a listener are delivered,
@@ -491,7 +492,7 @@ async fn replay_held(listeners: &Listeners, cache: &mut EventCache) {
         if lists.iter().flatten().all(|list| list.is_empty()) {
             still_held.push_back((at, event));
         } else {
-            call_all(&lists, event).await;
+            call_all(lists, event).await;
         }
     }
     if !still_held.is_empty() {
@@ -503,8 +504,9 @@ async fn replay_held(listeners: &Listeners, cache: &mut EventCache) {
 }
 
 /// The lists the last event called (catch-all, then its own), kept while no listener
-/// changed: a burst of one event takes no lock per event. Lists with `once` listeners
-/// are never kept (taking their snapshot changes them).
+/// changed: a burst of one event takes no lock per event, and the lists are lent to the
+/// call rather than cloned (no reference count up and down per list and event). Lists with
+/// `once` listeners are never kept (taking their snapshot changes them).
 #[derive(Default)]
 struct EventCache {
     version: u64,
@@ -513,7 +515,7 @@ struct EventCache {
 }
 
 impl EventCache {
-    fn lists_for(&mut self, listeners: &Listeners, name: &str) -> [Option<Snapshot<Event>>; 2] {
+    fn lists_for(&mut self, listeners: &Listeners, name: &str) -> &[Option<Snapshot<Event>>; 2] {
         let fresh = self.name.as_deref() == Some(name)
             && listeners.version.load(Ordering::Acquire) == self.version;
         if !fresh {
@@ -529,7 +531,7 @@ impl EventCache {
             self.version = listeners.version.load(Ordering::Acquire);
             self.lists = taken;
         }
-        self.lists.clone()
+        &self.lists
     }
 }
 

@@ -9,8 +9,9 @@
 //!   list (each item titled with the argument's name), `minItems` and `maxItems`.
 //! - **Operations**: `<channel>.receive.<event>` for `#[emit]` events (the client emits, the
 //!   server receives) and `<channel>.send.<event>` for `#[on]` events. An ack is the
-//!   operation's `reply`, on the same channel; `x-socketio-ack` says `none`, `empty` or
-//!   `value`.
+//!   operation's `reply`, on the same channel; `x-socketio-ack` says `none`, `empty`,
+//!   `value` (one argument), `values` (several) or `result` (Node's `callback(err, data)`,
+//!   the tuple `[err | null, data?]`).
 //! - **Shared types**: under `components.schemas`, referenced as `#/components/schemas/<Type>`,
 //!   converted from JSON Schema 2020-12 to draft 07 (`prefixItems` to `items` lists, no
 //!   siblings next to `$ref`).
@@ -21,7 +22,7 @@
 
 use crate::contract::{AckDef, Direction, EventDef};
 use crate::export::{lower_first, ExportOptions, Model, Namespace, UniqueNames};
-use crate::walk::{argument_tuple, canonical_schema, to_draft07, Json};
+use crate::walk::{ack_tuple, argument_tuple, canonical_schema, to_draft07, Json};
 
 /// The AsyncAPI version written.
 pub const ASYNCAPI_VERSION: &str = "3.0.0";
@@ -79,7 +80,7 @@ pub(crate) fn render(model: &Model<'_>, options: &ExportOptions) -> String {
                     vec![Json::object()
                         .with("$ref", format!("#/channels/{channel}/messages/{event_key}"))],
                 );
-            if let Some(ack) = event.ack.args() {
+            if let Some(payload) = ack_tuple(&event.ack) {
                 let ack_key = message_keys.claim(&format!("{event_key}.ack"));
                 let (from, to) = match event.direction {
                     Direction::Emit => ("server", "client"),
@@ -96,7 +97,6 @@ pub(crate) fn render(model: &Model<'_>, options: &ExportOptions) -> String {
                         event.wire_name
                     ),
                 };
-                let payload = argument_tuple(ack.into_iter().map(|s| ("ack", s)));
                 let message = Json::object()
                     .with("name", format!("{}.ack", event.wire_name))
                     .with("title", format!("{} (ack)", event.wire_name))
@@ -118,7 +118,7 @@ pub(crate) fn render(model: &Model<'_>, options: &ExportOptions) -> String {
                     ),
                 );
             }
-            operation.push("x-socketio-ack", ack_kind(event));
+            operation.push("x-socketio-ack", event.ack.kind());
             operations.push(
                 operation_ids.claim(&format!("{channel}.{action}.{wire_key}")),
                 operation,
@@ -190,15 +190,6 @@ pub(crate) fn render(model: &Model<'_>, options: &ExportOptions) -> String {
                 .with("messages", messages),
         )
         .to_pretty()
-}
-
-/// `"none"`, `"empty"` or `"value"`.
-fn ack_kind(event: &EventDef) -> &'static str {
-    match event.ack {
-        AckDef::None => "none",
-        AckDef::Empty => "empty",
-        AckDef::Value(_) => "value",
-    }
 }
 
 /// Whether the event's wire name is also used in the other direction in its namespace.

@@ -21,7 +21,7 @@
 
 use crate::contract::Direction;
 use crate::export::{ExportOptions, Model};
-use crate::walk::{argument_tuple, canonical_schema, Json};
+use crate::walk::{ack_tuple, argument_tuple, canonical_schema, Json};
 
 /// The draft this bundle is written in.
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -49,8 +49,7 @@ pub(crate) fn render(model: &Model<'_>, options: &ExportOptions) -> String {
             for event in namespace.events.iter().filter(|e| e.direction == direction) {
                 let args = argument_tuple(event.args.iter().map(|a| (a.name.as_str(), &a.schema)));
                 let mut parts = Json::object().with("args", schema(&args));
-                if let Some(ack) = event.ack.args() {
-                    let ack = argument_tuple(ack.into_iter().map(|s| ("ack", s)));
+                if let Some(ack) = ack_tuple(&event.ack) {
                     parts.push("ack", schema(&ack));
                 }
                 let entry = Json::object()

@@ -128,7 +128,7 @@ impl<'a> Model<'a> {
                     refs_in(arg.schema.as_value(), &mut first_uses);
                 }
                 for ack in event.ack.args().unwrap_or_default() {
-                    refs_in(ack.as_value(), &mut first_uses);
+                    refs_in(ack.schema.as_value(), &mut first_uses);
                 }
             }
         }

@@ -27,7 +27,8 @@
 //!
 //! An event's message payload is its argument list (a tuple: one argument per item, named by
 //! the item's `title`, past `minItems` an `Option`); the operation's reply is the ack (no
-//! item: `ferrio::Acked`; one: its type). Events whose arguments cannot be expressed as a
+//! item: `ferrio::Acked`; one: its type, `(T,)` if that is a tuple; several: a tuple of their
+//! types; marked `x-socketio-ack: "result"`, Node's `[err | null, data?]`: `Result<T, E>`). Events whose arguments cannot be expressed as a
 //! fixed list (`additionalItems` with a schema: any number of arguments), reserved event
 //! names (`connect`, `disconnect`...) and a wire name used twice in one direction are
 //! errors naming the JSON pointer.
@@ -52,7 +53,8 @@ use self::names::{is_plain_ident, pascal_case, snake_case, unraw, Names};
 use self::types::{docs, Types, DERIVES, DERIVE_IMPORTS};
 use crate::contract::Direction;
 use crate::read::{
-    parse_text, read_document, ArgDoc, ContractDocument, DocumentKind, Perspective, ReadError,
+    parse_text, read_document, ArgDoc, ContractDocument, DocumentKind, EventDoc, Perspective,
+    ReadError,
 };
 
 /// Socket.IO event names a socket cannot use (the macro refuses them).
@@ -206,18 +208,10 @@ pub fn import_document(
                 None => String::new(),
                 Some(ack) if ack.is_empty() => " -> ferrio::Acked".to_owned(),
                 Some(ack) => {
-                    let ty = arg_type(&mut types, &ack[0], &format!("{event_hint} ack"))?;
-                    notes.extend(types.take_notes());
-                    if let Some(description) = arg_description(&ack[0]) {
-                        notes.push(format!("The ack: {description}"));
-                    }
-                    if ack.len() > 1 {
-                        notes.push(format!(
-                            "The ack has {} arguments in the document; ferrio reads the first.",
-                            ack.len()
-                        ));
-                    }
-                    format!(" -> {ty}")
+                    format!(
+                        " -> {}",
+                        ack_type(&mut types, event, ack, &event_hint, &mut notes)?
+                    )
                 }
             };
             let attr = match event.direction {
@@ -299,6 +293,68 @@ fn arg_type(types: &mut Types<'_>, arg: &ArgDoc, hint: &str) -> Result<String, R
     } else {
         ty
     })
+}
+
+/// The return type that declares an ack of `args`: `T` for one value (`(T,)` when `T` is a
+/// tuple, which would read as several arguments), `(A, B, ..)` for several, and
+/// `Result<T, E>` for Node's `(err, data)` convention.
+fn ack_type(
+    types: &mut Types<'_>,
+    event: &EventDoc,
+    args: &[ArgDoc],
+    event_hint: &str,
+    notes: &mut Vec<String>,
+) -> Result<String, ReadError> {
+    if let (true, [error, value]) = (event.ack_result, args) {
+        let error = ArgDoc {
+            schema: without_null(&error.schema),
+            optional: false,
+            ..error.clone()
+        };
+        let value = ArgDoc {
+            optional: false,
+            ..value.clone()
+        };
+        let error = arg_type(types, &error, &format!("{event_hint} ack error"))?;
+        let value = arg_type(types, &value, &format!("{event_hint} ack"))?;
+        notes.extend(types.take_notes());
+        return Ok(format!("Result<{value}, {error}>"));
+    }
+    let mut tys = Vec::new();
+    for (index, arg) in args.iter().enumerate() {
+        let hint = match args.len() {
+            1 => format!("{event_hint} ack"),
+            _ => format!("{event_hint} ack {index}"),
+        };
+        tys.push(arg_type(types, arg, &hint)?);
+        notes.extend(types.take_notes());
+        if let Some(description) = arg_description(arg) {
+            notes.push(match args.len() {
+                1 => format!("The ack: {description}"),
+                _ => format!("The ack's argument {index}: {description}"),
+            });
+        }
+    }
+    Ok(match tys.as_slice() {
+        [one] if one.starts_with('(') => format!("({one},)"),
+        [one] => one.clone(),
+        many => format!("({})", many.join(", ")),
+    })
+}
+
+/// `schema` without its `null` alternative (`anyOf: [E, {type: null}]` is `E`).
+fn without_null(schema: &Value) -> Value {
+    let is_null = |s: &Value| s.get("type").and_then(Value::as_str) == Some("null");
+    match schema.get("anyOf").and_then(Value::as_array) {
+        Some(alternatives) => {
+            let rest: Vec<&Value> = alternatives.iter().filter(|s| !is_null(s)).collect();
+            match rest.as_slice() {
+                [one] => (*one).clone(),
+                _ => schema.clone(),
+            }
+        }
+        None => schema.clone(),
+    }
 }
 
 /// The description of an argument that is not a named type's (which documents itself).

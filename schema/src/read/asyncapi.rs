@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::{
-    check_refs, escape_pointer, follow, text, tuple_args, ArgDoc, ContractDocument, DocumentKind,
-    EventDoc, NamespaceDoc, Perspective, ReadError,
+    ack_args, check_refs, escape_pointer, follow, text, tuple_args, ArgDoc, ContractDocument,
+    DocumentKind, EventDoc, NamespaceDoc, Perspective, ReadError,
 };
 use crate::export::ServerInfo;
 
@@ -163,10 +163,10 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                     let (reply, reply_pointer) = follow(root, reply, &reply_pointer)?;
                     let replies = message_list(root, reply, &reply_pointer)?;
                     match replies.as_slice() {
-                        [] => Some((Vec::new(), None)),
+                        [] => Some((Vec::new(), None, false)),
                         [(message, message_pointer)] => {
                             let payload_pointer = format!("{message_pointer}/payload");
-                            let (args, rest) = match message.get("payload") {
+                            let (args, rest, result) = match message.get("payload") {
                                 // zod-sockets reads the ack of an event it emits with
                                 // `emitWithAck`, whose value is the first ack argument, and
                                 // validates that one value against the whole tuple: the
@@ -189,13 +189,13 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                                         schema,
                                         pointer: payload_pointer.clone(),
                                     };
-                                    (vec![packed], None)
+                                    (vec![packed], None, false)
                                 }
                                 Some(payload) => {
                                     check_refs(root, payload, &payload_pointer)?;
-                                    tuple_args(root, payload, &payload_pointer)?
+                                    ack_args(root, payload, &payload_pointer)?
                                 }
-                                None => (Vec::new(), None),
+                                None => (Vec::new(), None, false),
                             };
                             if rest.is_some() && args.is_empty() {
                                 // An ack of any arguments: one value of any type.
@@ -203,9 +203,13 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                                     optional: false,
                                     ..r
                                 });
-                                Some((rest.into_iter().collect(), Some(message_pointer.clone())))
+                                Some((
+                                    rest.into_iter().collect(),
+                                    Some(message_pointer.clone()),
+                                    false,
+                                ))
                             } else {
-                                Some((args, Some(message_pointer.clone())))
+                                Some((args, Some(message_pointer.clone()), result))
                             }
                         }
                         _ => return Err(ReadError::at(
@@ -243,11 +247,11 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                 docs.clone()
             };
             // No reply: an `x-ack` on the message (sio-asyncapi 1.x) declares the ack.
-            let (ack, message_ack_pointer) = match &ack {
-                Some((args, pointer)) => (Some(args.clone()), pointer.clone()),
+            let (ack, message_ack_pointer, ack_result) = match &ack {
+                Some((args, pointer, result)) => (Some(args.clone()), pointer.clone(), *result),
                 None => match x_ack(root, message, &message_pointer)? {
-                    Some((args, pointer)) => (Some(args), Some(pointer)),
-                    None => (None, None),
+                    Some((args, pointer)) => (Some(args), Some(pointer), false),
+                    None => (None, None, false),
                 },
             };
             namespaces[index].1.events.push(EventDoc {
@@ -263,6 +267,7 @@ fn read_v3(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                 rest,
                 ack,
                 ack_pointer: message_ack_pointer,
+                ack_result,
             });
         }
     }
@@ -432,6 +437,7 @@ fn read_v2(root: &Value, perspective: Perspective) -> Result<Vec<NamespaceDoc>, 
                     rest,
                     ack,
                     ack_pointer,
+                    ack_result: false,
                 });
             }
         }

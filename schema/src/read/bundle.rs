@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    escape_pointer, text, tuple_args, ContractDocument, DocumentKind, EventDoc, NamespaceDoc,
-    ReadError, SCHEMA_REF_PREFIX,
+    ack_args, escape_pointer, text, tuple_args, ContractDocument, DocumentKind, EventDoc,
+    NamespaceDoc, ReadError, SCHEMA_REF_PREFIX,
 };
 use crate::contract::Direction;
 
@@ -51,9 +51,12 @@ pub fn read_bundle(root: Value) -> Result<ContractDocument, ReadError> {
                     }
                 };
                 let ack_pointer = format!("{event_pointer}/$defs/ack");
-                let ack = match event.pointer("/$defs/ack") {
-                    Some(ack) => Some(tuple_args(&rewritten, ack, &ack_pointer)?.0),
-                    None => None,
+                let (ack, ack_result) = match event.pointer("/$defs/ack") {
+                    Some(ack) => {
+                        let (args, _, result) = ack_args(&rewritten, ack, &ack_pointer)?;
+                        (Some(args), result)
+                    }
+                    None => (None, false),
                 };
                 let rust_name = text(event, "$comment")
                     .strip_prefix("Rust method: ")
@@ -68,6 +71,7 @@ pub fn read_bundle(root: Value) -> Result<ContractDocument, ReadError> {
                     rest,
                     ack_pointer: ack.as_ref().map(|_| ack_pointer.clone()),
                     ack,
+                    ack_result,
                 });
             }
         }

@@ -276,6 +276,50 @@ pub struct EventDoc {
     pub ack: Option<Vec<ArgDoc>>,
     /// Where the ack's message is declared (a JSON pointer), when there is one.
     pub ack_pointer: Option<String>,
+    /// Whether the ack follows Node's `callback(err, data)` convention (as ferrio's exports
+    /// mark it): [`EventDoc::ack`] is then `[err | null, data?]`.
+    pub ack_result: bool,
+}
+
+/// The arguments of an ack's schema, and whether it is Node's `(err, data)` convention:
+/// exactly one of the tuples `[null, data]` and `[err]` (as ferrio writes a `Result` ack)
+/// reads as `[err | null, data?]`; anything else as [`tuple_args`] reads it.
+pub(crate) fn ack_args(
+    root: &Value,
+    payload: &Value,
+    pointer: &str,
+) -> Result<(Vec<ArgDoc>, Option<ArgDoc>, bool), ReadError> {
+    let (followed, followed_pointer) = follow(root, payload, pointer)?;
+    if let Some(Value::Array(either)) = followed.get("oneOf") {
+        if let [ok, err] = either.as_slice() {
+            let (ok_args, ok_rest) = tuple_args(root, ok, &format!("{followed_pointer}/oneOf/0"))?;
+            let (err_args, err_rest) =
+                tuple_args(root, err, &format!("{followed_pointer}/oneOf/1"))?;
+            let is_null = |s: &Value| s.get("type").and_then(Value::as_str) == Some("null");
+            if let ([null, data], [error], None, None) =
+                (ok_args.as_slice(), err_args.as_slice(), &ok_rest, &err_rest)
+            {
+                if is_null(&null.schema) {
+                    let error = ArgDoc {
+                        name: Some("err".into()),
+                        optional: false,
+                        schema: serde_json::json!({
+                            "anyOf": [error.schema.clone(), { "type": "null" }]
+                        }),
+                        pointer: error.pointer.clone(),
+                    };
+                    let data = ArgDoc {
+                        name: Some("data".into()),
+                        optional: true,
+                        ..data.clone()
+                    };
+                    return Ok((vec![error, data], None, true));
+                }
+            }
+        }
+    }
+    let (args, rest) = tuple_args(root, payload, pointer)?;
+    Ok((args, rest, false))
 }
 
 /// One positional argument (of an event or of an ack).

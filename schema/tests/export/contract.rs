@@ -386,14 +386,38 @@ impl EventContract for MoreMainEvents {
             name: "MoreMainEvents".into(),
             namespace: "/".into(),
             docs: String::new(),
-            events: vec![EventDef {
-                wire_name: "bye".into(),
-                rust_name: "bye".into(),
-                direction: Direction::On,
-                docs: "The server is going away.".into(),
-                args: vec![arg::<Page<Record>>(generator, "last")],
-                ack: AckDef::None,
-            }],
+            events: vec![
+                EventDef {
+                    wire_name: "bye".into(),
+                    rust_name: "bye".into(),
+                    direction: Direction::On,
+                    docs: "The server is going away.".into(),
+                    args: vec![arg::<Page<Record>>(generator, "last")],
+                    ack: AckDef::None,
+                },
+                EventDef {
+                    wire_name: "roll".into(),
+                    rust_name: "roll".into(),
+                    direction: Direction::Emit,
+                    docs: "An ack of several values: the roll, then its text.".into(),
+                    args: vec![arg::<u8>(generator, "sides")],
+                    ack: AckDef::Values(vec![
+                        arg::<u8>(generator, "ack0"),
+                        arg::<String>(generator, "ack1"),
+                    ]),
+                },
+                EventDef {
+                    wire_name: "lookup".into(),
+                    rust_name: "lookup".into(),
+                    direction: Direction::On,
+                    docs: "Node's `callback(err, data)`.".into(),
+                    args: vec![arg::<u32>(generator, "id")],
+                    ack: AckDef::Result {
+                        value: generator.subschema_for::<Member>(),
+                        error: generator.subschema_for::<String>(),
+                    },
+                },
+            ],
         }
     }
 }

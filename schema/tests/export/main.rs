@@ -352,6 +352,32 @@ fn json_schemas_accept_what_rust_sends_and_reject_the_rest() {
 
     let scratch = tools::scratch_dir("json-schema");
     let bundle = &write_exports(&scratch, JSON_SCHEMA_FILE)[1];
+    assert_cases(&scratch, bundle, &cases);
+
+    // Acks of several values and Node's `(err, data)`, in the awkward cases' bundle.
+    let edge: Vec<(&str, &str, &str, &str, Value, bool)> = vec![
+        ("/", "emit", "roll", "ack", json!([6, "six"]), true),
+        ("/", "emit", "roll", "ack", json!([6]), false),
+        ("/", "emit", "roll", "ack", json!(["six", 6]), false),
+        (
+            "/",
+            "on",
+            "lookup",
+            "ack",
+            json!([null, {"id": 1, "nick": "ann"}]),
+            true,
+        ),
+        ("/", "on", "lookup", "ack", json!(["no such id"]), true),
+        ("/", "on", "lookup", "ack", json!([7]), false),
+        ("/", "on", "lookup", "ack", json!([]), false),
+    ];
+    let bundle = &write_exports(&scratch, JSON_SCHEMA_FILE)[2];
+    assert_cases(&scratch, bundle, &edge);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Validates each case's payload with ajv against the schema at its pointer in `bundle`.
+fn assert_cases(scratch: &Path, bundle: &Path, cases: &[(&str, &str, &str, &str, Value, bool)]) {
     let cases_file = scratch.join("cases.json");
     let listed: Vec<Value> = cases
         .iter()
@@ -362,7 +388,7 @@ fn json_schemas_accept_what_rust_sends_and_reject_the_rest() {
     std::fs::write(&cases_file, Value::Array(listed).to_string()).expect("write cases");
     let check = tools::tools_dir().join("check.cjs");
     let out = tools::node(
-        &scratch,
+        scratch,
         &[
             check.as_os_str(),
             OsStr::new("json-schema"),
@@ -384,5 +410,4 @@ fn json_schemas_accept_what_rust_sends_and_reject_the_rest() {
         })
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -66,6 +66,21 @@ pub trait ChatEvents {
     /// The same wire name in the other direction is another event.
     #[on(name = "hello")]
     fn hello_back(name: String);
+    /// An ack with several values: `callback(n, text)`.
+    #[emit]
+    fn roll(sides: u8) -> (u8, String);
+    /// Node's `callback(err, data)`.
+    #[emit]
+    fn find(id: u32) -> Result<RoomInfo, String>;
+    /// One ack value that is a pair.
+    #[emit]
+    fn pair() -> ((u8, u8),);
+    /// The server asks for several values.
+    #[on]
+    fn vote(question: String) -> (bool, String);
+    /// The server asks, Node-style.
+    #[on]
+    fn lookup(id: u32) -> std::result::Result<u32, String>;
 }
 
 /// camelCase wire names.
@@ -110,6 +125,22 @@ async fn api(manager: Manager, socket: Socket) -> Result<(), ferrio::Error> {
         eprintln!("{} {}", error.event, error.error);
     });
 
+    let (_, _): (u8, String) = chat.emit_roll(6).await?;
+    let _: Result<RoomInfo, String> = chat.emit_find(1).await?;
+    let ((_, _),): ((u8, u8),) = chat.emit_pair().await?;
+    let _: ListenerId = chat.on_vote(|question: String| async move { (true, question) });
+    let _: ListenerId = chat.on_lookup(|id: u32| async move {
+        if id == 0 { Err("no such id".to_owned()) } else { Ok(id) }
+    });
+    let mut votes: EventStream<(String, Responder<(bool, String)>)> = chat.vote_stream();
+    if let Some((question, responder)) = votes.next().await {
+        responder.respond((false, question)).await?;
+    }
+    let mut lookups: EventStream<(u32, Responder<Result<u32, String>>)> = chat.lookup_stream();
+    if let Some((id, responder)) = lookups.next().await {
+        responder.respond(Err(format!("{id}?"))).await?;
+    }
+
     let _: EventStream<ChatMessage> = chat.message_stream();
     let _: EventStream<(String, bool)> = chat.typing_stream();
     let _: EventStream<()> = chat.tick_stream();
@@ -135,11 +166,7 @@ fn main() {
         .events
         .iter()
         .map(|e| {
-            let ack = match e.ack {
-                AckDef::None => "none",
-                AckDef::Empty => "empty",
-                AckDef::Value(_) => "value",
-            };
+            let ack = e.ack.kind();
             let args = e.args.iter().map(|a| a.name.as_str()).collect();
             (e.wire_name.as_str(), e.rust_name.as_str(), e.direction, args, ack)
         })
@@ -160,8 +187,25 @@ fn main() {
             ("poll", "poll", On, vec!["question", "choices"], "value"),
             ("are-you-there", "are_you_there", On, vec![], "empty"),
             ("hello", "hello_back", On, vec!["name"], "none"),
+            ("roll", "roll", Emit, vec!["sides"], "values"),
+            ("find", "find", Emit, vec!["id"], "result"),
+            ("pair", "pair", Emit, vec![], "values"),
+            ("vote", "vote", On, vec!["question"], "values"),
+            ("lookup", "lookup", On, vec!["id"], "result"),
         ]
     );
+    match &contract.events[12].ack {
+        AckDef::Values(args) => {
+            let names: Vec<&str> = args.iter().map(|a| a.name.as_str()).collect();
+            assert_eq!(names, ["ack0", "ack1"]);
+        }
+        other => panic!("roll: {other:?}"),
+    }
+    assert!(matches!(contract.events[13].ack, AckDef::Result { .. }));
+    match &contract.events[14].ack {
+        AckDef::Values(args) => assert_eq!(args.len(), 1),
+        other => panic!("pair: {other:?}"),
+    }
     assert_eq!(contract.events[3].docs, "Another wire name, several arguments, an empty ack.");
 
     let presence = Presence::describe(&mut schemars::SchemaGenerator::default());

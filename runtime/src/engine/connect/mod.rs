@@ -1,6 +1,6 @@
 //! Opening the byte stream under both transports: TCP (happy eyeballs, `tcp.rs`), through a
-//! proxy when one applies (HTTP `CONNECT` or SOCKS5, `tunnel.rs`), and TLS through rustls for
-//! `https`/`wss` (`tls.rs`). One connector serves the websocket and the polling transport,
+//! proxy when one applies (HTTP `CONNECT`, over TLS for an `https://` proxy, or SOCKS5,
+//! `tunnel.rs`), and TLS through rustls for `https`/`wss` (`tls.rs`). One connector serves the websocket and the polling transport,
 //! so both trust the same roots and behave the same behind the same proxy or load balancer.
 
 mod proxy;
@@ -24,33 +24,44 @@ pub(crate) use tls::{tls_config, TlsOptions};
 
 use super::EngineConfig;
 
-/// A TCP stream, wrapped in TLS for secure URLs.
+/// A TCP stream, wrapped in TLS for secure URLs (and for an `https://` proxy: TLS to the
+/// proxy, and the server's TLS inside it).
 pub(crate) enum Stream {
     /// `http` / `ws`.
     Plain(TcpStream),
-    /// `https` / `wss`.
-    Tls(Box<TlsStream<TcpStream>>),
+    /// TLS over a stream: `https` / `wss`, or an `https://` proxy.
+    Tls(Box<TlsStream<Stream>>),
 }
 
 /// Connects to the server of `cfg`: TCP to the server or to its proxy (from the local
-/// address when one is set), the proxy's tunnel, then TLS when the URL is `https`/`wss`.
+/// address when one is set; TLS to an `https://` proxy), the proxy's tunnel, then TLS when
+/// the URL is `https`/`wss`.
 pub(crate) async fn connect(cfg: &EngineConfig) -> io::Result<Stream> {
     let (host, port) = (cfg.host.as_str(), cfg.port);
-    let tcp = match &cfg.proxy {
-        None => tcp::connect(host, port, cfg.local_address, cfg.connect_timeout).await?,
+    let stream = match &cfg.proxy {
+        None => {
+            Stream::Plain(tcp::connect(host, port, cfg.local_address, cfg.connect_timeout).await?)
+        }
         Some(proxy) => {
-            let mut tcp = tcp::connect(
+            let on_proxy = |e: io::Error| io::Error::new(e.kind(), format!("proxy {proxy}: {e}"));
+            let tcp = tcp::connect(
                 &proxy.host,
                 proxy.port,
                 cfg.local_address,
                 cfg.connect_timeout,
             )
             .await
-            .map_err(|e| io::Error::new(e.kind(), format!("proxy {proxy}: {e}")))?;
+            .map_err(on_proxy)?;
+            let mut stream = match (&cfg.proxy_tls, proxy.tls) {
+                (Some(config), true) => tls_over(cfg, config, &proxy.host, Stream::Plain(tcp))
+                    .await
+                    .map_err(on_proxy)?,
+                _ => Stream::Plain(tcp),
+            };
             // A proxy that accepts the connection and never answers is told apart from a
             // slow server: its exchange has half the opening timeout.
             let limit = cfg.probe_timeout / 2;
-            match tokio::time::timeout(limit, tunnel::open(&mut tcp, proxy, host, port)).await {
+            match tokio::time::timeout(limit, tunnel::open(&mut stream, proxy, host, port)).await {
                 Ok(result) => result?,
                 Err(_) => {
                     return Err(io::Error::new(
@@ -59,18 +70,28 @@ pub(crate) async fn connect(cfg: &EngineConfig) -> io::Result<Stream> {
                     ))
                 }
             }
-            tcp
+            stream
         }
     };
-    let Some(config) = cfg.tls.as_ref() else {
-        return Ok(Stream::Plain(tcp));
-    };
+    match cfg.tls.as_ref() {
+        None => Ok(stream),
+        Some(config) => tls_over(cfg, config, host, stream).await,
+    }
+}
+
+/// The TLS handshake with `host` over `stream`.
+async fn tls_over(
+    cfg: &EngineConfig,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    host: &str,
+    stream: Stream,
+) -> io::Result<Stream> {
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     // Bounded here too: the connections the polling transport opens while a session is up
     // are not under the opening timeout.
     let limit = cfg.probe_timeout;
-    let handshake = TlsConnector::from(config.clone()).connect(name, tcp);
+    let handshake = TlsConnector::from(config.clone()).connect(name, stream);
     match tokio::time::timeout(limit, handshake).await {
         Ok(tls) => Ok(Stream::Tls(Box::new(tls?))),
         Err(_) => Err(io::Error::new(

@@ -15,6 +15,9 @@ use crate::Error;
 ///   8080 as curl's. Every request (polling and websocket, `http` and `https`) goes through
 ///   the tunnel, TLS to the server inside it for `https`/`wss`; the proxy must allow
 ///   `CONNECT` to the server's port (squid's default rules allow only 443).
+/// - `https://...`: the same HTTP proxy reached over TLS (default port 443), checked with the
+///   manager's TLS settings (roots, [`tls_root_certificate_pem`], [`tls_config`]) against the
+///   proxy's host name; for `https`/`wss` servers, their TLS runs inside that one.
 /// - `socks5://[user:password@]host[:port]`: a SOCKS5 proxy (RFC 1928; username/password
 ///   authentication, RFC 1929), the server's name resolved here; default port 1080.
 /// - `socks5h://...`: the same, the name resolved by the proxy (remote DNS).
@@ -22,7 +25,10 @@ use crate::Error;
 /// The user and password may be percent-encoded in the URL, or given with
 /// [`basic_auth`](Self::basic_auth). A proxy URL without a scheme is an HTTP proxy, as in
 /// curl. The builder's [`local_address`](crate::ManagerBuilder::local_address) applies to the
-/// connection to the proxy. `https://` proxies (TLS to the proxy itself) are not supported.
+/// connection to the proxy.
+///
+/// [`tls_root_certificate_pem`]: crate::ManagerBuilder::tls_root_certificate_pem
+/// [`tls_config`]: crate::ManagerBuilder::tls_config
 ///
 /// ```
 /// let proxy = ferrio::Proxy::new("socks5h://user:secret@127.0.0.1:1080")?
@@ -36,6 +42,8 @@ pub struct Proxy {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) auth: Option<(String, String)>,
+    /// `https://`: the connection to the proxy itself is TLS.
+    pub(crate) tls: bool,
     no_proxy: NoProxy,
 }
 
@@ -63,6 +71,7 @@ impl fmt::Debug for Proxy {
 impl fmt::Display for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = match self.kind {
+            ProxyKind::Http if self.tls => "https",
             ProxyKind::Http => "http",
             ProxyKind::Socks5 { remote_dns: false } => "socks5",
             ProxyKind::Socks5 { remote_dns: true } => "socks5h",
@@ -76,8 +85,8 @@ impl fmt::Display for Proxy {
 }
 
 impl Proxy {
-    /// Parses a proxy URL (`http://`, `socks5://` or `socks5h://`, see [`Proxy`]); any other
-    /// scheme (`https://`, `socks4://`) is an [`Error::Config`].
+    /// Parses a proxy URL (`http://`, `https://`, `socks5://` or `socks5h://`, see
+    /// [`Proxy`]); any other scheme (`socks4://`) is an [`Error::Config`].
     pub fn new(url: &str) -> Result<Proxy, Error> {
         let invalid = |why: &str| Error::Config(format!("invalid proxy URL {url:?}: {why}"));
         let full = if url.contains("://") {
@@ -87,12 +96,12 @@ impl Proxy {
         };
         let parsed = url::Url::parse(&full).map_err(|e| invalid(&e.to_string()))?;
         let (kind, default_port) = match parsed.scheme() {
-            "http" => (ProxyKind::Http, 8080),
+            "http" | "https" => (ProxyKind::Http, 8080),
             "socks5" => (ProxyKind::Socks5 { remote_dns: false }, 1080),
             "socks5h" => (ProxyKind::Socks5 { remote_dns: true }, 1080),
             other => {
                 return Err(invalid(&format!(
-                    "unsupported scheme {other:?} (http, socks5 or socks5h)"
+                    "unsupported scheme {other:?} (http, https, socks5 or socks5h)"
                 )))
             }
         };
@@ -103,7 +112,10 @@ impl Proxy {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = parsed.port().unwrap_or(default_port);
+        let tls = parsed.scheme() == "https";
+        let port = parsed
+            .port()
+            .unwrap_or(if tls { 443 } else { default_port });
         let auth = if parsed.username().is_empty() && parsed.password().is_none() {
             None
         } else {
@@ -117,6 +129,7 @@ impl Proxy {
             host,
             port,
             auth,
+            tls,
             no_proxy: NoProxy::default(),
         })
     }
@@ -303,7 +316,12 @@ mod tests {
         assert_eq!((p.kind, p.port), (ProxyKind::Http, 8888));
         assert_eq!(Proxy::new("http://h").expect("valid").port, 8080);
 
-        for bad in ["https://h:1", "socks4://h:1", "http://", "ftp://h"] {
+        let p = Proxy::new("https://proxy.example").expect("valid");
+        assert_eq!((p.kind, p.tls, p.port), (ProxyKind::Http, true, 443));
+        assert_eq!(p.to_string(), "https://proxy.example:443");
+        assert!(!Proxy::new("http://h").expect("valid").tls);
+
+        for bad in ["socks4://h:1", "http://", "ftp://h"] {
             assert!(
                 matches!(Proxy::new(bad), Err(Error::Config(_))),
                 "{bad} is refused"

@@ -22,7 +22,8 @@ use super::RAW_VALUE_TOKEN;
 /// placeholder `{"_placeholder":true,"num":N}` is written in its place, `N` being the buffer's
 /// index in `attachments`. Since numbering starts at `attachments.len()`, a caller can serialize
 /// several values into one packet and keep one attachment list. Each buffer is copied once into
-/// its attachment (serde hands a serializer only a `&[u8]`). A `Vec<u8>` serializes as a
+/// its attachment (serde hands a serializer only a `&[u8]`), except a [`Binary`](crate::Binary)'s,
+/// which is shared. A `Vec<u8>` serializes as a
 /// sequence of numbers, not as bytes, exactly as with `serde_json`.
 ///
 /// Everything else is written exactly as `serde_json::to_writer` writes it, including
@@ -133,7 +134,9 @@ impl<'a> ser::Serializer for Ser<'a> {
     #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), serde_json::Error> {
         let num = self.att.len();
-        self.att.push(Bytes::copy_from_slice(v));
+        // A `Binary`'s buffer is shared, not copied (see `binary::take_lent`).
+        let attachment = crate::binary::take_lent(v).unwrap_or_else(|| Bytes::copy_from_slice(v));
+        self.att.push(attachment);
         write_placeholder(self.out, num)
     }
 

@@ -4,8 +4,9 @@
 //!
 //! - `ClientToServerEvents`: the `#[emit]` events, `ServerToClientEvents`: the `#[on]` events,
 //!   each as `eventName: (arg: T, ...) => void`. An event with an ack takes a trailing
-//!   `callback: (ack: T) => void` (`callback: () => void` for an empty ack): the receiving
-//!   handler calls it to answer. A socket.io server writes
+//!   `callback: (ack: T) => void` (`callback: () => void` for an empty ack,
+//!   `(ack0: A, ack1: B) => void` for several values, `(err: E | null, data?: T) => void` for
+//!   Node's `(err, data)` convention): the receiving handler calls it to answer. A socket.io server writes
 //!   `new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>()`,
 //!   a client `Socket<ServerToClientEvents, ClientToServerEvents>`.
 //! - With several namespaces, each gets its own pair, prefixed with the namespace in
@@ -163,15 +164,24 @@ impl Ts<'_> {
                 "callback"
             };
             let mut notes = Notes::default();
-            let (signature, what) = match &event.ack {
-                AckDef::Value(schema) => {
-                    let ty = self.ty(schema.as_value(), 1, &mut notes).text;
-                    (
-                        format!("(ack: {ty}) => void"),
-                        "call it once with the reply",
-                    )
+            let ack = event.ack.args().unwrap_or_default();
+            let ack_params: Vec<String> = ack
+                .iter()
+                .map(|arg| {
+                    let ty = self.ty(arg.schema.as_value(), 1, &mut notes).text;
+                    let optional = if arg.optional { "?" } else { "" };
+                    format!("{}{optional}: {ty}", param_name(&arg.name))
+                })
+                .collect();
+            let signature = format!("({}) => void", ack_params.join(", "));
+            let what = match &event.ack {
+                AckDef::Value(_) => "call it once with the reply",
+                AckDef::Values(_) => "call it once with the reply's arguments",
+                AckDef::Result { .. } => {
+                    "call it once, Node-style: `callback(null, data)` on success, \
+                     `callback(err)` on failure"
                 }
-                _ => ("() => void".to_owned(), "call it once, without a value"),
+                _ => "call it once, without a value",
             };
             let mut tag = format!("@param {callback} The acknowledgement: {what}.");
             for note in notes.0 {

@@ -21,6 +21,12 @@ export interface ClientToServerEvents {
    * @param ackCallback The acknowledgement: call it once with the reply.
    */
   "room:update/v2": (type: string, data: unknown, callback: Record2, ackCallback: (ack: Page) => void) => void;
+  /**
+   * An ack of several values: the roll, then its text.
+   *
+   * @param callback The acknowledgement: call it once with the reply's arguments.
+   */
+  roll: (sides: number, callback: (ack0: number, ack1: string) => void) => void;
 }
 
 /**
@@ -40,6 +46,12 @@ export interface ServerToClientEvents {
   tick: (n: number, lag: number | null, callback: (ack: number) => void) => void;
   /** The server is going away. */
   bye: (last: Page2) => void;
+  /**
+   * Node's `callback(err, data)`.
+   *
+   * @param callback The acknowledgement: call it once, Node-style: `callback(null, data)` on success, `callback(err)` on failure.
+   */
+  lookup: (id: number, callback: (err: string | null, data?: Member) => void) => void;
 }
 
 /** Events between the servers of a cluster (`serverSideEmit`): the contract declares none. */
