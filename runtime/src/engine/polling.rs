@@ -385,7 +385,12 @@ impl PollingTransport {
     /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes and
     /// the packet limit (see [`batch`]).
     fn batch(&self, queue: &mut VecDeque<Queued>) -> (String, usize) {
-        batch(queue, self.revision, self.max_payload, self.max_post_packets)
+        batch(
+            queue,
+            self.revision,
+            self.max_payload,
+            self.max_post_packets,
+        )
     }
 
     /// Whether a POST is under way.
@@ -481,10 +486,16 @@ mod tests {
         );
         assert_eq!(packets, 1);
         // 5 + 1 + 5 bytes fit in 11, a third frame does not.
-        assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("42[2]\x1e42[3]".into(), 2));
+        assert_eq!(
+            batch(&mut queue, Revision::V4, 11, 16),
+            ("42[2]\x1e42[3]".into(), 2)
+        );
         queue.push_back(text(&"x".repeat(100)));
         assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("42[4]".into(), 1));
-        assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("x".repeat(100), 1));
+        assert_eq!(
+            batch(&mut queue, Revision::V4, 11, 16),
+            ("x".repeat(100), 1)
+        );
         assert!(queue.is_empty());
     }
 }
