@@ -12,7 +12,9 @@
 
 use std::time::{Duration, Instant};
 
-use ferrio::{DisconnectReason, Error, Manager, ManagerBuilder, ManagerEvent, TransportKind};
+use ferrio::{
+    DisconnectReason, Error, Manager, ManagerBuilder, ManagerEvent, ServerVersion, TransportKind,
+};
 use ferrio_suite::hostile::{
     http_head, http_response, ws_frame, ws_header, ws_text, Act, Opening, Seen,
 };
@@ -571,13 +573,16 @@ async fn connect_errors_name_their_cause_once() {
 }
 
 // ---- servers of an older protocol -----------------------------------------------------------
+//
+// A socket.io 2 server is spoken to (tests/legacy_v2.rs, against the real one); these are the
+// cases where the client must not: a manager set to `ServerVersion::V3OrLater`.
 
 fn assert_legacy(r: &ferrio::Result<()>, what: &str) {
     match r {
         Err(e @ Error::LegacyServer) => {
             let message = e.to_string();
             assert!(
-                message.contains("older protocol") && message.contains("socket.io 3 or 4"),
+                message.contains("socket.io 2.x") && message.contains("ServerVersion::V3OrLater"),
                 "{what}: an unclear message: {message}"
             );
         }
@@ -589,18 +594,22 @@ async fn a_length_prefixed_handshake_is_a_legacy_server(w: Wire) {
     let panics = PanicCounter::start();
     let server = HostileServer::start().await;
     server.set_opening(Opening::LengthPrefixed);
-    let m = build(client(&server, w).reconnection(false));
+    let m = build(
+        client(&server, w)
+            .server_version(ServerVersion::V3OrLater)
+            .reconnection(false),
+    );
     let mut evs = m.events();
     let s = m.socket("/").build();
     let mut errors = connect_errors(&s);
     let r = within(STEP, s.connect()).await;
     assert_legacy(&r, "a length-prefixed handshake");
     let error = errors.next(STEP).await;
-    assert!(error.message.contains("older protocol"), "{error:?}");
+    assert!(error.message.contains("socket.io 2.x"), "{error:?}");
     next_manager_event(
         &mut evs,
         STEP,
-        |e| matches!(e, ManagerEvent::Error(m) if m.contains("older protocol")),
+        |e| matches!(e, ManagerEvent::Error(m) if m.contains("socket.io 2.x")),
     )
     .await;
     assert!(!s.connected());
@@ -621,7 +630,7 @@ async fn a_legacy_server_is_not_retried_until_the_connect_timeout(w: Wire) {
     let panics = PanicCounter::start();
     let server = HostileServer::start().await;
     server.set_opening(Opening::LengthPrefixed);
-    let m = build(client(&server, w));
+    let m = build(client(&server, w).server_version(ServerVersion::V3OrLater));
     let r = within(STEP, m.socket("/").connect()).await;
     assert_legacy(&r.map(|_| ()), "with reconnection on");
     m.close();
@@ -631,19 +640,21 @@ async fn a_legacy_server_is_not_retried_until_the_connect_timeout(w: Wire) {
 /// What a real socket.io 2 server sends over websocket: an Engine.IO v3 open packet, which
 /// looks like a v4 one, then its unasked CONNECT of `/` without data (`40`). socket.io-client
 /// reports "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client"
-/// as a `connect_error`; ferrio must fail the connect too, not loop on parse errors.
+/// as a `connect_error`; ferrio, set to `ServerVersion::V3OrLater`, fails the connect with
+/// `LegacyServer`, not a loop on parse errors (under `Auto` it opens a session in the 2.x
+/// protocol instead: tests/legacy_v2.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socketio_v2_server_over_websocket_is_a_legacy_server() {
     let panics = PanicCounter::start();
     let server = HostileServer::start().await;
     server.set_opening(Opening::SocketIoV2);
-    let m = build(client(&server, Wire::Websocket).reconnection(false));
+    let m = build(
+        client(&server, Wire::Websocket)
+            .server_version(ServerVersion::V3OrLater)
+            .reconnection(false),
+    );
     let r = within(STEP, m.socket("/").connect()).await;
-    match &r {
-        Err(Error::LegacyServer) => {}
-        Err(Error::ConnectError(e)) if e.message.contains("v2") => {}
-        other => panic!("expected a legacy-server error, got {other:?}"),
-    }
+    assert_legacy(&r.map(|_| ()), "a socket.io 2 open over websocket");
     server.set_opening(Opening::V4);
     let s = within(STEP, m.socket("/").connect())
         .await

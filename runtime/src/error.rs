@@ -35,8 +35,11 @@ pub enum Error {
     /// The server sent something that is not Socket.IO.
     #[error("protocol error: {0}")]
     Protocol(#[from] crate::protocol::ProtocolError),
-    /// The server speaks an older protocol (socket.io 2.x / Engine.IO v3).
-    #[error("the server speaks an older protocol (Engine.IO v2/v3, socket.io 2.x); ferrio needs a socket.io 3 or 4 server")]
+    /// The server speaks socket.io 2.x (Engine.IO v3) and the manager is set to socket.io
+    /// 3 or later ([`ServerVersion::V3OrLater`](crate::ServerVersion::V3OrLater)), or it
+    /// framed a websocket message as a polling body, which no socket.io server does. The
+    /// default, [`ServerVersion::Auto`](crate::ServerVersion::Auto), speaks to 2.x servers.
+    #[error("the server speaks socket.io 2.x (Engine.IO v3) and the manager is set to ServerVersion::V3OrLater (ServerVersion::Auto, the default, speaks to it), or it framed a websocket message as a polling body")]
     LegacyServer,
     /// The URL or an option is invalid.
     #[error("invalid configuration: {0}")]

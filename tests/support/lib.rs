@@ -2,7 +2,8 @@
 //!
 //! - [`NodePeer`]: the official Node `socket.io` server of `tests/peer/` (installed with
 //!   `npm ci` when needed, started on a free loopback port, stopped by its handle, restartable
-//!   on the same port); [`shared_peer`] is one such server shared by a whole test binary.
+//!   on the same port); [`shared_peer`] is one such server shared by a whole test binary;
+//!   `PeerOptions::v2()` starts the socket.io 2.x peer of `tests/peer-v2/` instead.
 //! - [`Proxy`]: a loopback TCP proxy that passes, stalls or cuts connections on command.
 //! - [`ProxyServer`]: real HTTP `CONNECT` (tinyproxy) and SOCKS5 (microsocks) proxies,
 //!   installed with apt-get when missing, on a free loopback port.
@@ -46,8 +47,8 @@ pub use client::{
 pub use hostile::{HostileServer, PanicCounter};
 pub use node_server::NodeServer;
 pub use peer::{
-    ensure_installed, peer_dir, peer_v3_dir, require_node, shared_peer, NodePeer, PeerOptions,
-    SharedPeer,
+    ensure_installed, peer_dir, peer_v2_dir, peer_v3_dir, require_node, shared_peer,
+    shared_peer_v2, NodePeer, PeerOptions, SharedPeer,
 };
 pub use proxy::{Mode, Proxy};
 pub use proxy_servers::{ProxyServer, TempDir};

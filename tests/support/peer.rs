@@ -69,12 +69,27 @@ pub struct PeerOptions {
     /// The npm folder the server's packages come from (`MODULES`), installed like the
     /// peer's; `None` is `tests/peer` (socket.io 4.x). See [`peer_v3_dir`].
     pub modules: Option<PathBuf>,
+    /// The peer's folder (its `server.js` and lockfile); `None` is [`peer_dir`], the 4.x
+    /// peer. [`PeerOptions::v2`] picks the socket.io 2.x peer of `tests/peer-v2/`.
+    pub dir: Option<PathBuf>,
 }
 
 impl PeerOptions {
     /// The defaults of socket.io.
     pub fn new() -> Self {
         Self::default()
+    }
+    /// The socket.io 2.x peer (`tests/peer-v2/`, Engine.IO v3), with its defaults; the
+    /// options it does not know (recovery, cookies, TLS...) are ignored by it.
+    pub fn v2() -> Self {
+        PeerOptions {
+            dir: Some(peer_v2_dir()),
+            ..Self::default()
+        }
+    }
+    /// The folder of the peer these options start.
+    pub fn peer_dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(peer_dir)
     }
     /// Sets `pingInterval`.
     pub fn ping_interval(mut self, d: Duration) -> Self {
@@ -256,6 +271,13 @@ pub fn peer_v3_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("peer-v3")
+}
+
+/// The folder of the socket.io 2.x peer: `<workspace>/tests/peer-v2`.
+pub fn peer_v2_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("peer-v2")
 }
 
 fn node_bin() -> String {
@@ -530,8 +552,13 @@ impl NodePeer {
 
     /// Starts the server (installing it first when needed).
     pub async fn try_start(options: PeerOptions) -> Result<NodePeer, String> {
-        ensure_installed().await?;
-        ensure_installed_in(&options.modules_dir()).await?;
+        match &options.dir {
+            None => {
+                ensure_installed().await?;
+                ensure_installed_in(&options.modules_dir()).await?;
+            }
+            Some(dir) => ensure_installed_in(dir).await?,
+        }
         let output = Arc::new(Output::default());
         let (child, stdin, port) = spawn(&options, options.port, &output).await?;
         Ok(NodePeer {
@@ -776,7 +803,7 @@ async fn spawn(
     port: u16,
     output: &Arc<Output>,
 ) -> Result<(Child, ChildStdin, u16), String> {
-    let dir = peer_dir();
+    let dir = options.peer_dir();
     let mut cmd = Command::new(node_bin());
     cmd.arg("server.js")
         .args(options.args(port))
@@ -880,10 +907,23 @@ impl SharedPeer {
 }
 
 static SHARED: OnceCell<Result<SharedPeer, String>> = OnceCell::const_new();
+static SHARED_V2: OnceCell<Result<SharedPeer, String>> = OnceCell::const_new();
 
 /// The process-wide shared reference server (see [`SharedPeer`]).
 pub async fn shared_peer() -> SharedPeer {
-    let r = SHARED
+    shared(&SHARED, PeerOptions::default).await
+}
+
+/// The process-wide shared socket.io 2.x server (`PeerOptions::v2()`, see [`SharedPeer`]).
+pub async fn shared_peer_v2() -> SharedPeer {
+    shared(&SHARED_V2, PeerOptions::v2).await
+}
+
+async fn shared(
+    cell: &'static OnceCell<Result<SharedPeer, String>>,
+    options: fn() -> PeerOptions,
+) -> SharedPeer {
+    let r = cell
         .get_or_init(|| async {
             let (tx, rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
             let spawned = std::thread::Builder::new()
@@ -900,7 +940,7 @@ pub async fn shared_peer() -> SharedPeer {
                         }
                     };
                     rt.block_on(async move {
-                        match NodePeer::try_start(PeerOptions::default()).await {
+                        match NodePeer::try_start(options()).await {
                             Ok(peer) => {
                                 let _ = tx.send(Ok(peer.port()));
                                 // Keep the peer (and the tasks draining its pipes) for the life of

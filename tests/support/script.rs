@@ -221,6 +221,12 @@ pub struct ScriptConfig {
     pub upgrades: bool,
     /// End a session whose ping gets no pong within `pingTimeout` (as engine.io does).
     pub server_timeout: bool,
+    /// Speak as a socket.io 2 server: Engine.IO v3 (length-prefixed polling bodies, `b4`
+    /// base64, a type byte before websocket binary, the client pings and the server answers;
+    /// `Act::Pinging(false)` then stops the answers, and `server_timeout` does nothing) and
+    /// Socket.IO protocol 4 (`/` connected unasked after the open, CONNECT answers without
+    /// data, `?query` in a CONNECT's namespace, refusals as a string).
+    pub legacy: bool,
 }
 
 impl Default for ScriptConfig {
@@ -230,6 +236,7 @@ impl Default for ScriptConfig {
             ping_timeout: Duration::from_millis(300),
             upgrades: true,
             server_timeout: false,
+            legacy: false,
         }
     }
 }
@@ -458,6 +465,11 @@ impl Shared {
             sid,
             transport: if websocket { "websocket" } else { "polling" },
         });
+        if self.cfg.legacy {
+            // socket.io 2 connects `/` by itself; the client pings.
+            self.on_socketio(&sess, "0");
+            return sess;
+        }
         // pings, and the server-side heartbeat
         let s = self.clone();
         let p = sess.clone();
@@ -495,6 +507,17 @@ impl Shared {
 
     fn handshake(&self, sid: &str, upgrades: bool) -> String {
         let upgrades: Vec<&str> = if upgrades { vec!["websocket"] } else { vec![] };
+        if self.cfg.legacy {
+            return format!(
+                "0{}",
+                json!({
+                    "sid": sid,
+                    "upgrades": upgrades,
+                    "pingInterval": self.cfg.ping_interval.as_millis() as u64,
+                    "pingTimeout": self.cfg.ping_timeout.as_millis() as u64,
+                })
+            );
+        }
         format!(
             "0{}",
             json!({
@@ -510,9 +533,12 @@ impl Shared {
     /// A packet from the client; replies go to the session's queue.
     fn on_packet(self: &Arc<Self>, sess: &Arc<Session>, text: &str) {
         match text.as_bytes().first() {
-            Some(b'2') => {
-                sess.update(|st| st.queue.push_back(Out::Text(format!("3{}", &text[1..]))))
-            }
+            Some(b'2') => sess.update(|st| {
+                // A socket.io 2 server that stopped "pinging" stops answering instead.
+                if st.pinging || !self.cfg.legacy {
+                    st.queue.push_back(Out::Text(format!("3{}", &text[1..])));
+                }
+            }),
             Some(b'3') => sess.update(|st| st.pong_seen = true),
             Some(b'1') => {
                 self.report(Seen::ClientClosed {
@@ -536,6 +562,8 @@ impl Shared {
             nsp = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or("");
         }
+        // Protocol 4: a CONNECT's query rides in the namespace.
+        let nsp = nsp.split('?').next().unwrap_or(nsp);
         let prefix = nsp_prefix(nsp);
         match kind {
             '0' => {
@@ -547,7 +575,12 @@ impl Shared {
                         .copied()
                         .unwrap_or(settings.connect)
                 };
-                let sock = (reply == ConnectReply::Accept).then(|| format!("S{}", self.next_id()));
+                // socket.io 2 names a socket after the engine session, as the client does.
+                let sock = (reply == ConnectReply::Accept).then(|| match (self.cfg.legacy, nsp) {
+                    (true, "/") => sess.sid.clone(),
+                    (true, _) => format!("{nsp}#{}", sess.sid),
+                    (false, _) => format!("S{}", self.next_id()),
+                });
                 self.report(Seen::Connect {
                     sid: sess.sid.clone(),
                     nsp: nsp.to_owned(),
@@ -558,6 +591,15 @@ impl Shared {
                 }
                 sess.update(|st| {
                     let text = match (&sock, reply) {
+                        // Protocol 4: an answer without data, a refusal as a string.
+                        (Some(sock), _) if self.cfg.legacy => {
+                            st.sockets.retain(|(n, _)| n != nsp);
+                            st.sockets.push((nsp.to_owned(), sock.clone()));
+                            format!("40{prefix}")
+                        }
+                        (None, _) if self.cfg.legacy => {
+                            format!(r#"44{prefix}"refused by script""#)
+                        }
                         (Some(sock), _) => {
                             st.sockets.retain(|(n, _)| n != nsp);
                             st.sockets.push((nsp.to_owned(), sock.clone()));
@@ -905,7 +947,11 @@ async fn serve_requests(
             (Some("polling"), None) if head.method == "GET" => {
                 let response = if accepting {
                     let sess = shared.new_session(false);
-                    let body = shared.handshake(&sess.sid, shared.cfg.upgrades);
+                    let open = shared.handshake(&sess.sid, shared.cfg.upgrades);
+                    let body = match shared.cfg.legacy {
+                        true => legacy_body(&[Out::Text(open)]),
+                        false => open,
+                    };
                     http_response(200, body.as_bytes())
                 } else {
                     http_response(502, b"Bad Gateway")
@@ -972,7 +1018,10 @@ enum GetStep {
     Ended,
 }
 
-fn polling_body(items: &[Out]) -> String {
+fn polling_body(items: &[Out], legacy: bool) -> String {
+    if legacy {
+        return legacy_body(items);
+    }
     let mut body = String::new();
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -987,6 +1036,47 @@ fn polling_body(items: &[Out]) -> String {
         }
     }
     body
+}
+
+/// An Engine.IO v3 text body: `<length>:<packet>`, the length in UTF-16 code units (as
+/// engine.io-parser 2 measures JavaScript strings), binary as `b4<base64>`.
+fn legacy_body(items: &[Out]) -> String {
+    let mut body = String::new();
+    for item in items {
+        let packet = match item {
+            Out::Text(text) => text.clone(),
+            Out::Binary(bytes) => format!(
+                "b4{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            ),
+        };
+        body.push_str(&format!("{}:{packet}", packet.encode_utf16().count()));
+    }
+    body
+}
+
+/// The packets of an Engine.IO v3 text body (what `legacy_body` writes); stops at the first
+/// malformed one.
+fn legacy_packets(body: &str) -> Vec<String> {
+    let mut packets = Vec::new();
+    let mut rest = body;
+    while let Some((len, tail)) = rest.split_once(':') {
+        let Ok(units) = len.parse::<usize>() else {
+            break;
+        };
+        let mut counted = 0;
+        let end = tail
+            .char_indices()
+            .find(|(_, c)| {
+                let done = counted >= units;
+                counted += c.len_utf16();
+                done
+            })
+            .map_or(tail.len(), |(i, _)| i);
+        packets.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    packets
 }
 
 async fn poll_get(
@@ -1058,7 +1148,7 @@ async fn poll_get(
         GetStep::Noop => (vec![Out::Text("6".into())], false),
         GetStep::Body(items, half) => (items, half),
     };
-    let body = polling_body(&items);
+    let body = polling_body(&items, shared.cfg.legacy);
     shared.report(Seen::Polled {
         sid: sess.sid.clone(),
         packets: items.len(),
@@ -1111,8 +1201,14 @@ async fn poll_post(
         () = reader.eof() => return Next::Close,
     }
     let text = String::from_utf8_lossy(body);
-    for segment in text.split('\x1e') {
-        shared.on_packet(sess, segment);
+    if shared.cfg.legacy {
+        for packet in legacy_packets(&text) {
+            shared.on_packet(sess, &packet);
+        }
+    } else {
+        for segment in text.split('\x1e') {
+            shared.on_packet(sess, segment);
+        }
     }
     match write.write_all(&http_response(200, b"ok")).await {
         Ok(()) if !lock(&sess.st).ended => Next::KeepAlive,
@@ -1331,6 +1427,10 @@ async fn websocket_session(
                         Out::Text(text) => {
                             closing |= text == "1";
                             bytes.extend_from_slice(&ws_text(text));
+                        }
+                        // Engine.IO v3: the packet type byte (a message) first.
+                        Out::Binary(b) if shared.cfg.legacy => {
+                            bytes.extend_from_slice(&ws_frame(0x2, &[&[4], &b[..]].concat()))
                         }
                         Out::Binary(b) => bytes.extend_from_slice(&ws_frame(0x2, b)),
                     }

@@ -1,6 +1,6 @@
 //! Feeds arbitrary bytes to every decoder a server's bytes reach: Engine.IO text packets,
-//! long-polling bodies, Socket.IO packets, msgpack packets, binary placeholders and typed
-//! argument decoding.
+//! long-polling bodies (v4 and v3), Socket.IO packets, msgpack packets, binary placeholders
+//! and typed argument decoding.
 //! Any panic, hang or runaway allocation is a finding.
 
 #![no_main]
@@ -13,9 +13,16 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(decoded) = msgpack::decode(&Bytes::copy_from_slice(data)) {
         let _ = packet::decode(&decoded.text[1..]);
     }
+    // Engine.IO v3 (socket.io 2) bodies and binary frames are bytes, in either framing.
+    let bytes = Bytes::copy_from_slice(data);
+    for segment in engine::decode_payload_v3(&bytes) {
+        let _ = segment;
+    }
+    let _ = engine::decode_binary_v3(&bytes);
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let _ = engine::decode_text_v3(text);
     let _ = engine::decode_text(text);
     for segment in engine::decode_payload(text) {
         let _ = segment;

@@ -1,5 +1,9 @@
-//! The Engine.IO v4 client: the handshake, the websocket and long-polling transports, the
-//! upgrade from polling to websocket, and the heartbeat.
+//! The Engine.IO client: the handshake, the websocket and long-polling transports, the
+//! upgrade from polling to websocket, and the heartbeat, in protocol revision 4 (socket.io
+//! 3 and 4) and revision 3 (socket.io 2). A session speaks one [`Revision`], chosen by the
+//! configured [`ServerVersion`] or, by default, read from the polling handshake; the
+//! revisions differ in the framing (the transports and `protocol::engine`) and in who
+//! pings (the heartbeat step of [`Engine::poll_next`]), nothing else.
 //!
 //! [`Engine`] is driven by one task (the manager's): [`Engine::next`] yields what arrived
 //! and is cancel-safe, so the task can `select!` on it. Writes are queued with
@@ -34,8 +38,8 @@ pub(crate) use flow::{Flow, HIGH_WATER};
 use polling::PollingTransport;
 use websocket::WsTransport;
 
-use crate::protocol::engine::{decode_text, EnginePacket, Frame, Handshake};
-use crate::{DisconnectReason, TransportKind};
+use crate::protocol::engine::{decode_text, EnginePacket, Frame, Handshake, Revision};
+use crate::{DisconnectReason, ServerVersion, TransportKind};
 
 /// Everything needed to open an Engine.IO session, fixed when the manager is built.
 #[derive(Debug)]
@@ -72,6 +76,11 @@ pub(crate) struct EngineConfig {
     /// Whether the last websocket of this manager worked and no transport failed since
     /// (socket.io: `priorWebsocketSuccess`, which is global to the process there).
     pub(crate) websocket_worked: AtomicBool,
+    /// The server's version: which Engine.IO revision the handshake asks for.
+    pub(crate) version: ServerVersion,
+    /// Under [`ServerVersion::Auto`]: the last server found was a socket.io 2 one, so the
+    /// next handshakes ask for `EIO=3` (a websocket handshake cannot find out by itself).
+    pub(crate) seen_v2: AtomicBool,
     /// The most one polling POST carries: Engine.IO packets, and bytes (below the server's
     /// `maxPayload`). See `ManagerBuilder::polling_post_limit`.
     pub(crate) post_limit: (usize, usize),
@@ -125,8 +134,13 @@ fn stamp() -> String {
 }
 
 impl EngineConfig {
-    /// The URL of a request: the base plus `EIO=4`, the transport and the session id.
-    pub(crate) fn url(&self, transport: TransportKind, sid: Option<&str>) -> url::Url {
+    /// The URL of a request: the base plus `EIO`, the transport and the session id.
+    pub(crate) fn url(
+        &self,
+        transport: TransportKind,
+        sid: Option<&str>,
+        revision: Revision,
+    ) -> url::Url {
         let mut url = self.base.clone();
         if transport == TransportKind::Websocket {
             let scheme = if self.tls.is_some() { "wss" } else { "ws" };
@@ -135,7 +149,7 @@ impl EngineConfig {
         }
         {
             let mut query = url.query_pairs_mut();
-            query.append_pair("EIO", "4");
+            query.append_pair("EIO", revision.as_query());
             query.append_pair("transport", transport.as_str());
             if let Some(sid) = sid {
                 query.append_pair("sid", sid);
@@ -168,6 +182,24 @@ impl EngineConfig {
             order.truncate(1);
         }
         order
+    }
+
+    /// The revision a handshake asks for: 3 for a socket.io 2 server (set, or seen last
+    /// under `Auto`), else 4 (a socket.io 2 server answers in revision 3 whatever is asked,
+    /// which the polling handshake reads).
+    pub(crate) fn asked_revision(&self) -> Revision {
+        match self.version {
+            ServerVersion::V2 => Revision::V3,
+            ServerVersion::Auto if self.seen_v2.load(Ordering::Acquire) => Revision::V3,
+            ServerVersion::Auto | ServerVersion::V3OrLater => Revision::V4,
+        }
+    }
+
+    /// Under `Auto`, remembers which kind of server answered last (see `seen_v2`).
+    pub(crate) fn saw_v2(&self, seen: bool) {
+        if self.version == ServerVersion::Auto {
+            self.seen_v2.store(seen, Ordering::Release);
+        }
     }
 
     fn websocket_worked(&self, worked: bool) {
@@ -215,7 +247,7 @@ pub(crate) enum TransportError {
     Websocket(String),
     #[error("{0}")]
     Protocol(String),
-    #[error("the server speaks an older protocol (Engine.IO v2/v3, socket.io 2.x); ferrio needs a socket.io 3 or 4 server")]
+    #[error("the server speaks socket.io 2.x (Engine.IO v3), which the manager is set not to speak to (ServerVersion::V3OrLater), or in a framing no socket.io 2 server uses over the websocket")]
     LegacyServer,
     #[error("the websocket upgrade probe failed: {0}")]
     Probe(String),
@@ -243,6 +275,9 @@ pub(crate) struct Queued {
     pub(crate) ends_packet: bool,
 }
 
+/// What a handshake failure adds when it asked for Engine.IO v3.
+pub(crate) const V2_REFUSED: &str = " (the manager is set to socket.io 2.x, ServerVersion::V2, and asked for EIO=3, which socket.io 3 and 4 servers refuse)";
+
 /// The handshake over one transport.
 async fn open_transport(
     cfg: &Arc<EngineConfig>,
@@ -254,11 +289,14 @@ async fn open_transport(
             Ok((handshake, Transport::Polling(polling)))
         }
         TransportKind::Websocket => {
-            let mut ws = WsTransport::open(cfg, None).await?;
+            // Over a websocket, a socket.io 2 server's open packet looks like any other: the
+            // configured version says which revision this is (see `ServerVersion::Auto`).
+            let revision = cfg.asked_revision();
+            let mut ws = WsTransport::open(cfg, None, revision).await?;
             let handshake = match ws.recv().await {
                 Some(Ok(Incoming::Text(text))) => match decode_text(&text) {
                     Ok(EnginePacket::Open(handshake)) => handshake,
-                    _ if crate::protocol::engine::is_legacy_payload(&text) => {
+                    _ if crate::protocol::engine::is_legacy_payload(text.as_bytes()) => {
                         return Err(TransportError::LegacyServer)
                     }
                     _ => {
@@ -268,6 +306,11 @@ async fn open_transport(
                         )))
                     }
                 },
+                // A socket.io 3/4 server refusing `EIO=3` answers with an HTTP 400 written
+                // after its `101` (engine.io 6), which reads as a broken websocket frame.
+                Some(Err(e)) if revision == Revision::V3 => {
+                    return Err(TransportError::Handshake(format!("{e}{V2_REFUSED}")))
+                }
                 Some(Err(e)) => return Err(e),
                 _ => {
                     return Err(TransportError::Handshake(
@@ -322,6 +365,13 @@ impl Transport {
             Transport::Polling(_) => TransportKind::Polling,
         }
     }
+
+    fn revision(&self) -> Revision {
+        match self {
+            Transport::Websocket(ws) => ws.revision(),
+            Transport::Polling(polling) => polling.revision(),
+        }
+    }
 }
 
 /// Where the upgrade from polling to websocket stands.
@@ -343,7 +393,8 @@ pub(crate) enum EngineEvent {
     Message(Utf8Bytes),
     /// A binary message: an attachment.
     Binary(Bytes),
-    /// The server pinged; the pong is queued.
+    /// A heartbeat: the server pinged and the pong is queued (revision 4), or the client
+    /// pinged (revision 3).
     Ping,
     /// The transport is now the websocket (the upgrade completed).
     Upgraded,
@@ -361,7 +412,17 @@ pub(crate) struct Engine {
     handshake: Handshake,
     outbox: VecDeque<Queued>,
     upgrade: Upgrade,
+    /// The session's revision: which side pings, how frames are written.
+    revision: Revision,
+    /// Whether the handshake was a polling one, whose framing tells the revision (a
+    /// websocket handshake's does not).
+    framed: bool,
+    /// When the server is given up on: `pingInterval + pingTimeout` after the last ping
+    /// (revision 4) or packet (revision 3), `pingTimeout` after a ping of the client's.
     ping_deadline: Pin<Box<Sleep>>,
+    /// Revision 3 only: when the client sends its next ping (`None` while a pong is
+    /// awaited).
+    next_ping: Option<Pin<Box<Sleep>>>,
     flow: Arc<Flow>,
     /// Whether received packets are taken (off while listeners are too far behind).
     reading: bool,
@@ -393,6 +454,11 @@ impl Engine {
                 }
                 Err(e) => {
                     cfg.websocket_worked(false);
+                    // Asked for EIO=3 because the last server was a socket.io 2 one: the next
+                    // attempt asks for 4 again (the server may have been replaced).
+                    if cfg.asked_revision() == Revision::V3 {
+                        cfg.saw_v2(false);
+                    }
                     // Another transport cannot change the server's protocol.
                     if matches!(e, TransportError::LegacyServer) {
                         return Err(e);
@@ -412,13 +478,23 @@ impl Engine {
         flow: Arc<Flow>,
     ) -> Engine {
         let deadline = Instant::now() + handshake.ping_deadline();
+        let revision = transport.revision();
+        let framed = transport.kind() == TransportKind::Polling;
+        // In revision 3 the client pings first, one `pingInterval` after the open.
+        let next_ping = (revision == Revision::V3).then(|| {
+            let at = Instant::now() + Duration::from_millis(handshake.ping_interval);
+            Box::pin(tokio::time::sleep_until(at))
+        });
         let mut engine = Engine {
             cfg,
             transport,
             handshake,
             outbox: VecDeque::new(),
             upgrade: Upgrade::Idle,
+            revision,
+            framed,
             ping_deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            next_ping,
             flow,
             reading: true,
             queued_frames: 0,
@@ -435,8 +511,9 @@ impl Engine {
         if matches!(self.transport, Transport::Polling(_)) && offered && allowed {
             let cfg = self.cfg.clone();
             let sid = self.handshake.sid.clone();
+            let revision = self.revision;
             self.upgrade = Upgrade::Probing(tokio::spawn(async move {
-                let mut ws = WsTransport::open(&cfg, Some(&sid)).await?;
+                let mut ws = WsTransport::open(&cfg, Some(&sid), revision).await?;
                 ws.send_now(Frame::PROBE).await?;
                 match tokio::time::timeout(cfg.probe_timeout, ws.recv()).await {
                     Ok(Some(Ok(Incoming::Text(text)))) if text.as_str() == "3probe" => Ok(ws),
@@ -464,6 +541,18 @@ impl Engine {
         self.transport.kind()
     }
 
+    /// The session's Engine.IO revision: 3 means a socket.io 2 server, which speaks
+    /// Socket.IO protocol 4.
+    pub(crate) fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// Whether the revision was read from the handshake (a polling one), rather than taken
+    /// from what was asked (a websocket one).
+    pub(crate) fn revision_was_read(&self) -> bool {
+        self.framed
+    }
+
     /// Whether received packets are taken: off, `next` only writes, upgrades and watches
     /// the heartbeat (a server whose pings are not read ends in a ping timeout).
     pub(crate) fn set_reading(&mut self, reading: bool) {
@@ -488,6 +577,9 @@ impl Engine {
         loop {
             if self.ping_deadline.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(EngineEvent::Closed(DisconnectReason::PingTimeout));
+            }
+            if let Some(event) = self.poll_ping(cx) {
+                return Poll::Ready(event);
             }
             if let Some(event) = self.poll_upgrade(cx) {
                 return Poll::Ready(event);
@@ -514,6 +606,20 @@ impl Engine {
                 return Poll::Ready(event);
             }
         }
+    }
+
+    /// Revision 3: the client's ping is due -> it is queued, and the server has
+    /// `pingTimeout` to answer (engine.io-client 3's `setPing`).
+    fn poll_ping(&mut self, cx: &mut Context<'_>) -> Option<EngineEvent> {
+        let next = self.next_ping.as_mut()?;
+        if next.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        self.next_ping = None;
+        self.queue(Frame::PING);
+        let deadline = Instant::now() + Duration::from_millis(self.handshake.ping_timeout);
+        self.ping_deadline.as_mut().reset(deadline);
+        Some(EngineEvent::Ping)
     }
 
     /// Whether the upgrade waits for nothing more: polling paused and drained.
@@ -609,12 +715,30 @@ impl Engine {
 
     /// Handles one packet; gives the event it makes, if any.
     fn on_incoming(&mut self, incoming: Incoming) -> Option<EngineEvent> {
+        if self.revision == Revision::V3 {
+            // Any packet shows the server alive (engine.io-client 3's `heartbeat`), unless a
+            // ping of the client's awaits its pong: then only the pong (or the deadline) ends
+            // the wait.
+            if self.next_ping.is_some() {
+                let deadline = Instant::now() + self.handshake.ping_deadline();
+                self.ping_deadline.as_mut().reset(deadline);
+            }
+        }
         let text = match incoming {
             Incoming::Binary(bytes) => return Some(EngineEvent::Binary(bytes)),
             Incoming::Text(text) => text,
         };
         match decode_text(&text) {
             Ok(EnginePacket::Message(_)) => Some(EngineEvent::Message(text)),
+            Ok(EnginePacket::Pong(_)) if self.revision == Revision::V3 => {
+                let deadline = Instant::now() + self.handshake.ping_deadline();
+                self.ping_deadline.as_mut().reset(deadline);
+                let at = Instant::now() + Duration::from_millis(self.handshake.ping_interval);
+                self.next_ping = Some(Box::pin(tokio::time::sleep_until(at)));
+                None
+            }
+            // A revision 3 server never pings (but for the probe, which has no place here).
+            Ok(EnginePacket::Ping(_)) if self.revision == Revision::V3 => None,
             Ok(EnginePacket::Ping(_)) => {
                 self.queue(Frame::PONG);
                 let deadline = Instant::now() + self.handshake.ping_deadline();

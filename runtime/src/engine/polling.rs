@@ -10,6 +10,13 @@
 //! answered (a stalled POST holds the packets back in the engine's queue, where the flow
 //! control sees them). Pausing for an upgrade starts no new request and lets the ones in
 //! flight finish, while the engine keeps taking what they bring.
+//!
+//! The handshake's body tells the Engine.IO revision: a socket.io 2 server frames its
+//! bodies with lengths (revision 3), whatever the request asked for, so with
+//! [`ServerVersion::Auto`] the session simply goes on in revision 3 (engine.io 3 reads no
+//! `EIO` parameter). Binary from such a server comes in its binary body framing (it was not
+//! asked for base64, and need not be: both framings are read); the client always sends
+//! text bodies, binary as `b4<base64>`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -26,23 +33,26 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{connect, EngineConfig, Incoming, Queued, TransportError};
-use crate::protocol::engine::{self, EnginePacket, Handshake, PollingSegment};
-use crate::TransportKind;
+use crate::protocol::engine::{self, EnginePacket, Handshake, PollingSegment, Revision};
+use crate::{ServerVersion, TransportKind};
 
 /// One keep-alive HTTP/1.1 connection, reopened when the server closed it.
 struct HttpConnection {
     cfg: Arc<EngineConfig>,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The `EIO` the requests carry.
+    revision: Revision,
     /// The task driving the connection, which ends with the connection's own error (a TLS
     /// alert, a reset): a request then only learns that the channel closed.
     connection: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 impl HttpConnection {
-    fn new(cfg: Arc<EngineConfig>) -> Self {
+    fn new(cfg: Arc<EngineConfig>, revision: Revision) -> Self {
         HttpConnection {
             cfg,
             sender: None,
+            revision,
             connection: None,
         }
     }
@@ -87,7 +97,7 @@ impl HttpConnection {
         if let Err(e) = sender.ready().await {
             return Err(self.failure(e).await);
         }
-        let url = cfg.url(TransportKind::Polling, sid);
+        let url = cfg.url(TransportKind::Polling, sid, self.revision);
         let path_and_query = &url[url::Position::BeforePath..];
         let has_body = !body.is_empty();
         let mut request = Request::builder()
@@ -150,20 +160,39 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 pub(crate) async fn handshake(
     cfg: &Arc<EngineConfig>,
 ) -> Result<(Handshake, PollingTransport), TransportError> {
-    let mut get = HttpConnection::new(cfg.clone());
-    let body = get.request(Method::GET, None, Bytes::new()).await?;
-    let body = std::str::from_utf8(&body)
-        .map_err(|_| TransportError::Handshake("the handshake is not UTF-8".into()))?;
-    if engine::is_legacy_payload(body) {
-        return Err(TransportError::LegacyServer);
-    }
-    let mut segments = engine::decode_payload(body);
-    let handshake = match segments.next() {
-        Some(Ok(PollingSegment::Text(text))) => match engine::decode_text(text) {
+    let mut get = HttpConnection::new(cfg.clone(), cfg.asked_revision());
+    let body = get
+        .request(Method::GET, None, Bytes::new())
+        .await
+        .map_err(|e| match e {
+            TransportError::Status(400, _) if get.revision == Revision::V3 => {
+                TransportError::Handshake(format!("{e}{}", super::V2_REFUSED))
+            }
+            e => e,
+        })?;
+    let revision = match (engine::is_legacy_payload(&body), cfg.version) {
+        (true, ServerVersion::V3OrLater) => return Err(TransportError::LegacyServer),
+        (true, _) => Revision::V3,
+        (false, ServerVersion::V2) => {
+            return Err(TransportError::Handshake(
+                "the server does not speak Engine.IO v3: it is not a socket.io 2 server".into(),
+            ))
+        }
+        (false, _) => Revision::V4,
+    };
+    get.revision = revision;
+    cfg.saw_v2(revision == Revision::V3);
+    // A socket.io 2 server's handshake body also holds the root namespace's CONNECT.
+    let mut received = VecDeque::new();
+    split_body(revision, body.clone(), &mut received);
+    let shown = || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    let handshake = match received.pop_front() {
+        Some(Ok(Incoming::Text(text))) => match engine::decode_text(&text) {
             Ok(EnginePacket::Open(handshake)) => handshake,
             Ok(_) => {
                 return Err(TransportError::Handshake(format!(
-                    "expected an open packet, got {body:?}"
+                    "expected an open packet, got {:?}",
+                    shown()
                 )))
             }
             Err(e) => return Err(TransportError::Handshake(e.to_string())),
@@ -171,7 +200,8 @@ pub(crate) async fn handshake(
         Some(Err(e)) => return Err(TransportError::Handshake(e.to_string())),
         _ => {
             return Err(TransportError::Handshake(format!(
-                "expected an open packet, got {body:?}"
+                "expected an open packet, got {:?}",
+                shown()
             )))
         }
     };
@@ -183,11 +213,57 @@ pub(crate) async fn handshake(
             .max(1),
         max_post_packets: cfg.post_limit.0.max(1),
         get: Side::Idle(get),
-        post: Side::Idle(HttpConnection::new(cfg.clone())),
-        received: VecDeque::new(),
+        post: Side::Idle(HttpConnection::new(cfg.clone(), revision)),
+        received,
         paused: false,
+        revision,
     };
     Ok((handshake, transport))
+}
+
+/// Splits a GET body into its packets, onto `received`. Text packets are slices of the body
+/// (no copy); a malformed segment ends the list with its error, after the packets before it.
+fn split_body(
+    revision: Revision,
+    body: Bytes,
+    received: &mut VecDeque<Result<Incoming, TransportError>>,
+) {
+    let item = |segment: Result<PollingSegment<'_>, crate::protocol::ProtocolError>| match segment {
+        Ok(PollingSegment::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
+        Ok(PollingSegment::Text(segment)) => {
+            Utf8Bytes::try_from(body.slice_ref(segment.as_bytes()))
+                .map(Incoming::Text)
+                .map_err(|e| TransportError::Protocol(e.to_string()))
+        }
+        Err(e) => Err(TransportError::Protocol(e.to_string())),
+    };
+    let mut push = |item: Result<Incoming, TransportError>| {
+        let failed = item.is_err();
+        received.push_back(item);
+        !failed
+    };
+    match revision {
+        Revision::V3 => {
+            for segment in engine::decode_payload_v3(&body) {
+                if !push(item(segment)) {
+                    return;
+                }
+            }
+        }
+        Revision::V4 => {
+            let Ok(text) = std::str::from_utf8(&body) else {
+                push(Err(TransportError::Protocol(
+                    "a polling body is not UTF-8".into(),
+                )));
+                return;
+            };
+            for segment in engine::decode_payload(text) {
+                if !push(item(segment)) {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// A request in flight: it owns its connection and gives it back with the outcome.
@@ -248,6 +324,8 @@ pub(crate) struct PollingTransport {
     received: VecDeque<Result<Incoming, TransportError>>,
     /// Pausing for an upgrade: no new request.
     paused: bool,
+    /// The session's Engine.IO revision: how bodies are framed.
+    revision: Revision,
 }
 
 impl PollingTransport {
@@ -269,37 +347,15 @@ impl PollingTransport {
             }
             match ready!(self.get.poll(cx)) {
                 None => return Poll::Pending,
-                Some(Ok(body)) => self.take_body(body),
+                Some(Ok(body)) => split_body(self.revision, body, &mut self.received),
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
             }
         }
     }
 
-    /// Splits a GET body into its packets. Text packets are slices of the body (no copy);
-    /// a malformed segment ends the list with its error, after the packets before it.
-    fn take_body(&mut self, body: Bytes) {
-        let Ok(text) = std::str::from_utf8(&body) else {
-            self.received.push_back(Err(TransportError::Protocol(
-                "a polling body is not UTF-8".into(),
-            )));
-            return;
-        };
-        for segment in engine::decode_payload(text) {
-            let item = match segment {
-                Ok(PollingSegment::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
-                Ok(PollingSegment::Text(segment)) => {
-                    Utf8Bytes::try_from(body.slice_ref(segment.as_bytes()))
-                        .map(Incoming::Text)
-                        .map_err(|e| TransportError::Protocol(e.to_string()))
-                }
-                Err(e) => Err(TransportError::Protocol(e.to_string())),
-            };
-            let failed = item.is_err();
-            self.received.push_back(item);
-            if failed {
-                return;
-            }
-        }
+    /// The session's Engine.IO revision.
+    pub(crate) fn revision(&self) -> Revision {
+        self.revision
     }
 
     /// Writes what `queue` holds: completes the POST in flight, then starts the next one
@@ -330,7 +386,12 @@ impl PollingTransport {
     /// Takes frames from the front of `queue` into one body, up to `maxPayload` bytes and
     /// the packet limit (see [`batch`]).
     fn batch(&self, queue: &mut VecDeque<Queued>) -> (String, usize) {
-        batch(queue, self.max_payload, self.max_post_packets)
+        batch(
+            queue,
+            self.revision,
+            self.max_payload,
+            self.max_post_packets,
+        )
     }
 
     /// Whether a POST is under way.
@@ -357,11 +418,21 @@ impl PollingTransport {
 /// Takes frames from the front of `queue` into one body, up to `max_bytes` and `max_frames`
 /// (at least one frame; each frame is one Engine.IO packet, a binary attachment too: what
 /// a server counts). Gives the body and how many Socket.IO packets it completes.
-fn batch(queue: &mut VecDeque<Queued>, max_bytes: usize, max_frames: usize) -> (String, usize) {
+fn batch(
+    queue: &mut VecDeque<Queued>,
+    revision: Revision,
+    max_bytes: usize,
+    max_frames: usize,
+) -> (String, usize) {
     let mut size = 0;
     let mut taken = 0;
     for queued in queue.iter() {
-        let len = queued.frame.polling_len() + usize::from(taken > 0);
+        let framing = match revision {
+            Revision::V4 => usize::from(taken > 0),
+            // `<length>:`, and the type after a binary packet's `b`.
+            Revision::V3 => 12,
+        };
+        let len = queued.frame.polling_len() + framing;
         if taken > 0 && (size + len > max_bytes || taken == max_frames) {
             break;
         }
@@ -369,7 +440,11 @@ fn batch(queue: &mut VecDeque<Queued>, max_bytes: usize, max_frames: usize) -> (
         taken += 1;
     }
     let mut body = String::with_capacity(size);
-    engine::encode_payload(&mut body, queue.iter().take(taken).map(|q| &q.frame));
+    let frames = queue.iter().take(taken).map(|q| &q.frame);
+    match revision {
+        Revision::V4 => engine::encode_payload(&mut body, frames),
+        Revision::V3 => engine::encode_payload_v3(&mut body, frames),
+    }
     let packets = queue.drain(..taken).filter(|q| q.ends_packet).count();
     (body, packets)
 }
@@ -393,7 +468,7 @@ mod tests {
     fn a_post_body_keeps_to_both_limits() {
         let mut queue: VecDeque<Queued> = (0..5).map(|i| text(&format!("42[{i}]"))).collect();
         assert_eq!(
-            batch(&mut queue, usize::MAX, 2),
+            batch(&mut queue, Revision::V4, usize::MAX, 2),
             ("42[0]\x1e42[1]".into(), 2)
         );
         // A binary event: its header does not end the packet, its attachment does.
@@ -405,17 +480,23 @@ mod tests {
             frame: Frame::Text(r#"451-["b",{"_placeholder":true,"num":0}]"#.into()),
             ends_packet: false,
         });
-        let (body, packets) = batch(&mut queue, usize::MAX, 2);
+        let (body, packets) = batch(&mut queue, Revision::V4, usize::MAX, 2);
         assert_eq!(
             body,
             "451-[\"b\",{\"_placeholder\":true,\"num\":0}]\x1ebYWI="
         );
         assert_eq!(packets, 1);
         // 5 + 1 + 5 bytes fit in 11, a third frame does not.
-        assert_eq!(batch(&mut queue, 11, 16), ("42[2]\x1e42[3]".into(), 2));
+        assert_eq!(
+            batch(&mut queue, Revision::V4, 11, 16),
+            ("42[2]\x1e42[3]".into(), 2)
+        );
         queue.push_back(text(&"x".repeat(100)));
-        assert_eq!(batch(&mut queue, 11, 16), ("42[4]".into(), 1));
-        assert_eq!(batch(&mut queue, 11, 16), ("x".repeat(100), 1));
+        assert_eq!(batch(&mut queue, Revision::V4, 11, 16), ("42[4]".into(), 1));
+        assert_eq!(
+            batch(&mut queue, Revision::V4, 11, 16),
+            ("x".repeat(100), 1)
+        );
         assert!(queue.is_empty());
     }
 }

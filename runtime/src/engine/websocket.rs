@@ -1,4 +1,5 @@
-//! The websocket transport: one Engine.IO packet per websocket message, text or binary.
+//! The websocket transport: one Engine.IO packet per websocket message, text or binary (in
+//! revision 3, a binary message starts with its packet type byte, `4`).
 //! Outgoing frames are fed into tungstenite's write buffer and flushed once per batch, so
 //! a burst of emits costs one `write` call, not one per event. Reading and writing are
 //! polled by the engine side by side: a write the peer does not take never stops the
@@ -16,7 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::connect::{self, Stream};
 use super::{EngineConfig, Incoming, Queued, TransportError};
-use crate::protocol::engine::{self, Frame};
+use crate::protocol::engine::{self, Frame, Revision};
 use crate::TransportKind;
 
 /// An open websocket to the server.
@@ -26,15 +27,18 @@ pub(crate) struct WsTransport {
     base64: bool,
     /// Frames were written and the flush has not completed.
     unflushed: bool,
+    /// The session's Engine.IO revision.
+    revision: Revision,
 }
 
 impl WsTransport {
-    /// Opens `ws(s)://host/path?EIO=4&transport=websocket[&sid=..]`.
+    /// Opens `ws(s)://host/path?EIO=<revision>&transport=websocket[&sid=..]`.
     pub(crate) async fn open(
         cfg: &EngineConfig,
         sid: Option<&str>,
+        revision: Revision,
     ) -> Result<Self, TransportError> {
-        let url = cfg.url(TransportKind::Websocket, sid);
+        let url = cfg.url(TransportKind::Websocket, sid, revision);
         let mut request = url
             .as_str()
             .into_client_request()
@@ -71,7 +75,31 @@ impl WsTransport {
             ws,
             base64: cfg.force_base64,
             unflushed: false,
+            revision,
         })
+    }
+
+    /// The session's Engine.IO revision.
+    pub(crate) fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// A binary packet that came as text (`b...`) or as a binary message, per revision.
+    fn binary(&self, message: Message) -> Result<Incoming, TransportError> {
+        let decoded = match (&message, self.revision) {
+            (Message::Text(text), Revision::V4) => engine::decode_base64_message(&text[1..]),
+            (Message::Text(text), Revision::V3) => match engine::decode_text_v3(text) {
+                Ok(engine::PollingSegment::Binary(bytes)) => Ok(bytes),
+                Ok(engine::PollingSegment::Text(_)) => return Ok(Incoming::Text(text.clone())),
+                Err(e) => Err(e),
+            },
+            (Message::Binary(bytes), Revision::V3) => engine::decode_binary_v3(bytes),
+            (Message::Binary(bytes), Revision::V4) => Ok(bytes.clone()),
+            _ => return Err(TransportError::Protocol("not a data message".into())),
+        };
+        decoded
+            .map(Incoming::Binary)
+            .map_err(|e| TransportError::Protocol(e.to_string()))
     }
 
     /// The next packet; `None` once the websocket closed, with or without a close frame
@@ -91,23 +119,16 @@ impl WsTransport {
                 ))) => return Poll::Ready(None),
                 Some(Err(e)) => return Poll::Ready(Some(Err(TransportError::from_ws(e)))),
             };
-            return Poll::Ready(Some(Ok(match message {
+            return Poll::Ready(Some(match message {
                 // A binary packet as text: what a server sends a client that asked for
                 // base64 (engine.io-parser reads it whatever was asked).
-                Message::Text(text) if text.starts_with('b') => {
-                    match engine::decode_base64_message(&text.as_str()[1..]) {
-                        Ok(bytes) => Incoming::Binary(bytes),
-                        Err(e) => {
-                            return Poll::Ready(Some(Err(TransportError::Protocol(e.to_string()))))
-                        }
-                    }
-                }
-                Message::Text(text) => Incoming::Text(text),
-                Message::Binary(bytes) => Incoming::Binary(bytes),
+                Message::Text(ref text) if text.starts_with('b') => self.binary(message),
+                Message::Text(text) => Ok(Incoming::Text(text)),
+                Message::Binary(_) => self.binary(message),
                 Message::Close(_) => return Poll::Ready(None),
                 // tungstenite answers websocket-level pings by itself.
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-            })));
+            }));
         }
     }
 
@@ -161,9 +182,19 @@ impl WsTransport {
         match frame {
             Frame::Text(text) => Message::Text(Utf8Bytes::from(text)),
             Frame::Binary(bytes) if self.base64 => {
-                let mut text = String::with_capacity(text_len);
+                let mut text = String::with_capacity(text_len + 1);
                 engine::encode_base64_message(&bytes, &mut text);
+                if self.revision == Revision::V3 {
+                    // `b4<base64>`: the type of the packet follows the `b`.
+                    text.insert(1, '4');
+                }
                 Message::Text(Utf8Bytes::from(text))
+            }
+            Frame::Binary(bytes) if self.revision == Revision::V3 => {
+                let mut framed = Vec::with_capacity(1 + bytes.len());
+                framed.push(4);
+                framed.extend_from_slice(&bytes);
+                Message::Binary(framed.into())
             }
             Frame::Binary(bytes) => Message::Binary(bytes),
             Frame::Control(text) => Message::Text(Utf8Bytes::from_static(text)),

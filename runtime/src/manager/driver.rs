@@ -9,6 +9,11 @@
 //! heartbeat all make progress there, so every command (a `close()` above all) is served
 //! whatever the network does, and every wait races the ping deadline. Closing a session
 //! is the one slow step; it runs in a task of its own that nothing waits for.
+//!
+//! With a socket.io 2 server (an Engine.IO revision 3 session), the namespaces follow
+//! Socket.IO protocol 4: the server connects `/` by itself right after the open, other
+//! namespaces send `0/nsp?query,` (the auth as query string), and answers carry no socket id
+//! (it is `nsp#engine id`, or the engine id for `/`, as the 2.x server makes it).
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -26,10 +31,10 @@ use crate::engine::{Engine, EngineConfig, EngineEvent, Flow};
 use crate::namespace::{
     Auth, Command, Dispatch, Event, Name, Outgoing, Phase, SocketShared, Written,
 };
-use crate::protocol::engine::Frame;
+use crate::protocol::engine::{Frame, Revision};
 use crate::protocol::packet::{self, Body, ConnectErrorData, ConnectReply, PacketKind};
 use crate::protocol::{msgpack, Args, ProtocolError};
-use crate::{ConnectError, DisconnectReason, Error};
+use crate::{ConnectError, DisconnectReason, Error, ServerVersion};
 
 /// At most this many events are taken per wake-up beyond the first (see
 /// `take_ready_events`).
@@ -38,6 +43,22 @@ const READY_EVENTS_PER_WAKE: usize = 64;
 /// The message socket.io-client gives a CONNECT answer without a session id (what a
 /// socket.io 2 server sends).
 const NO_SID: &str = "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible";
+
+/// With a socket.io 2 server: where the root namespace's connection, which the server makes
+/// by itself at the open, stands on the current session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    /// The session opened; the server's CONNECT for `/` has not come yet.
+    Awaited,
+    /// The server connected `/` (a socket of `/` wanting it is connected at once).
+    Live,
+    /// Refused, or disconnected since: a socket of `/` sends a CONNECT of its own.
+    Gone,
+}
+
+/// The message of the `connect_error` for an auth given to the root namespace of a
+/// socket.io 2 server, which connects it before any CONNECT could carry it.
+const V2_ROOT_AUTH: &str = "a socket.io 2 server connects the root namespace during the handshake, so its auth cannot be sent: give it with ManagerBuilder::query";
 
 /// A binary packet whose attachments are still arriving.
 struct PendingBinary {
@@ -101,6 +122,10 @@ pub(crate) struct Driver {
     /// The socket whose listeners are `max_queued_events` behind: nothing is read until
     /// they catch up.
     paused_on: Option<Arc<SocketShared>>,
+    /// Whether the open session is with a socket.io 2 server (Socket.IO protocol 4).
+    v2: bool,
+    /// With a socket.io 2 server: the root namespace's connection.
+    root: Root,
 }
 
 impl Driver {
@@ -124,6 +149,8 @@ impl Driver {
             pending: None,
             generation: 0,
             paused_on: None,
+            v2: false,
+            root: Root::Gone,
         }
     }
 
@@ -356,7 +383,10 @@ impl Driver {
 
     /// Queues the namespace CONNECT, with the auth payload and, when the server recovers
     /// sessions, the private session id and the last offset.
-    fn queue_connect(&mut self, socket: &SocketShared, mut auth: Option<serde_json::Value>) {
+    fn queue_connect(&mut self, socket: &Arc<SocketShared>, mut auth: Option<serde_json::Value>) {
+        if self.v2 {
+            return self.queue_connect_v2(socket, auth.as_ref());
+        }
         let text = {
             let mut state = socket.state();
             state.phase = Phase::Connecting;
@@ -379,6 +409,47 @@ impl Driver {
         }
     }
 
+    /// Socket.IO protocol 4: the auth goes as the namespace's query string; the root
+    /// namespace is connected by the server at the open, so a socket of `/` only waits for
+    /// (or takes) that connection, unless it was left since.
+    fn queue_connect_v2(&mut self, socket: &Arc<SocketShared>, auth: Option<&serde_json::Value>) {
+        let query = packet::auth_query(auth);
+        let root = &*socket.nsp == "/";
+        if root && !query.is_empty() {
+            return self.refuse(socket, ConnectError::new(V2_ROOT_AUTH.into()), false);
+        }
+        {
+            let mut state = socket.state();
+            state.phase = Phase::Connecting;
+            SocketShared::connect_sent(&mut state, self.generation);
+        }
+        match (root, self.root) {
+            // The server's own CONNECT for `/` answers this one.
+            (true, Root::Awaited) => {}
+            (true, Root::Live) => {
+                let sid = self.v2_socket_id("/");
+                self.on_connect(socket, sid, None);
+            }
+            _ => {
+                if let Conn::Open(engine) = &mut self.conn {
+                    engine.queue(Frame::Text(packet::encode_connect_v2(&socket.nsp, &query)));
+                }
+            }
+        }
+    }
+
+    /// A socket's id on a socket.io 2 server: `nsp#<engine id>`, the engine id for `/`.
+    fn v2_socket_id(&self, nsp: &str) -> String {
+        let engine_id = match &self.conn {
+            Conn::Open(engine) => engine.handshake().sid.as_str(),
+            _ => "",
+        };
+        match nsp {
+            "/" => engine_id.to_owned(),
+            _ => format!("{nsp}#{engine_id}"),
+        }
+    }
+
     /// The client left a namespace (its state already changed, in `Socket::disconnect`).
     fn disconnect_socket(&mut self, socket: &Arc<SocketShared>, was: Phase, written: Written) {
         // Connecting on an open connection means the CONNECT is on its way: the server will
@@ -388,6 +459,9 @@ impl Driver {
             state.unanswered.0 == self.generation && state.unanswered.1 > 0
         };
         if was == Phase::Connected || (was == Phase::Connecting && in_flight) {
+            if self.v2 && &*socket.nsp == "/" {
+                self.root = Root::Gone;
+            }
             if let Conn::Open(engine) = &mut self.conn {
                 let text = packet::encode_disconnect(&socket.nsp);
                 engine.queue(control_frame(self.opts.parser, text));
@@ -491,6 +565,8 @@ impl Driver {
             return;
         }
         self.generation += 1;
+        self.v2 = engine.revision() == Revision::V3;
+        self.root = Root::Awaited;
         self.observed.set_status(
             Some(engine.handshake().sid.clone()),
             Some(engine.transport()),
@@ -671,6 +747,32 @@ impl Driver {
             });
         }
         let socket = self.socket(packet.nsp);
+        if self.v2 {
+            // Socket.IO protocol 4's namespace handshake (events and acks are as in 5).
+            match packet.body {
+                Body::Connect(_) => {
+                    if packet.nsp == "/" {
+                        self.root = Root::Live;
+                    }
+                    if let Some(socket) = socket {
+                        let sid = self.v2_socket_id(packet.nsp);
+                        self.on_connect(&socket, sid, None);
+                    }
+                    return Ok(());
+                }
+                // socket.io-client 2: an error of the root namespace is every socket's (the
+                // server holds the other namespaces' CONNECTs until `/` is connected).
+                Body::ConnectError(error) if packet.nsp == "/" => {
+                    self.root = Root::Gone;
+                    for socket in self.sockets.clone() {
+                        self.on_connect_error(&socket, error.clone());
+                    }
+                    return Ok(());
+                }
+                Body::Disconnect if packet.nsp == "/" => self.root = Root::Gone,
+                _ => {}
+            }
+        }
         let (name, raw) = match packet.body {
             Body::Connect(Some(ConnectReply {
                 sid: Some(sid),
@@ -836,9 +938,11 @@ impl Driver {
         socket.resolve_waiters(|| Ok(()));
     }
 
-    /// A CONNECT answer without a session id (a socket.io 2 server sends one without any
-    /// data): that socket fails as socket.io-client reports it; the others go on.
-    /// `connect()` fails with `LegacyServer` for the v2 shape, `ConnectError` otherwise.
+    /// A CONNECT answer without a session id. Without any data it is a socket.io 2 server's
+    /// (a websocket-first session cannot tell from its handshake): under
+    /// `ServerVersion::Auto` a new session opens in its protocol at once, else `connect()`
+    /// fails with `LegacyServer`. With data but no sid, that socket fails as
+    /// socket.io-client reports it (`ConnectError`); the others go on.
     fn on_connect_without_sid(&mut self, socket: &Arc<SocketShared>, legacy: bool) {
         {
             let mut state = socket.state();
@@ -846,6 +950,21 @@ impl Driver {
             if state.phase != Phase::Connecting || !last {
                 return;
             }
+        }
+        // Only when the handshake could not tell (a websocket one): a server whose polling
+        // framing said revision 4 is no socket.io 2 server, and is not reopened (in a loop).
+        let unread = matches!(&self.conn, Conn::Open(engine) if !engine.revision_was_read());
+        if legacy && unread && self.cfg.version == ServerVersion::Auto {
+            tracing::debug!("a socket.io 2 server: opening a session in its protocol");
+            self.cfg.saw_v2(true);
+            // No socket connected on this session (none can, without a sid): they all wait
+            // for the new one, where their CONNECTs go again.
+            self.end_session();
+            self.pending = None;
+            self.paused_on = None;
+            self.observed.set_status(None, None);
+            self.start_open(false);
+            return;
         }
         self.refuse(socket, ConnectError::new(NO_SID.into()), legacy);
     }

@@ -54,6 +54,53 @@ pub enum Parser {
     MsgPack,
 }
 
+/// Which socket.io server the manager talks to (see
+/// [`ManagerBuilder::server_version`]).
+///
+/// socket.io 3.x and 4.x servers speak Engine.IO revision 4 and Socket.IO protocol 5;
+/// socket.io 2.x servers speak Engine.IO revision 3 and Socket.IO protocol 4, which differ
+/// in the polling framing, the binary framing, the heartbeat (the client pings) and the
+/// namespace handshake (the server connects `/` by itself; other namespaces take no auth
+/// payload). The API and the typed sockets are the same for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerVersion {
+    /// Read from the handshake (the default): the polling handshake of a socket.io 2
+    /// server is framed with lengths, which no later server does, so a connection that
+    /// opens with polling (the default [`transports`](ManagerBuilder::transports)) finds
+    /// out at no cost and goes on in the 2.x protocol.
+    ///
+    /// A websocket handshake looks the same for every version, so a connection that opens
+    /// with the websocket (websocket-only transports) asks for socket.io 3 or later first:
+    /// a 2.x server gives itself away by its answer to the namespace CONNECT (no socket
+    /// id), and the manager then opens a new session in the 2.x protocol at once (the
+    /// first one ends; the server has seen a CONNECT of `/` it misread, and the
+    /// application sees a second `ManagerEvent::Open`). The manager remembers it: its next
+    /// handshakes ask for the 2.x protocol directly, until one fails. Set
+    /// [`V2`](Self::V2) to skip that first session.
+    #[default]
+    Auto,
+    /// socket.io 3.x or 4.x only: a 2.x server is [`Error::LegacyServer`].
+    V3OrLater,
+    /// socket.io 2.x (Engine.IO v3, Socket.IO protocol 4): handshakes ask for `EIO=3`, and
+    /// a server that answers otherwise is an error. [`Auto`](Self::Auto) finds a 2.x
+    /// server by itself; this saves a websocket-first connection its first session.
+    ///
+    /// With a 2.x server, a socket's auth travels as the query string of its namespace
+    /// CONNECT (2.x has no auth payload): each field of the auth object becomes a parameter
+    /// (strings as they are, other values as JSON), read by the server in
+    /// `socket.handshake.query` (merged with the manager's [`query`](ManagerBuilder::query),
+    /// which wins). The root namespace `/` is connected by the server during the handshake,
+    /// before any CONNECT: its auth cannot be sent (give it with
+    /// [`query`](ManagerBuilder::query) instead), and a non-empty one is refused with a
+    /// `connect_error` saying so. Two more 2.x server behaviours show through: while `/` is
+    /// not connected on a session (its socket disconnected, or refused), the server holds
+    /// the CONNECTs of other namespaces until `/` connects again (their `connect()` waits,
+    /// up to the manager's `timeout`); and events the server sends `/` before the
+    /// application connects it go to nobody.
+    V2,
+}
+
 /// An event of the manager's connection (socket.io: the events of `socket.io`, the
 /// Manager).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +112,8 @@ pub enum ManagerEvent {
     Close(DisconnectReason),
     /// `error`: the connection could not be opened.
     Error(String),
-    /// `ping`: the server pinged.
+    /// `ping`: the server pinged (with a socket.io 2 server, where the client pings: a ping
+    /// was sent, and the one before it was answered).
     Ping,
     /// `reconnect_attempt`: a reconnection attempt starts (attempts count from 1).
     ReconnectAttempt(u32),
@@ -441,6 +489,7 @@ pub struct ManagerBuilder {
     connect_timeout: Option<Duration>,
     /// Whether the cookie jar stores and sends the server's cookies (`withCredentials`).
     with_credentials: bool,
+    version: ServerVersion,
     /// The most Engine.IO packets and bytes one polling POST carries.
     post_limit: (usize, usize),
 }
@@ -488,8 +537,18 @@ impl ManagerBuilder {
             proxy: ProxyChoice::FromEnv,
             connect_timeout: None,
             with_credentials: true,
+            version: ServerVersion::Auto,
             post_limit: (usize::MAX, usize::MAX),
         }
+    }
+
+    /// Which socket.io server this is (default [`ServerVersion::Auto`]: found out from the
+    /// handshake). socket.io 2.x servers are spoken to in their own protocol with the same
+    /// API and typed sockets; [`ServerVersion::V2`] saves a websocket-first connection to
+    /// one the session it takes to find out (see [`ServerVersion::Auto`]).
+    pub fn server_version(mut self, version: ServerVersion) -> Self {
+        self.version = version;
+        self
     }
 
     /// The server's endpoint path (socket.io: `path`, default `/socket.io`; a trailing
@@ -921,6 +980,8 @@ impl ManagerBuilder {
             remember_upgrade: self.remember_upgrade,
             try_all_transports: self.try_all_transports,
             websocket_worked: AtomicBool::new(false),
+            version: self.version,
+            seen_v2: AtomicBool::new(false),
             post_limit: self.post_limit,
         })
     }

@@ -1,7 +1,7 @@
 //! The wire formats, pure: no I/O, no async, no panics on any input.
 //!
-//! - [`engine`]: Engine.IO v4 packets and long-polling bodies;
-//! - [`packet`]: Socket.IO v5 packets;
+//! - [`engine`]: Engine.IO packets and long-polling bodies (revisions 4 and 3);
+//! - [`packet`]: Socket.IO packets (protocol 5, and what protocol 4 differs in);
 //! - [`binary`]: serde support for binary attachments and the "one value or a tuple"
 //!   argument convention;
 //! - [`msgpack`]: the packets of the msgpack parser, translated to and from the default
@@ -37,6 +37,10 @@ pub enum ProtocolError {
     /// A `b<base64>` polling segment that is not base64.
     #[error("invalid base64 in a polling payload")]
     BadBase64,
+    /// An Engine.IO revision 3 polling body or binary frame that does not follow its
+    /// framing.
+    #[error("invalid Engine.IO v3 payload: {0}")]
+    BadPayload(&'static str),
     /// A Socket.IO packet type outside 0..=6.
     #[error("unknown Socket.IO packet type")]
     UnknownPacketType,

@@ -1,5 +1,10 @@
 //! Socket.IO protocol v5 packets: `<type>[<attachments>-][<nsp>,][<id>][<json>]`.
 //!
+//! Protocol 4 (socket.io 2) has the same shape; it differs in the namespace handshake only:
+//! a CONNECT carries no data (the client's auth travels as the namespace's query string,
+//! [`encode_connect_v2`]; the server's answer has no socket id), and the ERROR packet
+//! (type 4) carries any JSON value, usually a string.
+//!
 //! Decoding borrows the frame: the header is read in place and the JSON data is split once
 //! into the event name and one raw slice per argument, which the caller deserializes into
 //! its own types later (each event's JSON is parsed once, never through a `Value` tree).
@@ -235,6 +240,8 @@ fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> 
             enum Wire {
                 Object(ConnectErrorData),
                 Message(String),
+                // Protocol 4: a middleware's `err.data`, any object.
+                Other(serde_json::Map<String, serde_json::Value>),
             }
             match serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))? {
                 Wire::Object(error) => Ok(Body::ConnectError(error)),
@@ -242,6 +249,13 @@ fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> 
                     message,
                     data: None,
                 })),
+                Wire::Other(object) => {
+                    let data = serde_json::Value::Object(object);
+                    Ok(Body::ConnectError(ConnectErrorData {
+                        message: data.to_string(),
+                        data: Some(data),
+                    }))
+                }
             }
         }
         PacketKind::Event | PacketKind::BinaryEvent => {
@@ -449,6 +463,33 @@ pub fn encode_connect(nsp: &str, auth: Option<&serde_json::Value>) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The query string a socket.io 2 server reads the auth from: each field of the auth object
+/// as a parameter, strings as they are and other values as JSON; empty without auth.
+pub fn auth_query(auth: Option<&serde_json::Value>) -> String {
+    let Some(serde_json::Value::Object(fields)) = auth else {
+        return String::new();
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in fields {
+        match value {
+            serde_json::Value::String(text) => query.append_pair(key, text),
+            other => query.append_pair(key, &other.to_string()),
+        };
+    }
+    query.finish()
+}
+
+/// Encodes a protocol 4 CONNECT (as an Engine.IO message): `40` for `/`, `40/nsp,` or, with
+/// a query string, `40/nsp?query,` (socket.io-client 2 writes the query into the namespace;
+/// the server reads it back from there).
+pub fn encode_connect_v2(nsp: &str, query: &str) -> String {
+    match (nsp, query) {
+        ("/", "") => "40".to_owned(),
+        (_, "") => format!("40{nsp},"),
+        _ => format!("40{nsp}?{query},"),
+    }
+}
+
 /// Encodes a DISCONNECT (as an Engine.IO message) for a namespace.
 pub fn encode_disconnect(nsp: &str) -> String {
     let mut out = Vec::with_capacity(16);
@@ -601,6 +642,40 @@ mod tests {
         );
         assert_eq!(encode_disconnect("/admin"), "41/admin,");
         assert_eq!(encode_disconnect("/"), "41");
+    }
+
+    #[test]
+    fn protocol_4_connects_and_errors() {
+        assert_eq!(encode_connect_v2("/", ""), "40");
+        assert_eq!(encode_connect_v2("/chat", ""), "40/chat,");
+        let auth = serde_json::json!({"token": "a b&c,d", "n": 7, "ok": true});
+        let query = auth_query(Some(&auth));
+        assert_eq!(query, "n=7&ok=true&token=a+b%26c%2Cd");
+        assert_eq!(
+            encode_connect_v2("/chat", &query),
+            "40/chat?n=7&ok=true&token=a+b%26c%2Cd,"
+        );
+        assert_eq!(auth_query(None), "");
+        // The server's answers: no data; errors as a string or any object.
+        let Ok(p) = decode("0/chat,") else { panic!() };
+        assert!(matches!(p.body, Body::Connect(None)) && p.nsp == "/chat");
+        let Ok(p) = decode(r#"4/chat,"Invalid namespace""#) else {
+            panic!()
+        };
+        assert!(
+            matches!(p.body, Body::ConnectError(ConnectErrorData { ref message, data: None }) if message == "Invalid namespace")
+        );
+        let Ok(p) = decode(r#"4{"content":"later","code":42}"#) else {
+            panic!()
+        };
+        let Body::ConnectError(error) = p.body else {
+            panic!()
+        };
+        assert_eq!(
+            error.data,
+            Some(serde_json::json!({"content": "later", "code": 42}))
+        );
+        assert!(error.message.contains("later"));
     }
 
     #[test]
