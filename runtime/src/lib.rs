@@ -128,9 +128,7 @@ pub use binary::Binary;
 pub use engine::Proxy;
 pub use error::{ConnectError, Error};
 pub use io::{io, Io};
-pub use manager::{
-    Manager, ManagerBuilder, ManagerEvent, ManagerEvents, Parser, ServerVersion,
-};
+pub use manager::{Manager, ManagerBuilder, ManagerEvent, ManagerEvents, Parser, ServerVersion};
 pub use reason::DisconnectReason;
 pub use socket::{
     Closing, Emitter, Event, ListenerId, OutgoingEvent, Socket, SocketBuilder, WeakSocket,
