@@ -29,6 +29,7 @@ pub mod client;
 pub mod cluster;
 pub mod groups;
 pub mod hostile;
+mod install_lock;
 pub mod node_server;
 pub mod peer;
 pub mod process;

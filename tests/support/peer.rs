@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -410,44 +410,14 @@ pub async fn ensure_installed_in(dir: &Path) -> Result<(), String> {
 }
 
 async fn install_locked(dir: &Path) -> Result<(), String> {
-    let lock = dir.join(".npm-ci.lock");
-    let deadline = Instant::now() + INSTALL_DEADLINE;
-    // Acquire the cross-process lock: `mkdir` is atomic. A lock older than the install deadline
-    // belongs to a process that died and is taken over.
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if installed(dir) {
-                    return Ok(());
-                }
-                let stale = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > INSTALL_DEADLINE);
-                if stale {
-                    let _ = std::fs::remove_dir(&lock);
-                    continue;
-                }
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "timed out waiting for another process's `npm ci` (lock {})",
-                        lock.display()
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
-        }
-    }
-    let result = if installed(dir) {
-        Ok(())
-    } else {
-        run_npm_ci(dir, deadline).await
-    };
-    let _ = std::fs::remove_dir(&lock);
-    result
+    crate::install_lock::once_across_processes(
+        &dir.join(".npm-ci.lock"),
+        INSTALL_DEADLINE,
+        "`npm ci`",
+        || installed(dir),
+        |deadline| run_npm_ci(dir, deadline),
+    )
+    .await
 }
 
 async fn run_npm_ci(dir: &Path, deadline: Instant) -> Result<(), String> {

@@ -410,42 +410,14 @@ pub async fn ensure_binary(package: &str) -> Result<(), String> {
 }
 
 async fn apt_install_locked(package: &str) -> Result<(), String> {
-    let lock = std::env::temp_dir().join("ferrio-apt-install.lock");
-    let deadline = Instant::now() + APT_DEADLINE;
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if binary_path(package).is_some() {
-                    return Ok(());
-                }
-                let stale = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > APT_DEADLINE);
-                if stale {
-                    let _ = std::fs::remove_dir(&lock);
-                    continue;
-                }
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "timed out waiting for another process's apt-get (lock {})",
-                        lock.display()
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
-        }
-    }
-    let result = if binary_path(package).is_some() {
-        Ok(())
-    } else {
-        apt_install(package, deadline).await
-    };
-    let _ = std::fs::remove_dir(&lock);
-    result
+    crate::install_lock::once_across_processes(
+        &std::env::temp_dir().join("ferrio-apt-install.lock"),
+        APT_DEADLINE,
+        "apt-get",
+        || binary_path(package).is_some(),
+        |deadline| apt_install(package, deadline),
+    )
+    .await
 }
 
 async fn apt_install(package: &str, deadline: Instant) -> Result<(), String> {

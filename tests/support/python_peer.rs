@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 use tokio::sync::OnceCell;
@@ -61,43 +61,14 @@ pub async fn ensure_venv() -> Result<(), String> {
 }
 
 async fn install_locked(dir: &Path) -> Result<(), String> {
-    let lock = dir.join(".install.lock");
-    let deadline = Instant::now() + PIP_DEADLINE;
-    // `mkdir` is atomic; a lock older than the deadline belongs to a process that died.
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if installed(dir) {
-                    return Ok(());
-                }
-                let stale = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > PIP_DEADLINE);
-                if stale {
-                    let _ = std::fs::remove_dir(&lock);
-                    continue;
-                }
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "timed out waiting for another process's install (lock {})",
-                        lock.display()
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
-        }
-    }
-    let result = if installed(dir) {
-        Ok(())
-    } else {
-        install(dir, deadline).await
-    };
-    let _ = std::fs::remove_dir(&lock);
-    result
+    crate::install_lock::once_across_processes(
+        &dir.join(".install.lock"),
+        PIP_DEADLINE,
+        "install",
+        || installed(dir),
+        |deadline| install(dir, deadline),
+    )
+    .await
 }
 
 async fn install(dir: &Path, deadline: Instant) -> Result<(), String> {
