@@ -156,7 +156,7 @@ pub const STREAM_CAPACITY: usize = 1024;
 ///   [`Socket::disconnect`] or a server-side disconnect, the manager closed, the
 ///   reconnection off or given up) or is gone (every handle dropped). A disconnection that
 ///   reconnects by itself does not end it. A stream taken while the socket is stopped ends
-///   at the socket's next stop after a new `connect()`.
+///   at the socket's next stop after a new `connect()`; take a new stream after that.
 /// - The listener behind it is removed when it is dropped.
 pub struct EventStream<T> {
     rx: mpsc::Receiver<T>,
@@ -203,23 +203,13 @@ impl<T> EventStream<T> {
         if let Some(stopped) = &mut self.stopped {
             let stopped = stopped.get_mut().unwrap_or_else(|e| e.into_inner());
             if stopped.as_mut().poll(cx).is_ready() {
-                // The end of a session is the lifecycle listener's to see, after the
-                // session's events; a stop outside a session (a refusal, the reconnection
-                // given up, `disconnect()` while reconnecting) has none left in flight.
-                let socket = self.end.socket.upgrade();
-                match socket {
-                    Some(socket) if self.end.in_session.load(Ordering::Acquire) => {
-                        // Watch for the next stop (after a new `connect()`).
-                        self.stopped = Some(std::sync::Mutex::new(Box::pin(socket.stopped())));
-                        if let Some(stopped) = &mut self.stopped {
-                            let stopped = stopped.get_mut().unwrap_or_else(|e| e.into_inner());
-                            let _ = stopped.as_mut().poll(cx);
-                        }
-                    }
-                    _ => {
-                        self.stopped = None;
-                        self.end.end();
-                    }
+                self.stopped = None;
+                // A stop at the end of a session is the lifecycle listener's to see, after the
+                // session's events (the socket is then not active: it ends the stream); a stop
+                // outside a session (a refusal, the reconnection given up, `disconnect()`
+                // while reconnecting) has none left in flight.
+                if !self.end.in_session.load(Ordering::Acquire) {
+                    self.end.end();
                 }
             }
         }
