@@ -64,11 +64,10 @@ fn file() -> File {
 /// The arguments of a frame, as the connection task builds them.
 fn args_of(frame: &Utf8Bytes, attachments: &[Bytes]) -> Args {
     let text = frame.as_str().get(1..).unwrap_or_default();
-    let raw = match packet::decode(text).map(|p| p.body) {
-        Ok(Body::Event { args, .. } | Body::Ack { args }) => args,
-        _ => Vec::new(),
+    let mut args = match packet::decode(text).map(|p| p.body) {
+        Ok(Body::Event { args, .. } | Body::Ack { args }) => Args::new(frame.clone(), args),
+        _ => Args::default(),
     };
-    let mut args = Args::new(frame.clone(), &raw);
     for attachment in attachments {
         args.push_attachment(attachment.clone());
     }

@@ -81,7 +81,7 @@ proptest! {
             return Err(TestCaseError::fail("not an event"));
         };
         prop_assert_eq!(got, name);
-        let values: Vec<Value> = raw.iter().map(|r| serde_json::from_str(r.get())).collect::<Result<_, _>>().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let values: Vec<Value> = raw.iter().map(serde_json::from_str).collect::<Result<_, _>>().map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(values, args);
     }
 

@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(packet) = packet::decode(text) {
         let raw: Vec<&str> = match &packet.body {
-            packet::Body::Event { args, .. } | packet::Body::Ack { args } => args.iter().map(|a| a.get()).collect(),
+            packet::Body::Event { args, .. } | packet::Body::Ack { args } => args.iter().collect(),
             _ => Vec::new(),
         };
         let attachments = vec![Bytes::from_static(b"\x00\x01"); packet.attachments.min(4)];

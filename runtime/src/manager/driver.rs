@@ -805,7 +805,7 @@ impl Driver {
             Body::Event { name, args } => (name, args),
             Body::Ack { args } => (Cow::Borrowed(""), args),
         };
-        let args = Args::new(text.clone(), &raw);
+        let args = Args::new(text.clone(), raw);
         let name = Name::new(&name, &args);
         let pending = PendingBinary {
             socket,

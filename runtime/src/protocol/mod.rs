@@ -2,6 +2,7 @@
 //!
 //! - [`engine`]: Engine.IO packets and long-polling bodies (revisions 4 and 3);
 //! - [`packet`]: Socket.IO packets (protocol 5, and what protocol 4 differs in);
+//! - [`json`]: the validating scanner that splits a packet's JSON array into its elements;
 //! - [`binary`]: serde support for binary attachments and the "one value or a tuple"
 //!   argument convention;
 //! - [`msgpack`]: the packets of the msgpack parser, translated to and from the default
@@ -13,12 +14,13 @@
 
 pub mod binary;
 pub mod engine;
+pub mod json;
 pub mod msgpack;
 pub mod packet;
 
 use bytes::Bytes;
+use json::Spans;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Why a frame could not be decoded (or a packet encoded).
@@ -104,58 +106,29 @@ pub enum ProtocolError {
 #[derive(Debug, Clone, Default)]
 pub struct Args {
     text: Utf8Bytes,
+    /// Where the packet's JSON data starts in `text`: the spans count from there.
+    at: u32,
+    /// Every element of the data's array; the arguments are those from `first` on.
     spans: Spans,
+    first: u8,
     attachments: Vec<Bytes>,
 }
 
-/// Where the arguments lie: inline for the usual few, so a received event allocates no
-/// list of its own.
-#[derive(Debug, Clone)]
-enum Spans {
-    Inline(u8, [(u32, u32); 4]),
-    Heap(Vec<(u32, u32)>),
-}
-
-impl Default for Spans {
-    fn default() -> Self {
-        Spans::Inline(0, [(0, 0); 4])
-    }
-}
-
-impl Spans {
-    fn collect(spans: impl ExactSizeIterator<Item = (u32, u32)>) -> Spans {
-        if spans.len() > 4 {
-            return Spans::Heap(spans.collect());
-        }
-        let mut inline = [(0, 0); 4];
-        let mut len = 0;
-        for (slot, span) in inline.iter_mut().zip(spans) {
-            *slot = span;
-            len += 1;
-        }
-        Spans::Inline(len, inline)
-    }
-
-    fn as_slice(&self) -> &[(u32, u32)] {
-        match self {
-            Spans::Inline(len, items) => &items[..usize::from(*len)],
-            Spans::Heap(items) => items,
-        }
-    }
-}
-
 impl Args {
-    /// Records `raw` slices, which must point into `text`.
-    pub fn new(text: Utf8Bytes, raw: &[&RawValue]) -> Self {
-        let base = text.as_str().as_ptr() as usize;
-        let spans = Spans::collect(raw.iter().map(|arg| {
-            let start = (arg.get().as_ptr() as usize).wrapping_sub(base);
-            // Offsets fit u32: frames are capped far below 4 GiB.
-            (start as u32, (start + arg.get().len()) as u32)
-        }));
+    /// Keeps the arguments `raw` of a packet decoded from `text` (so `raw` points into it).
+    pub fn new(text: Utf8Bytes, raw: packet::RawArgs<'_>) -> Self {
+        let (data, spans, first) = raw.into_parts();
+        let at = (data.as_ptr() as usize).wrapping_sub(text.as_str().as_ptr() as usize);
+        let (at, spans, first) = match (u32::try_from(at), u8::try_from(first)) {
+            (Ok(at), Ok(first)) if at as usize + data.len() <= text.len() => (at, spans, first),
+            // Not a part of `text`: no argument can be found in it.
+            _ => (0, Spans::default(), 0),
+        };
         Args {
             text,
+            at,
             spans,
+            first,
             attachments: Vec::new(),
         }
     }
@@ -188,18 +161,25 @@ impl Args {
 
     /// The number of arguments.
     pub fn len(&self) -> usize {
-        self.spans.as_slice().len()
+        self.spans
+            .as_slice()
+            .len()
+            .saturating_sub(usize::from(self.first))
     }
 
     /// Whether there is no argument.
     pub fn is_empty(&self) -> bool {
-        self.spans.as_slice().is_empty()
+        self.len() == 0
     }
 
     /// The JSON text of argument `i`.
     pub fn raw(&self, i: usize) -> Option<&str> {
-        let &(start, end) = self.spans.as_slice().get(i)?;
-        self.text.as_str().get(start as usize..end as usize)
+        let &(start, end) = self.spans.as_slice().get(usize::from(self.first) + i)?;
+        let (start, end) = (
+            self.at as usize + start as usize,
+            self.at as usize + end as usize,
+        );
+        self.text.as_str().get(start..end)
     }
 
     /// Calls `f` with the arguments' texts as a slice; on the stack for the usual few

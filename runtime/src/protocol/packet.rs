@@ -5,20 +5,21 @@
 //! [`encode_connect_v2`]; the server's answer has no socket id), and the ERROR packet
 //! (type 4) carries any JSON value, usually a string.
 //!
-//! Decoding borrows the frame: the header is read in place and the JSON data is split once
-//! into the event name and one raw slice per argument, which the caller deserializes into
-//! its own types later (each event's JSON is parsed once, never through a `Value` tree).
+//! Decoding borrows the frame: the header is read in place and the JSON data is scanned once
+//! (validated, and split into the event name and one raw slice per argument, by
+//! [`json`](super::json)), which the caller deserializes into its own types later (each
+//! event's JSON is parsed once, never through a `Value` tree).
 //! Encoding writes the header and serializes the arguments straight into one buffer.
 
 use std::borrow::Cow;
 use std::io::Write as _;
 
 use bytes::Bytes;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::binary;
+use super::json::{self, Span, Spans};
 use super::ProtocolError;
 
 /// The event names the protocol reserves; neither side may emit them.
@@ -104,15 +105,56 @@ pub enum Body<'a> {
         /// frame unless it had escapes.
         name: Cow<'a, str>,
         /// The arguments, each still JSON text.
-        args: Vec<&'a RawValue>,
+        args: RawArgs<'a>,
     },
     /// ACK / BINARY_ACK: one raw JSON slice per argument.
     Ack {
         /// The arguments, each still JSON text.
-        args: Vec<&'a RawValue>,
+        args: RawArgs<'a>,
     },
     /// CONNECT_ERROR: the server's refusal.
     ConnectError(ConnectErrorData),
+}
+
+/// The arguments of an event or ack, as they lie in the frame: one JSON text per argument,
+/// each validated but not parsed.
+#[derive(Debug, Clone)]
+pub struct RawArgs<'a> {
+    /// The packet's JSON data, which the spans point into.
+    data: &'a str,
+    /// Every element of the data's array: the event name first for an event.
+    spans: Spans,
+    /// How many elements come before the arguments (1 for an event's name, 0 for an ack).
+    first: usize,
+}
+
+impl<'a> RawArgs<'a> {
+    /// The number of arguments.
+    pub fn len(&self) -> usize {
+        self.spans.as_slice().len().saturating_sub(self.first)
+    }
+
+    /// Whether there is no argument.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The JSON text of argument `i`.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let &(start, end) = self.spans.as_slice().get(self.first.checked_add(i)?)?;
+        self.data.get(start as usize..end as usize)
+    }
+
+    /// The JSON text of each argument, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or("null"))
+    }
+
+    /// The text the spans point into, the spans, and how many of them come before the
+    /// arguments.
+    pub(crate) fn into_parts(self) -> (&'a str, Spans, usize) {
+        (self.data, self.spans, self.first)
+    }
 }
 
 /// The server's answer to a namespace CONNECT.
@@ -259,50 +301,43 @@ fn decode_body(kind: PacketKind, data: &str) -> Result<Body<'_>, ProtocolError> 
             }
         }
         PacketKind::Event | PacketKind::BinaryEvent => {
-            let EventArray { name, args } =
-                serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))?;
+            let spans = json::array_elements(data).map_err(|e| invalid(&e.to_string()))?;
+            let Some(&name) = spans.as_slice().first() else {
+                return Err(invalid("an EVENT needs a name"));
+            };
+            let name = event_name(data, name).ok_or_else(|| invalid("invalid event name"))?;
             if is_reserved(&name) {
                 return Err(ProtocolError::ReservedEvent(name.into_owned()));
             }
+            let args = RawArgs {
+                data,
+                spans,
+                first: 1,
+            };
             Ok(Body::Event { name, args })
         }
         PacketKind::Ack | PacketKind::BinaryAck => {
-            let args: Vec<&RawValue> =
-                serde_json::from_str(data).map_err(|e| invalid(&e.to_string()))?;
+            let spans = json::array_elements(data).map_err(|e| invalid(&e.to_string()))?;
+            let args = RawArgs {
+                data,
+                spans,
+                first: 0,
+            };
             Ok(Body::Ack { args })
         }
     }
 }
 
-/// `["name", arg, ...]` read as a name and raw argument slices, in one pass.
-struct EventArray<'a> {
-    name: Cow<'a, str>,
-    args: Vec<&'a RawValue>,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for EventArray<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ArrayVisitor;
-        impl<'de> Visitor<'de> for ArrayVisitor {
-            type Value = EventArray<'de>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an array whose first element is the event name")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let name = seq
-                    .next_element::<EventName<'de>>()?
-                    .ok_or_else(|| de::Error::invalid_length(0, &self))?
-                    .0;
-                let mut args = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(16));
-                while let Some(arg) = seq.next_element::<&'de RawValue>()? {
-                    args.push(arg);
-                }
-                Ok(EventArray { name, args })
-            }
-        }
-        deserializer.deserialize_seq(ArrayVisitor)
+/// The event name at `span` of `data` (scanned already): a string, borrowed when it has no
+/// escape, or a number as the reference parser also accepts, as its decimal text.
+fn event_name(data: &str, (start, end): Span) -> Option<Cow<'_, str>> {
+    let literal = data.get(start as usize..end as usize)?;
+    match literal.as_bytes().first()? {
+        b'"' if !json::has_escape(literal) => literal.get(1..literal.len() - 1).map(Cow::Borrowed),
+        b'"' | b'-' | b'0'..=b'9' => serde_json::from_str::<EventName<'_>>(literal)
+            .ok()
+            .map(|name| name.0),
+        _ => None,
     }
 }
 
@@ -501,8 +536,8 @@ pub fn encode_disconnect(nsp: &str) -> String {
 mod tests {
     use super::*;
 
-    fn raw(args: &[&RawValue]) -> Vec<String> {
-        args.iter().map(|a| a.get().to_owned()).collect()
+    fn raw(args: &RawArgs<'_>) -> Vec<String> {
+        args.iter().map(str::to_owned).collect()
     }
 
     #[test]
