@@ -122,7 +122,14 @@ pub fn has_escape(literal: &str) -> bool {
     literal.as_bytes().contains(&b'\\')
 }
 
-/// Which bytes end the fast run through a string: the quote, the backslash, control bytes.
+/// Whether `b` ends the plain run of a JSON string: the quote, the backslash and control
+/// bytes, exactly the bytes a JSON writer escapes (so the encoder asks the same question).
+#[inline(always)]
+pub(crate) fn ends_string_run(b: u8) -> bool {
+    STRING_STOP[usize::from(b)]
+}
+
+/// Which bytes end the plain run of a string: the quote, the backslash, control bytes.
 static STRING_STOP: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
@@ -246,7 +253,7 @@ impl Scanner<'_> {
         self.at += 1;
         loop {
             while let Some(&b) = self.bytes.get(self.at) {
-                if STRING_STOP[usize::from(b)] {
+                if ends_string_run(b) {
                     break;
                 }
                 self.at += 1;

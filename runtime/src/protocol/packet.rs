@@ -12,6 +12,7 @@
 //! Encoding writes the header and serializes the arguments straight into one buffer.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::io::Write as _;
 
 use bytes::Bytes;
@@ -402,52 +403,65 @@ impl Encoded {
     /// The same packet under another ack id, so that a retry is a new request. Only the
     /// header is written again; the serialized data is copied as it is.
     pub fn with_ack_id(&self, nsp: &str, id: u64) -> Encoded {
-        let mut out = Vec::with_capacity(self.text.len() + 8);
-        let kind = if self.attachments.is_empty() {
-            b'2'
-        } else {
-            b'5'
-        };
-        write_head(&mut out, kind, nsp, Some(id));
-        out.extend_from_slice(&self.text.as_bytes()[self.data_at..]);
-        let data_at = out.len() - (self.text.len() - self.data_at);
-        let (text, data_at) = binary_head(out, data_at, self.attachments.len());
-        Encoded {
-            text: String::from_utf8(text).unwrap_or_default(),
-            data_at,
-            attachments: self.attachments.clone(),
-        }
+        with_scratch(|out| {
+            write_head(out, b'2', nsp, Some(id));
+            let data_at = out.len();
+            out.extend_from_slice(self.text.as_bytes().get(self.data_at..).unwrap_or_default());
+            finish(out, data_at, self.attachments.clone())
+        })
     }
 }
 
-/// Inserts `<n>-` after the type digit of a binary packet; returns the new data offset.
-fn binary_head(mut out: Vec<u8>, data_at: usize, attachments: usize) -> (Vec<u8>, usize) {
-    if attachments == 0 {
-        return (out, data_at);
-    }
-    let count = format!("{attachments}-");
-    let grown = count.len();
-    out.splice(2..2, count.into_bytes());
-    (out, data_at + grown)
+thread_local! {
+    /// Where this thread writes packets before each gets a buffer of its exact size.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// Turns a text packet into its binary variant when serialization produced attachments:
-/// `2..` becomes `5<n>-..`, `3..` becomes `6<n>-..`.
-fn finish(
-    mut out: Vec<u8>,
-    data_at: usize,
-    attachments: Vec<Bytes>,
-) -> Result<Encoded, ProtocolError> {
+/// The largest scratch buffer a thread keeps between packets.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// Runs `write` on this thread's scratch buffer (empty; a re-entrant call, from a payload's
+/// `Serialize` that encodes a packet itself, gets a fresh one).
+///
+/// Why a scratch buffer: the packet's text becomes `Bytes` on its way to the transport, and
+/// `bytes` takes a buffer of exactly its length as it is but gives one with spare capacity a
+/// second allocation (its shared header); and a packet is not known in size before it is
+/// serialized. So it is written here, then copied once into a buffer of its size.
+fn with_scratch<R>(write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let result = write(&mut scratch);
+    if scratch.capacity() <= SCRATCH_KEEP {
+        SCRATCH.set(scratch);
+    }
+    result
+}
+
+/// Makes the packet written in `out` (`4<type>` first, its JSON data from `data_at`): in a
+/// buffer of its exact size, as a binary packet `5<n>-`/`6<n>-` when serialization produced
+/// attachments.
+fn finish(out: &[u8], data_at: usize, attachments: Vec<Bytes>) -> Encoded {
+    let (head, rest) = out.split_at(2.min(out.len()));
+    let count = match attachments.len() {
+        0 => String::new(),
+        n => format!("{n}-"),
+    };
+    let mut text = Vec::with_capacity(out.len() + count.len());
+    text.extend_from_slice(head);
     if !attachments.is_empty() {
-        out[1] += 3;
+        // `2` becomes `5`, `3` becomes `6`.
+        if let Some(kind) = text.get_mut(1) {
+            *kind += 3;
+        }
+        text.extend_from_slice(count.as_bytes());
     }
-    let (out, data_at) = binary_head(out, data_at, attachments.len());
-    let text = String::from_utf8(out).map_err(|_| ProtocolError::InvalidUtf8)?;
-    Ok(Encoded {
-        text,
-        data_at,
+    text.extend_from_slice(rest);
+    Encoded {
+        // The header is ASCII and the data came from serde_json: always UTF-8.
+        text: String::from_utf8(text).unwrap_or_default(),
+        data_at: data_at + count.len(),
         attachments,
-    })
+    }
 }
 
 /// Encodes an EVENT (or BINARY_EVENT) `[event, ...args]`, with an ack id when one is awaited.
@@ -458,15 +472,16 @@ pub fn encode_event<T: Serialize + ?Sized>(
     args: &T,
     id: Option<u64>,
 ) -> Result<Encoded, ProtocolError> {
-    let mut out = Vec::with_capacity(64);
-    write_head(&mut out, b'2', nsp, id);
-    let data_at = out.len();
-    out.push(b'[');
-    serde_json::to_writer(&mut out, event).map_err(ProtocolError::Serialize)?;
-    let mut attachments = Vec::new();
-    binary::write_args(&mut out, args, true, &mut attachments).map_err(ProtocolError::Serialize)?;
-    out.push(b']');
-    finish(out, data_at, attachments)
+    with_scratch(|out| {
+        write_head(out, b'2', nsp, id);
+        let data_at = out.len();
+        out.push(b'[');
+        binary::write_str(out, event);
+        let mut attachments = Vec::new();
+        binary::write_args(out, args, true, &mut attachments).map_err(ProtocolError::Serialize)?;
+        out.push(b']');
+        Ok(finish(out, data_at, attachments))
+    })
 }
 
 /// Encodes an ACK (or BINARY_ACK) answering the server's request `id`.
@@ -475,15 +490,15 @@ pub fn encode_ack<T: Serialize + ?Sized>(
     id: u64,
     args: &T,
 ) -> Result<Encoded, ProtocolError> {
-    let mut out = Vec::with_capacity(32);
-    write_head(&mut out, b'3', nsp, Some(id));
-    let data_at = out.len();
-    out.push(b'[');
-    let mut attachments = Vec::new();
-    binary::write_args(&mut out, args, false, &mut attachments)
-        .map_err(ProtocolError::Serialize)?;
-    out.push(b']');
-    finish(out, data_at, attachments)
+    with_scratch(|out| {
+        write_head(out, b'3', nsp, Some(id));
+        let data_at = out.len();
+        out.push(b'[');
+        let mut attachments = Vec::new();
+        binary::write_args(out, args, false, &mut attachments).map_err(ProtocolError::Serialize)?;
+        out.push(b']');
+        Ok(finish(out, data_at, attachments))
+    })
 }
 
 /// Encodes a CONNECT (as an Engine.IO message) for a namespace, with the `auth` payload

@@ -53,6 +53,7 @@ pub use args::{from_args, write_args};
 pub use deserialize::from_json;
 pub use placeholder::check_placeholders;
 pub use serialize::write_json;
+pub(crate) use serialize::write_str;
 
 /// The struct name and field name by which `serde_json::value::RawValue` asks a serializer to
 /// write its text verbatim (and a deserializer to hand it the raw text).

@@ -59,6 +59,22 @@ fn json(out: &mut Vec<u8>) -> serde_json::Serializer<&mut Vec<u8>> {
     serde_json::Serializer::new(out)
 }
 
+/// Writes `s` as a JSON string, exactly as `serde_json` does. The usual string needs no
+/// escape, which one pass over its bytes tells: then it is copied whole (`serde_json` writes
+/// it in pieces through `io::Write`, several times the cost for the short strings of events).
+#[inline]
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(crate::protocol::json::ends_string_run) {
+        // Writing into a Vec cannot fail.
+        let _ = ser::Serializer::serialize_str(&mut json(out), s);
+        return;
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
 fn key_must_be_a_string() -> serde_json::Error {
     ser::Error::custom("key must be a string")
 }
@@ -96,7 +112,7 @@ impl<'a> Ser<'a> {
     #[inline]
     fn variant(self, variant: &str, open: &[u8]) -> Result<Compound<'a>, serde_json::Error> {
         self.out.push(b'{');
-        ser::Serializer::serialize_str(&mut json(self.out), variant)?;
+        write_str(self.out, variant);
         self.out.push(b':');
         Ok(self.compound(open, false))
     }
@@ -128,8 +144,13 @@ impl<'a> ser::Serializer for Ser<'a> {
         serialize_f32(f32),
         serialize_f64(f64),
         serialize_char(char),
-        serialize_str(&str),
     );
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Result<(), serde_json::Error> {
+        write_str(self.out, v);
+        Ok(())
+    }
 
     #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), serde_json::Error> {
@@ -307,7 +328,7 @@ impl Compound<'_> {
             return ser::SerializeStruct::end(raw);
         }
         self.separator();
-        ser::Serializer::serialize_str(&mut json(self.out), key)?;
+        write_str(self.out, key);
         self.out.push(b':');
         value.serialize(self.ser())
     }
@@ -500,7 +521,8 @@ impl ser::Serializer for KeySer<'_> {
     }
 
     fn serialize_str(self, v: &str) -> Result<(), serde_json::Error> {
-        ser::Serializer::serialize_str(&mut json(self.out), v)
+        write_str(self.out, v);
+        Ok(())
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), serde_json::Error> {

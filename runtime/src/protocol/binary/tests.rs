@@ -841,6 +841,14 @@ proptest! {
         }
     }
 
+    /// Strings and keys take a shortcut when nothing in them needs an escape.
+    #[test]
+    fn prop_strings_as_serde_json_writes_them(s in "\\PC{0,16}|[\\x00-\\x1f\"\\\\/a\u{7f}é]{0,8}") {
+        prop_assert_eq!(to_json(&s), (serde_json::to_string(&s).expect("serializes"), vec![]));
+        let map = std::collections::BTreeMap::from([(s.clone(), s.clone())]);
+        prop_assert_eq!(to_json(&map), (serde_json::to_string(&map).expect("serializes"), vec![]));
+    }
+
     #[test]
     fn prop_check_agrees_with_decoding(text in placeholder_json_strategy(), n in 1usize..4) {
         let att = attachments(n);
