@@ -378,6 +378,41 @@ async fn behind_a_proxy(t: Transports) -> (NodePeer, Proxy, Manager, ferrio::Soc
     (peer, proxy, m, s)
 }
 
+/// Emits `total` events `(i, payload)` one after another from a task, and waits for the
+/// number of completed `emit().await`s to settle (two samples a second apart equal, within
+/// 15 s): `Ok(settled count)`, or `Err(count at the end)` when it never settled.
+async fn emits_until_they_wait(
+    s: &ferrio::Socket,
+    total: u64,
+    payload: String,
+) -> Result<u64, u64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let emitter = {
+        let (s, done) = (s.clone(), done.clone());
+        tokio::spawn(async move {
+            for i in 0..total {
+                if s.emit("num", (i, &payload)).await.is_err() {
+                    break;
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let end = Instant::now() + Duration::from_secs(15);
+    let mut last = done.load(Ordering::SeqCst);
+    let settled = loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = done.load(Ordering::SeqCst);
+        if now == last || now >= total || Instant::now() >= end {
+            break (now == last && now < total).then_some(now);
+        }
+        last = now;
+    };
+    let at_end = done.load(Ordering::SeqCst);
+    emitter.abort();
+    settled.ok_or(at_end)
+}
+
 /// Issue 10, item 3 (polling back-pressure): polling only, through a proxy that stalls once
 /// connected; a task emits 100,000 events of 1 KiB one after another. As over websocket
 /// (which waits at ~8,192 queued packets), emits must start waiting: within a few seconds the
@@ -387,44 +422,42 @@ async fn polling_emits_wait_while_the_network_does_not_take_them() {
     const TOTAL: u64 = 100_000;
     let (mut peer, proxy, m, s) = behind_a_proxy(Transports::PollingOnly).await;
     proxy.set_mode(Mode::Stall);
-
-    let done = Arc::new(AtomicU64::new(0));
-    let emitter = {
-        let (s, done) = (s.clone(), done.clone());
-        tokio::spawn(async move {
-            let payload = "x".repeat(1024);
-            for i in 0..TOTAL {
-                if s.emit("num", (i, &payload)).await.is_err() {
-                    break;
-                }
-                done.fetch_add(1, Ordering::SeqCst);
-            }
-        })
-    };
-
-    // The count must settle: two samples a second apart equal, within 15 s.
-    let end = Instant::now() + Duration::from_secs(15);
-    let mut last = done.load(Ordering::SeqCst);
-    let settled = loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = done.load(Ordering::SeqCst);
-        if now == last || now >= TOTAL || Instant::now() >= end {
-            break (now == last && now < TOTAL).then_some(now);
-        }
-        last = now;
-    };
-    let at_end = done.load(Ordering::SeqCst);
-    emitter.abort();
+    let settled = emits_until_they_wait(&s, TOTAL, "x".repeat(1024)).await;
     m.close();
     drop(proxy);
     peer.stop().await;
     match settled {
-        None => panic!(
+        Err(at_end) => panic!(
             "emits never waited over a stalled polling connection: {at_end} of {TOTAL} completed (still growing or all done)"
         ),
-        Some(n) => assert!(
+        Ok(n) => assert!(
             n < 20_000,
             "emits waited only after {n} of {TOTAL} went into a stalled polling connection"
+        ),
+    }
+}
+
+/// The flow control bounds bytes too, not only packets: over a stalled websocket, emits of
+/// 64 KiB each (every one its own frame buffer) wait once about 64 MiB are queued, i.e.
+/// after ~910 of them (8,192 / 9: such a packet weighs 9), plus what the sockets' kernel
+/// buffers took. Counting packets alone let 8,192 of them (512 MiB) wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_emits_wait_once_their_bytes_reach_the_bound() {
+    const TOTAL: u64 = 20_000;
+    let (mut peer, proxy, m, s) = behind_a_proxy(Transports::WebsocketOnly).await;
+    proxy.set_mode(Mode::Stall);
+    let settled = emits_until_they_wait(&s, TOTAL, "x".repeat(64 * 1024)).await;
+    m.close();
+    drop(proxy);
+    peer.stop().await;
+    match settled {
+        Err(at_end) => panic!(
+            "emits of 64 KiB never waited over a stalled websocket: {at_end} of {TOTAL} completed"
+        ),
+        Ok(n) => assert!(
+            n < 2_000,
+            "emits of 64 KiB waited only after {n} ({} MiB) went into a stalled websocket",
+            n * 64 / 1024
         ),
     }
 }

@@ -1,20 +1,33 @@
-//! Flow control of what callers send: how many packets were handed to the connection and
-//! not yet given to the transport. Emits wait above a high mark, so a network that takes
-//! nothing (a stalled POST, a websocket whose peer stopped reading) slows the callers down
-//! instead of growing a queue; a volatile packet is dropped while anything waits (socket.io
-//! drops it when the transport is not writable).
+//! Flow control of what callers send: how much was handed to the connection and not yet
+//! given to the transport. Emits wait above a high mark, so a network that takes nothing (a
+//! stalled POST, a websocket whose peer stopped reading) slows the callers down instead of
+//! growing a queue; a volatile packet is dropped while anything waits (socket.io drops it
+//! when the transport is not writable).
+//!
+//! The count is in packets weighed by their size ([`weight`]: one, plus one per
+//! [`WEIGHT_UNIT`] of text and attachments), so that it bounds both the number of packets
+//! waiting (at most [`HIGH_WATER`] small ones) and their bytes (about `HIGH_WATER` ×
+//! `WEIGHT_UNIT` = 64 MiB of large ones), whatever mix callers send.
 //!
 //! The count goes up when a packet is handed to the connection task and down when the
 //! engine hands it to the transport, or when it is dropped or put back in a socket's send
-//! buffer on the way. Closing the flow (the connection task ended) releases every waiter.
+//! buffer on the way; each time by the same packet's weight. Closing the flow (the
+//! connection task ended) releases every waiter.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
-/// Above this many packets waiting for the transport, emits wait; they resume under
+/// Above this weight of packets waiting for the transport, emits wait; they resume under
 /// [`LOW_WATER`].
 pub(crate) const HIGH_WATER: usize = 8192;
+/// A packet weighs one more for each this many bytes of text and attachments.
+pub(crate) const WEIGHT_UNIT: usize = 8 * 1024;
+
+/// The flow-control weight of a packet of `bytes` bytes (text and attachments together).
+pub(crate) fn weight(bytes: usize) -> usize {
+    1 + bytes / WEIGHT_UNIT
+}
 /// See [`HIGH_WATER`].
 pub(crate) const LOW_WATER: usize = HIGH_WATER / 2;
 
@@ -27,13 +40,13 @@ pub(crate) struct Flow {
 }
 
 impl Flow {
-    /// A packet was handed to the connection task.
-    pub(crate) fn add(&self) {
-        self.pending.fetch_add(1, Ordering::AcqRel);
+    /// A packet of this [`weight`] was handed to the connection task.
+    pub(crate) fn add(&self, weight: usize) {
+        self.pending.fetch_add(weight, Ordering::AcqRel);
     }
 
-    /// `n` packets left the count: given to the transport, dropped or put back in a send
-    /// buffer.
+    /// Packets of this total weight `n` left the count: given to the transport, dropped or
+    /// put back in a send buffer.
     pub(crate) fn done(&self, n: usize) {
         if n == 0 {
             return;
@@ -49,7 +62,7 @@ impl Flow {
         }
     }
 
-    /// Packets handed over and not yet given to the transport.
+    /// The weight of the packets handed over and not yet given to the transport.
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
@@ -60,7 +73,7 @@ impl Flow {
         self.drained.notify_waiters();
     }
 
-    /// Waits while [`HIGH_WATER`] packets or more wait for the transport.
+    /// Waits while packets of [`HIGH_WATER`] weight or more wait for the transport.
     pub(crate) async fn room(&self) {
         loop {
             if self.closed.load(Ordering::Acquire) || self.pending() < HIGH_WATER {
@@ -85,7 +98,7 @@ mod tests {
     async fn waits_above_the_high_mark_until_under_the_low_one() {
         let flow = std::sync::Arc::new(Flow::default());
         for _ in 0..HIGH_WATER {
-            flow.add();
+            flow.add(1);
         }
         let waiter = tokio::spawn({
             let flow = flow.clone();
@@ -102,11 +115,20 @@ mod tests {
             .expect("no panic");
     }
 
+    #[test]
+    fn large_packets_weigh_more() {
+        assert_eq!(weight(0), 1);
+        assert_eq!(weight(WEIGHT_UNIT - 1), 1);
+        assert_eq!(weight(64 * 1024), 9);
+        // The bound in bytes: what fits under the high mark, in 64 KiB packets.
+        assert!(HIGH_WATER / weight(64 * 1024) * 64 * 1024 <= 64 * 1024 * 1024);
+    }
+
     #[tokio::test]
     async fn closing_releases_waiters() {
         let flow = std::sync::Arc::new(Flow::default());
         for _ in 0..HIGH_WATER {
-            flow.add();
+            flow.add(1);
         }
         let waiter = tokio::spawn({
             let flow = flow.clone();

@@ -34,7 +34,7 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 pub use connect::Proxy;
 pub(crate) use connect::{proxy_from_env, tls_config, TlsOptions};
 pub(crate) use cookies::CookieJar;
-pub(crate) use flow::{Flow, HIGH_WATER};
+pub(crate) use flow::{weight, Flow, HIGH_WATER};
 use polling::PollingTransport;
 use websocket::WsTransport;
 
@@ -267,12 +267,13 @@ impl TransportError {
     }
 }
 
-/// A frame waiting in the engine's queue; `ends_packet` marks the last frame of a Socket.IO
-/// packet (its text, or its last attachment), which the flow control counts.
+/// A frame waiting in the engine's queue. The last frame of a Socket.IO packet (its text,
+/// or its last attachment) carries the packet's flow-control [`weight`](flow::weight), which
+/// leaves the count when it is written; every other frame weighs 0.
 #[derive(Debug)]
 pub(crate) struct Queued {
     pub(crate) frame: Frame,
-    pub(crate) ends_packet: bool,
+    pub(crate) weight: usize,
 }
 
 /// What a handshake failure adds when it asked for Engine.IO v3.
@@ -698,7 +699,7 @@ impl Engine {
         self.queued_frames += 1;
         self.outbox.push_front(Queued {
             frame: Frame::UPGRADE,
-            ends_packet: false,
+            weight: 0,
         });
         self.cfg.websocket_worked(true);
         Some(EngineEvent::Upgraded)
@@ -761,37 +762,34 @@ impl Engine {
 
     /// Queues the frames of one Socket.IO packet (its text, then its attachments); they
     /// leave as the transport takes them.
-    pub(crate) fn queue_packet(&mut self, text: String, attachments: Vec<Bytes>) {
+    pub(crate) fn queue_packet(&mut self, text: String, attachments: Vec<Bytes>, weight: usize) {
         let last = attachments.len();
         self.queued_frames += 1 + last as u64;
         self.outbox.push_back(Queued {
             frame: Frame::Text(text),
-            ends_packet: last == 0,
+            weight: if last == 0 { weight } else { 0 },
         });
         for (i, attachment) in attachments.into_iter().enumerate() {
             self.outbox.push_back(Queued {
                 frame: Frame::Binary(attachment),
-                ends_packet: i + 1 == last,
+                weight: if i + 1 == last { weight } else { 0 },
             });
         }
     }
 
     /// Queues a packet that is one binary message (the msgpack parser's).
-    pub(crate) fn queue_binary_packet(&mut self, bytes: Bytes) {
+    pub(crate) fn queue_binary_packet(&mut self, bytes: Bytes, weight: usize) {
         self.queued_frames += 1;
         self.outbox.push_back(Queued {
             frame: Frame::Binary(bytes),
-            ends_packet: true,
+            weight,
         });
     }
 
     /// Queues a frame that is not a counted packet (CONNECT, DISCONNECT).
     pub(crate) fn queue(&mut self, frame: Frame) {
         self.queued_frames += 1;
-        self.outbox.push_back(Queued {
-            frame,
-            ends_packet: false,
-        });
+        self.outbox.push_back(Queued { frame, weight: 0 });
     }
 
     /// Ends the session: writes what is queued (a last DISCONNECT), then the close packet,
@@ -846,8 +844,8 @@ impl Engine {
 
     /// Packets still queued will never leave: the flow control stops counting them.
     fn discard_queue(&mut self) {
-        let packets = self.outbox.drain(..).filter(|q| q.ends_packet).count();
-        self.flow.done(packets);
+        let weight = self.outbox.drain(..).map(|q| q.weight).sum();
+        self.flow.done(weight);
     }
 }
 

@@ -445,8 +445,8 @@ fn batch(
         Revision::V4 => engine::encode_payload(&mut body, frames),
         Revision::V3 => engine::encode_payload_v3(&mut body, frames),
     }
-    let packets = queue.drain(..taken).filter(|q| q.ends_packet).count();
-    (body, packets)
+    let weight = queue.drain(..taken).map(|q| q.weight).sum();
+    (body, weight)
 }
 
 #[cfg(test)]
@@ -457,7 +457,7 @@ mod tests {
     fn text(s: &str) -> Queued {
         Queued {
             frame: Frame::Text(s.to_owned()),
-            ends_packet: true,
+            weight: 1,
         }
     }
 
@@ -474,11 +474,11 @@ mod tests {
         // A binary event: its header does not end the packet, its attachment does.
         queue.push_front(Queued {
             frame: Frame::Binary(bytes::Bytes::from_static(b"ab")),
-            ends_packet: true,
+            weight: 1,
         });
         queue.push_front(Queued {
             frame: Frame::Text(r#"451-["b",{"_placeholder":true,"num":0}]"#.into()),
-            ends_packet: false,
+            weight: 0,
         });
         let (body, packets) = batch(&mut queue, Revision::V4, usize::MAX, 2);
         assert_eq!(

@@ -153,7 +153,7 @@ impl WsTransport {
             let Some(queued) = queue.pop_front() else {
                 break;
             };
-            packets += usize::from(queued.ends_packet);
+            packets += queued.weight;
             let message = self.message(queued.frame);
             self.ws
                 .start_send_unpin(message)
@@ -203,10 +203,7 @@ impl WsTransport {
 
     /// Sends one frame now (the upgrade probe, the close packet).
     pub(crate) async fn send_now(&mut self, frame: Frame) -> Result<(), TransportError> {
-        let mut queue = VecDeque::from([Queued {
-            frame,
-            ends_packet: false,
-        }]);
+        let mut queue = VecDeque::from([Queued { frame, weight: 0 }]);
         while !queue.is_empty() || self.unflushed {
             std::future::poll_fn(|cx| self.poll_send(cx, &mut queue)).await?;
         }

@@ -248,8 +248,9 @@ impl Driver {
     /// A packet from a socket: queued on the session, dropped (volatile, when the
     /// transport is not writable) or put back in the socket's buffer (not connected).
     fn send(&mut self, socket: &Arc<SocketShared>, out: Outgoing) {
+        let weight = out.weight();
         let Conn::Open(engine) = &mut self.conn else {
-            self.flow.done(1);
+            self.flow.done(weight);
             socket.rebuffer(out);
             return;
         };
@@ -257,13 +258,13 @@ impl Driver {
         // left, a new session began): as if it had come while disconnected. A session the
         // client itself leaves (`disconnect()`) still sends what was emitted before.
         if out.session != socket.session() {
-            self.flow.done(1);
+            self.flow.done(weight);
             socket.rebuffer(out);
             return;
         }
         if out.volatile && !engine.is_writable() {
             // socket.io-client drops a volatile packet the transport cannot take now.
-            self.flow.done(1);
+            self.flow.done(weight);
             socket.drop_volatile(&out);
             return;
         }
@@ -271,13 +272,13 @@ impl Driver {
             socket.dispatch(Dispatch::Outgoing(shown));
         }
         match self.opts.parser {
-            Parser::Json => engine.queue_packet(out.packet.text, out.packet.attachments),
+            Parser::Json => engine.queue_packet(out.packet.text, out.packet.attachments, weight),
             Parser::MsgPack => match msgpack::encode(&out.packet.text, &out.packet.attachments) {
-                Ok(bytes) => engine.queue_binary_packet(bytes.into()),
+                Ok(bytes) => engine.queue_binary_packet(bytes.into(), weight),
                 // Never for a packet ferrio wrote (its data is serde_json's).
                 Err(e) => {
                     tracing::error!("packet dropped, the msgpack parser cannot write it: {e}");
-                    self.flow.done(1);
+                    self.flow.done(weight);
                 }
             },
         }
@@ -926,7 +927,7 @@ impl Driver {
         let session = socket.session();
         for mut out in buffered {
             // Buffered packets were not counted by the flow control yet.
-            self.flow.add();
+            self.flow.add(out.weight());
             out.session = session;
             self.send(socket, out);
         }

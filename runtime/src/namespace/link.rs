@@ -53,11 +53,12 @@ impl Link {
     /// Hands a packet to the connection task; `Error::Closed` once it is gone.
     pub(crate) fn send_packet(&self, socket: Arc<SocketShared>, out: Outgoing) -> Result<()> {
         let commands = self.commands.upgrade().ok_or(Error::Closed)?;
-        self.flow.add();
+        let weight = out.weight();
+        self.flow.add(weight);
         commands
             .send(Command::Packet(Box::new((socket, out))))
             .map_err(|_| {
-                self.flow.done(1);
+                self.flow.done(weight);
                 Error::Closed
             })
     }

@@ -57,6 +57,13 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
+    /// The packet's weight in the flow control (see [`crate::engine::weight`]): the same
+    /// wherever it is counted, since the packet does not change.
+    pub(crate) fn weight(&self) -> usize {
+        let attachments: usize = self.packet.attachments.iter().map(|a| a.len()).sum();
+        crate::engine::weight(self.packet.text.len() + attachments)
+    }
+
     /// Whether the packet is dropped rather than kept for a later connection.
     fn is_ephemeral(&self) -> bool {
         self.volatile || self.is_answer
