@@ -68,6 +68,48 @@ async fn receives_events_emitted_on_connect(t: Transports) {
     m.close();
 }
 
+/// A listener that panics stops neither the socket nor itself: a panic, in the closure or in
+/// its future after a pause, drops that call only; the next event reaches the same listener,
+/// and the other listeners get every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_listener_gets_the_next_events() {
+    let peer = shared_peer().await;
+    let m = manager(&peer.url(), Transports::WebsocketOnly);
+    let s = m.socket("/emit-on-connect").build();
+    let (survivor, other) = (
+        inbox::<u32>("the panicking listener"),
+        inbox::<u32>("another"),
+    );
+    let tx = survivor.sender();
+    s.on("welcome", move |event: Event| {
+        let n = event.arg::<u32>(0).unwrap_or(0);
+        assert!(n != 1, "the closure panics at the first welcome");
+        let tx = tx.clone();
+        async move {
+            tokio::task::yield_now().await;
+            assert!(n != 2, "the future panics at the second, after a pause");
+            let _ = tx.send(n);
+        }
+    });
+    let tx = other.sender();
+    s.on("welcome", move |event: Event| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(event.arg::<u32>(0).unwrap_or(0));
+        }
+    });
+    within(STEP, s.connect()).await.expect("connect");
+    let (mut survivor, mut other) = (survivor, other);
+    assert_eq!(other.take(3, STEP).await, [1, 2, 3]);
+    assert_eq!(survivor.take(1, STEP).await, [3]);
+    // And again on the next session's welcomes.
+    s.disconnect();
+    within(STEP, s.connect()).await.expect("reconnect");
+    assert_eq!(other.take(3, STEP).await, [1, 2, 3]);
+    assert_eq!(survivor.take(1, STEP).await, [3]);
+    m.close();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn id_is_cleared_on_disconnect() {
     let peer = shared_peer().await;
