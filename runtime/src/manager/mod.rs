@@ -3,6 +3,7 @@
 
 mod backoff;
 mod driver;
+mod runner;
 
 pub(crate) use backoff::Reconnection;
 
@@ -24,6 +25,7 @@ use crate::namespace::{Command, Link, SocketShared};
 use crate::socket::SocketBuilder;
 use crate::{DisconnectReason, Error, Result, TransportKind};
 use driver::Driver;
+pub(crate) use runner::{Assist, Runner};
 
 /// The options that shape the connection's behaviour.
 #[derive(Debug, Clone)]
@@ -238,6 +240,8 @@ struct Inner {
     driver: Mutex<Option<Driver>>,
     /// Whether `driver` was taken and spawned.
     started: AtomicBool,
+    /// Where the spawned connection task's future lives (see [`Runner`]).
+    runner: Arc<Runner>,
     sockets: Mutex<HashMap<String, Weak<SocketShared>>>,
 }
 
@@ -436,7 +440,11 @@ impl Manager {
 
     /// The link socket states keep to the connection task.
     pub(crate) fn link(&self) -> Link {
-        Link::new(self.inner.commands.downgrade(), self.inner.flow.clone())
+        Link::new(
+            self.inner.commands.downgrade(),
+            self.inner.flow.clone(),
+            Arc::downgrade(&self.inner.runner),
+        )
     }
 
     /// Hands a command to the connection task. A `Connect` starts the task on first use;
@@ -453,7 +461,7 @@ impl Manager {
                 .map_err(|_| Error::Config("ferrio connects from within a tokio runtime".into()))?;
             let mut driver = self.inner.driver.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(driver) = driver.take() {
-                runtime.spawn(driver.run());
+                self.inner.runner.start(&runtime, driver.run());
             }
             self.inner.started.store(true, Ordering::Release);
         }
@@ -872,6 +880,7 @@ impl ManagerBuilder {
                 commands,
                 driver: Mutex::new(Some(driver)),
                 started: AtomicBool::new(false),
+                runner: Arc::default(),
                 sockets: Mutex::new(HashMap::new()),
             }),
         })

@@ -1,12 +1,13 @@
 //! The way from a namespace's state to the connection task: the commands it serves, and
 //! the weak link socket states keep (see [`Link`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
 
 use super::state::{Outgoing, Phase, SocketShared};
 use crate::engine::Flow;
+use crate::manager::{Assist, Runner};
 use crate::{Error, Result};
 
 /// What the connection task is asked to do.
@@ -43,11 +44,27 @@ pub(crate) type Written = Option<tokio::sync::oneshot::Sender<()>>;
 pub(crate) struct Link {
     commands: mpsc::WeakUnboundedSender<Command>,
     flow: Arc<Flow>,
+    runner: Weak<Runner>,
 }
 
 impl Link {
-    pub(crate) fn new(commands: mpsc::WeakUnboundedSender<Command>, flow: Arc<Flow>) -> Self {
-        Link { commands, flow }
+    pub(crate) fn new(
+        commands: mpsc::WeakUnboundedSender<Command>,
+        flow: Arc<Flow>,
+        runner: Weak<Runner>,
+    ) -> Self {
+        Link {
+            commands,
+            flow,
+            runner,
+        }
+    }
+
+    /// For a caller about to hand over a packet and wait for its answer: off the runtime's
+    /// workers, a step of the connection task it runs itself once the packet is handed over,
+    /// so the packet is written without waking a worker (see [`Runner`]).
+    pub(crate) fn assist(&self) -> Option<Assist> {
+        self.runner.upgrade()?.assist()
     }
 
     /// Hands a packet to the connection task; `Error::Closed` once it is gone.

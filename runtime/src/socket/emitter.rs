@@ -136,12 +136,17 @@ impl<'a> Emitter<'a> {
                         .with_ack_id(&shared.nsp, id),
                 };
                 shared.room().await;
+                // About to wait for the answer: the packet should leave now.
+                let assist = shared.link.assist();
                 shared.send_packet(shared.outgoing(
                     packet,
                     self.volatile,
                     Some(id),
                     shown.clone(),
                 ))?;
+                if let Some(assist) = assist {
+                    assist.run();
+                }
                 rx.await.map_err(|_| Error::Closed)?
             };
             let _guard = AckGuard { shared, id };
