@@ -573,6 +573,38 @@ impl Engine {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
 
+    /// The next event the transport already holds, for a caller that takes a burst right
+    /// after a full turn ([`Engine::next`]): only the read, and the write of what the event
+    /// queued (a pong). The heartbeat deadline, the upgrade and other writes are left to the
+    /// next full turn, which the caller makes before it sleeps, at most a burst later.
+    /// Polled with a no-op waker, so a read that finds nothing registers nothing: that
+    /// full turn is what arms the wake-ups. `None` when nothing is buffered.
+    pub(crate) fn next_buffered(&mut self) -> Option<EngineEvent> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if !self.reading || matches!(self.upgrade, Upgrade::Pausing(_)) {
+            return match self.poll_next(&mut cx) {
+                Poll::Ready(event) => Some(event),
+                Poll::Pending => None,
+            };
+        }
+        loop {
+            let incoming = match self.transport.poll_recv(&mut cx) {
+                Poll::Pending => return None,
+                Poll::Ready(None) => {
+                    return Some(EngineEvent::Closed(DisconnectReason::TransportClose))
+                }
+                Poll::Ready(Some(Err(e))) => return Some(self.failed(e)),
+                Poll::Ready(Some(Ok(incoming))) => incoming,
+            };
+            if let Some(event) = self.on_incoming(incoming) {
+                if !self.outbox.is_empty() {
+                    let _ = self.poll_write(&mut cx);
+                }
+                return Some(event);
+            }
+        }
+    }
+
     /// One turn of the state machine: the heartbeat, the upgrade, the writes, the reads.
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<EngineEvent> {
         loop {

@@ -676,8 +676,8 @@ impl Driver {
             let Conn::Open(engine) = &mut self.conn else {
                 return;
             };
-            // `next()` is cancel-safe: a poll that finds nothing loses nothing.
-            let Some(event) = engine.next().now_or_never() else {
+            // The main loop's `select!` makes the full turn (and arms the wake-ups) next.
+            let Some(event) = engine.next_buffered() else {
                 return;
             };
             self.on_engine_event(event);
