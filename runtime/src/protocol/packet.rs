@@ -7,7 +7,7 @@
 //!
 //! Decoding borrows the frame: the header is read in place and the JSON data is scanned once
 //! (validated, and split into the event name and one raw slice per argument, by
-//! [`json`](super::json)), which the caller deserializes into its own types later (each
+//! [`json`]), which the caller deserializes into its own types later (each
 //! event's JSON is parsed once, never through a `Value` tree).
 //! Encoding writes the header and serializes the arguments straight into one buffer.
 
