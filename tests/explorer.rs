@@ -18,6 +18,10 @@
 //! - `EXPLORER_VERBOSE`: a line per schedule; `EXPLORER_PLAN_ONLY`: print the schedules, run
 //!   nothing.
 //!
+//! One schedule in three runs the client's futures on threads of their own under `block_on`
+//! (the body of `#[tokio::main]`), where an emit with ack runs a step of the connection task
+//! itself (`manager/runner.rs`); the others run them as tasks.
+//!
 //! The schedule is a pure function of the seed (fastrand); timing is real, so a seed that
 //! depends on a race may not fail on every replay. Every failing seed prints ONE line with its
 //! replay command.
@@ -36,8 +40,8 @@
 //! 4. every acked emit arrived at the server at least once, its ack carried its own echo, and
 //!    first arrivals are in emit order (separately for emits with and without retries);
 //! 5. after the handles are dropped (after `close()`, `disconnect()`, or nothing), every TCP
-//!    connection to the server ends and the client's runtime has no task left, within
-//!    `TEARDOWN`; no client task panicked.
+//!    connection to the server ends and the client's runtime has no task left (nor a client
+//!    thread running), within `TEARDOWN`; no client task panicked.
 //!
 //! One schedule in four (drawn apart, so it changes nothing else in the schedule) runs
 //! against the scripted server speaking as a socket.io 2 one (`ScriptConfig::legacy`): the
@@ -148,6 +152,10 @@ struct Plan {
     hooks: Vec<(When, Vec<Act>, u32)>,
     /// Whether `/b` connects at the start too.
     second: bool,
+    /// The client futures run on threads of their own under `block_on` (as in the body of
+    /// `#[tokio::main]`), where an emit with ack runs a step of the connection task itself,
+    /// instead of as tasks on the runtime's workers.
+    off_worker: bool,
     steps: Vec<Step>,
     teardown: Teardown,
 }
@@ -191,6 +199,8 @@ impl Plan {
         let second = ns_rng.u8(0..10) < 6;
         // Likewise the protocol: one schedule in four runs against a socket.io 2 server.
         let legacy = ns_rng.u8(0..4) == 0;
+        // And where the client's futures run: one schedule in three off the workers.
+        let off_worker = ns_rng.u8(0..3) == 0;
         let wire = match rng.u8(0..20) {
             0..=13 => Wire::Upgrade,
             14..=16 => Wire::Polling,
@@ -355,6 +365,7 @@ impl Plan {
             probe,
             hooks,
             second,
+            off_worker,
             steps,
             teardown,
         }
@@ -386,6 +397,10 @@ struct Tracked {
 
 #[derive(Default)]
 struct Record {
+    /// See [`Plan::off_worker`].
+    off_worker: bool,
+    /// The threads of the client futures, when they run off the workers.
+    threads: Vec<std::thread::JoinHandle<()>>,
     tracked: Vec<Tracked>,
     /// (socket id, n, attachment ok) of the numbered events, in the order listeners got them.
     events: Vec<(String, u64, bool)>,
@@ -398,7 +413,8 @@ type Shared = Arc<Mutex<Record>>;
 type BoxFut = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 
 /// Polls `fut` once (so it is queued now, in call order), then lets it finish on a task and
-/// records when.
+/// records when. Off the workers, both happen on a thread of its own under `block_on`, and
+/// this waits for the first poll only.
 async fn track(
     rec: &Shared,
     label: String,
@@ -416,6 +432,24 @@ async fn track(
         });
         r.tracked.len() - 1
     };
+    if lock(rec).off_worker {
+        let (polled, first_poll) = tokio::sync::oneshot::channel();
+        let (record, runtime) = (rec.clone(), tokio::runtime::Handle::current());
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let first = poll_once(&mut fut).await;
+                let _ = polled.send(());
+                let out = match first {
+                    Some(out) => out,
+                    None => fut.await,
+                };
+                lock(&record).tracked[idx].result = Some((Instant::now(), out));
+            });
+        });
+        lock(rec).threads.push(thread);
+        let _ = first_poll.await;
+        return;
+    }
     if let Some(out) = poll_once(&mut fut).await {
         lock(rec).tracked[idx].result = Some((Instant::now(), out));
         return;
@@ -854,12 +888,17 @@ impl Run {
         loop {
             let conns = self.server.open_connections();
             let tasks = metrics.num_alive_tasks();
-            if conns == 0 && tasks <= baseline {
+            let threads = {
+                let mut rec = lock(&self.rec);
+                rec.threads.retain(|t| !t.is_finished());
+                rec.threads.len()
+            };
+            if conns == 0 && tasks <= baseline && threads == 0 {
                 return;
             }
             if Instant::now() > end {
                 self.violation(format!(
-                    "[teardown] {TEARDOWN:?} after the handles were dropped ({how:?}): {conns} connection(s) still open to the server, {} client task(s) alive",
+                    "[teardown] {TEARDOWN:?} after the handles were dropped ({how:?}): {conns} connection(s) still open to the server, {} client task(s) alive, {threads} client thread(s) running",
                     tasks.saturating_sub(baseline)
                 ));
                 return;
@@ -934,6 +973,7 @@ async fn run_plan(plan: &Plan, server: ScriptServer) -> Vec<String> {
     };
     let sockets = [manager.socket("/").build(), manager.socket("/b").build()];
     let rec: Shared = Arc::default();
+    lock(&rec).off_worker = plan.off_worker;
     for (i, s) in sockets.iter().enumerate() {
         listen(s, &rec, s_name(i));
     }
