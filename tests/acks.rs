@@ -5,17 +5,9 @@
 use std::time::{Duration, Instant};
 
 use ferrio::{Error, Event};
+use ferrio_suite::groups::Room;
 use ferrio_suite::*;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Room {
-    name: String,
-    members: u32,
-    tags: Vec<String>,
-    owner: Option<String>,
-}
 
 // ---- both directions, over every transport configuration ----------------------------------
 
@@ -50,12 +42,7 @@ async fn emit_with_ack_returns_the_servers_answer(t: Transports) {
         .await
         .expect("empty ack");
     // a struct both ways
-    let room = Room {
-        name: "r-1 ü".into(),
-        members: 3,
-        tags: vec!["a".into(), "b".into()],
-        owner: None,
-    };
+    let room = Room::named("r-1 ü");
     let back: Room = within(STEP, s.emit_with_ack("echo", room.clone()))
         .await
         .expect("struct");

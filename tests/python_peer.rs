@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio::{DisconnectReason, Error, Event, Manager, ManagerBuilder, TransportKind};
+use ferrio_suite::groups::Room;
 use ferrio_suite::python_peer::{self, PythonPeer};
 use ferrio_suite::*;
 use serde::{Deserialize, Serialize};
@@ -136,24 +137,11 @@ async fn refused_and_unknown_namespaces_are_connect_errors(t: Transports) {
     m.close();
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Room {
-    name: String,
-    members: u32,
-    tags: Vec<String>,
-    owner: Option<String>,
-}
-
 async fn emits_and_receives(t: Transports) {
     let Some(peer) = peer(&[]).await else { return };
     let (m, s) = connect_to(&peer, "/", t).await;
     let mut echo = events(&s, "echo");
-    let room = Room {
-        name: "r-1 ü 🦀".into(),
-        members: 3,
-        tags: vec!["a".into(), "b".into()],
-        owner: None,
-    };
+    let room = Room::named("r-1 ü 🦀");
     within(STEP, s.emit("echo", room.clone()))
         .await
         .expect("emit");

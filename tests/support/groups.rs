@@ -187,13 +187,32 @@ pub async fn namespaces(target: Target, t: Transports) {
     m.close();
 }
 
+/// A struct the suites send and expect back unchanged (a string, numbers, a list, a `null`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Room {
-    name: String,
-    members: u32,
-    tags: Vec<String>,
-    owner: Option<String>,
-    ratio: f64,
+pub struct Room {
+    /// The room's name: the tests put non-ASCII text in it.
+    pub name: String,
+    /// A count.
+    pub members: u32,
+    /// A list.
+    pub tags: Vec<String>,
+    /// Always `None` here: a `null` on the wire.
+    pub owner: Option<String>,
+    /// A fraction that JSON carries exactly.
+    pub ratio: f64,
+}
+
+impl Room {
+    /// The room the suites use, named `name`.
+    pub fn named(name: &str) -> Room {
+        Room {
+            name: name.into(),
+            members: 3,
+            tags: vec!["a".into(), "b".into()],
+            owner: None,
+            ratio: 0.25,
+        }
+    }
 }
 
 /// Emit: values of every JSON kind (and several arguments) reach the server and come back
@@ -201,13 +220,7 @@ struct Room {
 pub async fn emit(target: Target, t: Transports) {
     let (m, s) = target.connect("/", t).await;
     let mut back = events(&s, "echo-back");
-    let room = Room {
-        name: "r-1 ü てすと".into(),
-        members: 3,
-        tags: vec!["a".into(), "b".into()],
-        owner: None,
-        ratio: 0.25,
-    };
+    let room = Room::named("r-1 ü てすと");
     let values = [
         json!("utf8 — string"),
         json!(-42),

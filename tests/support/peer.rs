@@ -456,22 +456,33 @@ async fn run_npm_ci(dir: &Path, deadline: Instant) -> Result<(), String> {
     }
 }
 
-/// Output shared by every incarnation of one peer (restarts append to it).
+/// Output shared by every incarnation of one server process (restarts append to it): its
+/// stdout lines, and the tail of its stderr. Also the one of `process::ServerProcess`.
 #[derive(Default)]
-struct Output {
+pub(crate) struct Output {
     lines: Mutex<Vec<String>>,
     stderr: Mutex<String>,
     notify: Notify,
 }
 
 impl Output {
-    fn push_line(&self, line: String) {
+    /// Every stdout line kept so far, in order.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The tail of stderr.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn push_line(&self, line: String) {
         if let Ok(mut l) = self.lines.lock() {
             l.push(line);
         }
         self.notify.notify_waiters();
     }
-    fn push_stderr(&self, chunk: &str) {
+    pub(crate) fn push_stderr(&self, chunk: &str) {
         if let Ok(mut s) = self.stderr.lock() {
             // keep the tail only
             s.push_str(chunk);
@@ -664,20 +675,12 @@ impl NodePeer {
 
     /// Every stdout line printed after `LISTENING`, by every incarnation, in order.
     pub fn lines(&self) -> Vec<String> {
-        self.output
-            .lines
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
+        self.output.lines()
     }
 
     /// The tail of the server's stderr (every incarnation).
     pub fn stderr(&self) -> String {
-        self.output
-            .stderr
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.output.stderr()
     }
 
     /// The `EVENT` lines (see `PeerOptions::log_events`), parsed:
@@ -835,14 +838,14 @@ async fn spawn(
             tokio::time::sleep(Duration::from_millis(50)).await;
             Err(format!(
                 "the server exited before listening ({status:?}); stderr:\n{}",
-                output.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+                output.stderr()
             ))
         }
         Err(_) => {
             let _ = child.start_kill();
             Err(format!(
                 "the server did not print LISTENING within {START_DEADLINE:?}; stderr:\n{}",
-                output.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+                output.stderr()
             ))
         }
     }

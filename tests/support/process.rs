@@ -8,13 +8,13 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
-use crate::peer::START_DEADLINE;
+use crate::peer::{Output, START_DEADLINE};
 
 const STOP_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -35,12 +35,6 @@ pub struct ProgramSpec {
     /// `Some(port)`: the program listens there and is ready once it accepts a connection
     /// (it prints no `LISTENING` line); `None`: it picks its port and prints it.
     pub port: Option<u16>,
-}
-
-#[derive(Default)]
-struct Output {
-    lines: Mutex<Vec<String>>,
-    stderr: Mutex<String>,
 }
 
 /// A running server program (see the module's documentation).
@@ -92,20 +86,12 @@ impl ServerProcess {
 
     /// Every stdout line after `LISTENING`, across restarts.
     pub fn lines(&self) -> Vec<String> {
-        self.output
-            .lines
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
+        self.output.lines()
     }
 
     /// What the program wrote to stderr (the tail).
     pub fn stderr(&self) -> String {
-        self.output
-            .stderr
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.output.stderr()
     }
 
     /// Closes its stdin (the program exits) and waits until it is gone, killing it after a
@@ -182,16 +168,7 @@ impl ServerProcess {
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             while let Ok(n @ 1..) = stderr.read(&mut buf).await {
-                if let Ok(mut s) = output.stderr.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    if s.len() > 64 * 1024 {
-                        let cut = s.len() - 32 * 1024;
-                        let cut = (cut..s.len())
-                            .find(|&i| s.is_char_boundary(i))
-                            .unwrap_or(s.len());
-                        s.drain(..cut);
-                    }
-                }
+                output.push_stderr(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let (port_tx, port_rx) = tokio::sync::oneshot::channel();
@@ -209,9 +186,7 @@ impl ServerProcess {
                     }
                     (_, tx) => {
                         port_tx = tx;
-                        if let Ok(mut l) = output.lines.lock() {
-                            l.push(line);
-                        }
+                        output.push_line(line);
                     }
                 }
             }
@@ -267,5 +242,33 @@ impl Drop for ServerProcess {
             }
         }
         // Killed on drop (`kill_on_drop`) if still running.
+    }
+}
+
+/// Runs an install step (`pip`, `apt-get`...) to its end, by `deadline`: `Err` names the
+/// command and gives the last line it wrote to stderr when it fails.
+pub(crate) async fn run_to_end(command: &mut Command, deadline: Instant) -> Result<(), String> {
+    let shown = format!("{:?}", command.as_std());
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, child.wait_with_output()).await {
+        Err(_) => Err(format!("{shown} did not finish within {left:?}")),
+        Ok(Err(e)) => Err(format!("{shown} failed: {e}")),
+        Ok(Ok(out)) if !out.status.success() => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            Err(format!("{shown} failed ({}): {last}", out.status))
+        }
+        Ok(Ok(_)) => Ok(()),
     }
 }

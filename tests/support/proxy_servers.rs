@@ -30,6 +30,8 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::OnceCell;
 
+use crate::process::run_to_end;
+
 /// How long a proxy may take to accept connections after it was spawned.
 pub const PROXY_START_DEADLINE: Duration = Duration::from_secs(15);
 /// How long installing a package may take.
@@ -440,31 +442,9 @@ async fn apt_install(package: &str, deadline: Instant) -> Result<(), String> {
 }
 
 async fn apt(args: &[&str], deadline: Instant) -> Result<(), String> {
-    let shown = format!("apt-get {}", args.join(" "));
-    let child = Command::new("apt-get")
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
-    let left = deadline.saturating_duration_since(Instant::now());
-    match tokio::time::timeout(left, child.wait_with_output()).await {
-        Err(_) => Err(format!("`{shown}` took longer than {APT_DEADLINE:?}")),
-        Ok(Err(e)) => Err(format!("`{shown}` failed: {e}")),
-        Ok(Ok(out)) if !out.status.success() => {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let last = err
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            Err(format!("`{shown}` failed ({}): {last}", out.status))
-        }
-        Ok(Ok(_)) => Ok(()),
-    }
+    let mut apt = Command::new("apt-get");
+    apt.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    run_to_end(&mut apt, deadline).await
 }
 
 /// For a test that needs a proxy server it could not get: prints one line (once per process

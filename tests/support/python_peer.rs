@@ -15,14 +15,13 @@
 //! interpreter (default `python3`).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 use tokio::sync::OnceCell;
 
-use crate::process::{ProgramSpec, ServerProcess};
+use crate::process::{run_to_end, ProgramSpec, ServerProcess};
 
 /// How long making the venv and installing the packages may take.
 pub const PIP_DEADLINE: Duration = Duration::from_secs(300);
@@ -75,12 +74,12 @@ async fn install(dir: &Path, deadline: Instant) -> Result<(), String> {
     let venv = dir.join(".venv");
     let _ = std::fs::remove_dir_all(&venv);
     let python = std::env::var_os("FERRIO_PYTHON").unwrap_or_else(|| "python3".into());
-    run(
+    run_to_end(
         Command::new(&python).args(["-m", "venv"]).arg(&venv),
         deadline,
     )
     .await?;
-    run(
+    run_to_end(
         Command::new(venv_python(dir))
             .args([
                 "-m",
@@ -97,7 +96,7 @@ async fn install(dir: &Path, deadline: Instant) -> Result<(), String> {
     )
     .await?;
     // `--no-deps` installs the list as it is: a package it lacks shows here, by name.
-    run(
+    run_to_end(
         Command::new(venv_python(dir)).args(["-m", "pip", "check", "--disable-pip-version-check"]),
         deadline,
     )
@@ -109,32 +108,6 @@ async fn install(dir: &Path, deadline: Instant) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot record the requirements in {}: {e}", venv.display()))?;
     Ok(())
-}
-
-async fn run(command: &mut Command, deadline: Instant) -> Result<(), String> {
-    let shown = format!("{:?}", command.as_std());
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    let left = deadline.saturating_duration_since(Instant::now());
-    match tokio::time::timeout(left, child.wait_with_output()).await {
-        Err(_) => Err(format!("{shown} took longer than {PIP_DEADLINE:?}")),
-        Ok(Err(e)) => Err(format!("{shown} failed: {e}")),
-        Ok(Ok(out)) if !out.status.success() => {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let last = err
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            Err(format!("{shown} failed ({}): {last}", out.status))
-        }
-        Ok(Ok(_)) => Ok(()),
-    }
 }
 
 /// The python-socketio server of `server.py` (handlers documented there).
