@@ -43,6 +43,15 @@ pub struct AskRequest {
     args: Vec<Value>,
 }
 
+impl AskRequest {
+    fn new(event: &str, args: Vec<Value>) -> AskRequest {
+        AskRequest {
+            event: event.into(),
+            args,
+        }
+    }
+}
+
 /// What the peer reports after `askForAck`: the ack's arguments it got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AskResult {
@@ -210,10 +219,7 @@ async fn acks_carry_several_values_and_the_node_convention() {
     // server -> client: the listener's tuple is the ack's argument list
     let result = within(
         STEP,
-        acks.emit_ask_for_ack(AskRequest {
-            event: "vote".into(),
-            args: vec!["rust?".into()],
-        }),
+        acks.emit_ask_for_ack(AskRequest::new("vote", vec!["rust?".into()])),
     )
     .await
     .expect("ask vote");
@@ -226,10 +232,7 @@ async fn acks_carry_several_values_and_the_node_convention() {
     // Node-style answers: `(null, data)` and `(err)`
     let result = within(
         STEP,
-        acks.emit_ask_for_ack(AskRequest {
-            event: "lookup".into(),
-            args: vec![5.into()],
-        }),
+        acks.emit_ask_for_ack(AskRequest::new("lookup", vec![5.into()])),
     )
     .await
     .expect("ask lookup ok");
@@ -243,10 +246,7 @@ async fn acks_carry_several_values_and_the_node_convention() {
     );
     let result = within(
         STEP,
-        acks.emit_ask_for_ack(AskRequest {
-            event: "lookup".into(),
-            args: vec![0.into()],
-        }),
+        acks.emit_ask_for_ack(AskRequest::new("lookup", vec![0.into()])),
     )
     .await
     .expect("ask lookup err");
@@ -256,10 +256,7 @@ async fn acks_carry_several_values_and_the_node_convention() {
     let asking = acks.clone();
     let ask = tokio::spawn(async move {
         asking
-            .emit_ask_for_ack(AskRequest {
-                event: "voteStream".into(),
-                args: vec!["why".into()],
-            })
+            .emit_ask_for_ack(AskRequest::new("voteStream", vec!["why".into()]))
             .await
     });
     let (question, responder) = within(STEP, votes.next()).await.expect("a stream item");
@@ -579,10 +576,7 @@ async fn server_pushes_and_asks_for_acks() {
     });
     let result = within(
         STEP,
-        peer.emit_ask_for_ack(AskRequest {
-            event: "ask".into(),
-            args: vec!["why".into(), 21.into()],
-        }),
+        peer.emit_ask_for_ack(AskRequest::new("ask", vec!["why".into(), 21.into()])),
     )
     .await
     .expect("askForAck");
@@ -596,10 +590,7 @@ async fn server_pushes_and_asks_for_acks() {
     peer.on_ask_empty(|| async { Acked });
     let result = within(
         STEP,
-        peer.emit_ask_for_ack(AskRequest {
-            event: "askEmpty".into(),
-            args: vec![],
-        }),
+        peer.emit_ask_for_ack(AskRequest::new("askEmpty", vec![])),
     )
     .await
     .expect("askForAck empty");
@@ -610,10 +601,7 @@ async fn server_pushes_and_asks_for_acks() {
     let asking = peer.clone();
     let ask = tokio::spawn(async move {
         asking
-            .emit_ask_for_ack(AskRequest {
-                event: "askStream".into(),
-                args: vec![5.into()],
-            })
+            .emit_ask_for_ack(AskRequest::new("askStream", vec![5.into()]))
             .await
     });
     let (n, responder) = within(STEP, asks.next()).await.expect("a stream item");
