@@ -507,27 +507,17 @@ impl Shared {
 
     fn handshake(&self, sid: &str, upgrades: bool) -> String {
         let upgrades: Vec<&str> = if upgrades { vec!["websocket"] } else { vec![] };
-        if self.cfg.legacy {
-            return format!(
-                "0{}",
-                json!({
-                    "sid": sid,
-                    "upgrades": upgrades,
-                    "pingInterval": self.cfg.ping_interval.as_millis() as u64,
-                    "pingTimeout": self.cfg.ping_timeout.as_millis() as u64,
-                })
-            );
+        let mut open = json!({
+            "sid": sid,
+            "upgrades": upgrades,
+            "pingInterval": self.cfg.ping_interval.as_millis() as u64,
+            "pingTimeout": self.cfg.ping_timeout.as_millis() as u64,
+        });
+        // Engine.IO v3 has no `maxPayload`.
+        if !self.cfg.legacy {
+            open["maxPayload"] = json!(1_000_000);
         }
-        format!(
-            "0{}",
-            json!({
-                "sid": sid,
-                "upgrades": upgrades,
-                "pingInterval": self.cfg.ping_interval.as_millis() as u64,
-                "pingTimeout": self.cfg.ping_timeout.as_millis() as u64,
-                "maxPayload": 1_000_000,
-            })
-        )
+        format!("0{open}")
     }
 
     /// A packet from the client; replies go to the session's queue.
