@@ -350,33 +350,48 @@ async fn server_disconnect_and_reconnection(t: Transports) {
     m.close();
 }
 
-/// In Engine.IO v3 the client pings; a server that stops answering is given up on
-/// `pingTimeout` after the unanswered ping (`ping timeout`), and the manager reconnects.
-async fn ping_timeout_when_the_server_stops_answering(t: Transports) {
-    let peer = NodePeer::start(
-        PeerOptions::v2()
-            .ping_interval(Duration::from_millis(300))
-            .ping_timeout(Duration::from_millis(400)),
-    )
-    .await;
-    let m = v2_builder(&peer.url(), t)
+/// The heartbeat of the two ping-timeout tests: a ping every 300 ms, 400 ms to answer it.
+const PING_INTERVAL: Duration = Duration::from_millis(300);
+const PING_TIMEOUT: Duration = Duration::from_millis(400);
+
+fn short_heartbeat() -> PeerOptions {
+    PeerOptions::v2()
+        .ping_interval(PING_INTERVAL)
+        .ping_timeout(PING_TIMEOUT)
+}
+
+/// A manager that reconnects within 100 ms of a lost connection.
+fn reconnecting_fast(url: &str, t: Transports) -> ferrio::Manager {
+    v2_builder(url, t)
         .reconnection_delay(Duration::from_millis(50))
         .reconnection_delay_max(Duration::from_millis(100))
         .build()
-        .expect("manager");
+        .expect("manager")
+}
+
+/// The socket disconnects in `ping timeout`, at most one interval until the next ping plus
+/// the timeout after the heartbeat stopped (and some slack).
+async fn ends_in_a_ping_timeout(gone: &mut Inbox<DisconnectReason>) {
+    let started = std::time::Instant::now();
+    assert_eq!(gone.next(STEP).await, DisconnectReason::PingTimeout);
+    assert!(
+        started.elapsed() < PING_INTERVAL + PING_TIMEOUT + Duration::from_millis(1500),
+        "the ping timeout took {:?}",
+        started.elapsed()
+    );
+}
+
+/// In Engine.IO v3 the client pings; a server that stops answering is given up on
+/// `pingTimeout` after the unanswered ping (`ping timeout`), and the manager reconnects.
+async fn ping_timeout_when_the_server_stops_answering(t: Transports) {
+    let peer = NodePeer::start(short_heartbeat()).await;
+    let m = reconnecting_fast(&peer.url(), t);
     let mut manager_events = m.events();
     let (s, mut connected) = connect_watched(&m, "/").await;
     settled(&m, t).await;
     let mut gone = disconnects(&s);
     s.emit("stopPonging", ()).await.expect("stopPonging");
-    let started = std::time::Instant::now();
-    assert_eq!(gone.next(STEP).await, DisconnectReason::PingTimeout);
-    // At most one interval until the next ping, then the timeout (and some slack).
-    assert!(
-        started.elapsed() < Duration::from_millis(300 + 400 + 1500),
-        "the ping timeout took {:?}",
-        started.elapsed()
-    );
+    ends_in_a_ping_timeout(&mut gone).await;
     next_manager_event(&mut manager_events, STEP, |e| {
         matches!(e, ManagerEvent::Close(DisconnectReason::PingTimeout))
     })
@@ -392,29 +407,14 @@ async fn ping_timeout_when_the_server_stops_answering(t: Transports) {
 /// Nothing gets through either way (a stalled proxy): the client's ping goes unanswered, the
 /// connection ends in `ping timeout`, and once the network passes again it reconnects.
 async fn a_stalled_network_ends_in_a_ping_timeout(t: Transports) {
-    let peer = NodePeer::start(
-        PeerOptions::v2()
-            .ping_interval(Duration::from_millis(300))
-            .ping_timeout(Duration::from_millis(400)),
-    )
-    .await;
+    let peer = NodePeer::start(short_heartbeat()).await;
     let proxy = Proxy::start(peer.addr()).await;
-    let m = v2_builder(&proxy.url(), t)
-        .reconnection_delay(Duration::from_millis(50))
-        .reconnection_delay_max(Duration::from_millis(100))
-        .build()
-        .expect("manager");
+    let m = reconnecting_fast(&proxy.url(), t);
     let (s, mut connected) = connect_watched(&m, "/").await;
     settled(&m, t).await;
     let mut gone = disconnects(&s);
     proxy.set_mode(Mode::Stall);
-    let started = std::time::Instant::now();
-    assert_eq!(gone.next(STEP).await, DisconnectReason::PingTimeout);
-    assert!(
-        started.elapsed() < Duration::from_millis(300 + 400 + 1500),
-        "the ping timeout took {:?}",
-        started.elapsed()
-    );
+    ends_in_a_ping_timeout(&mut gone).await;
     proxy.set_mode(Mode::Pass);
     connected.next(STEP).await;
     let v: u8 = within(STEP, s.emit_with_ack("echo", 5))
