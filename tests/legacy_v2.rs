@@ -350,10 +350,12 @@ async fn server_disconnect_and_reconnection(t: Transports) {
     m.close();
 }
 
-/// The heartbeat of the two ping-timeout tests: a ping every 300 ms, 400 ms to answer it.
+/// The heartbeat of the two ping-timeout tests: a ping every 300 ms ...
 const PING_INTERVAL: Duration = Duration::from_millis(300);
+/// ... and 400 ms to answer it.
 const PING_TIMEOUT: Duration = Duration::from_millis(400);
 
+/// A 2.x server with that heartbeat.
 fn short_heartbeat() -> PeerOptions {
     PeerOptions::v2()
         .ping_interval(PING_INTERVAL)
