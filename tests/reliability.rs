@@ -378,14 +378,18 @@ async fn behind_a_proxy(t: Transports) -> (NodePeer, Proxy, Manager, ferrio::Soc
     (peer, proxy, m, s)
 }
 
-/// Emits `total` events `(i, payload)` one after another from a task, and waits for the
-/// number of completed `emit().await`s to settle (two samples a second apart equal, within
-/// 15 s): `Ok(settled count)`, or `Err(count at the end)` when it never settled.
-async fn emits_until_they_wait(
-    s: &ferrio::Socket,
+/// Connects over `t` through a proxy that then stalls, emits `total` events `(i, payload)`
+/// one after another from a task, and waits for the number of completed `emit().await`s to
+/// settle (two samples a second apart equal, within 15 s; no event says that an emit waits,
+/// so the count is sampled): `Ok(settled count)`, or `Err(count at the end)` when it never
+/// settled. Everything is stopped before it returns.
+async fn stalled_emits_until_they_wait(
+    t: Transports,
     total: u64,
     payload: String,
 ) -> Result<u64, u64> {
+    let (mut peer, proxy, m, s) = behind_a_proxy(t).await;
+    proxy.set_mode(Mode::Stall);
     let done = Arc::new(AtomicU64::new(0));
     let emitter = {
         let (s, done) = (s.clone(), done.clone());
@@ -410,6 +414,9 @@ async fn emits_until_they_wait(
     };
     let at_end = done.load(Ordering::SeqCst);
     emitter.abort();
+    m.close();
+    drop(proxy);
+    peer.stop().await;
     settled.ok_or(at_end)
 }
 
@@ -420,12 +427,8 @@ async fn emits_until_they_wait(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_emits_wait_while_the_network_does_not_take_them() {
     const TOTAL: u64 = 100_000;
-    let (mut peer, proxy, m, s) = behind_a_proxy(Transports::PollingOnly).await;
-    proxy.set_mode(Mode::Stall);
-    let settled = emits_until_they_wait(&s, TOTAL, "x".repeat(1024)).await;
-    m.close();
-    drop(proxy);
-    peer.stop().await;
+    let settled =
+        stalled_emits_until_they_wait(Transports::PollingOnly, TOTAL, "x".repeat(1024)).await;
     match settled {
         Err(at_end) => panic!(
             "emits never waited over a stalled polling connection: {at_end} of {TOTAL} completed (still growing or all done)"
@@ -444,12 +447,9 @@ async fn polling_emits_wait_while_the_network_does_not_take_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_emits_wait_once_their_bytes_reach_the_bound() {
     const TOTAL: u64 = 20_000;
-    let (mut peer, proxy, m, s) = behind_a_proxy(Transports::WebsocketOnly).await;
-    proxy.set_mode(Mode::Stall);
-    let settled = emits_until_they_wait(&s, TOTAL, "x".repeat(64 * 1024)).await;
-    m.close();
-    drop(proxy);
-    peer.stop().await;
+    let settled =
+        stalled_emits_until_they_wait(Transports::WebsocketOnly, TOTAL, "x".repeat(64 * 1024))
+            .await;
     match settled {
         Err(at_end) => panic!(
             "emits of 64 KiB never waited over a stalled websocket: {at_end} of {TOTAL} completed"
