@@ -21,6 +21,8 @@ use tokio::sync::Notify;
 /// Above this weight of packets waiting for the transport, emits wait; they resume under
 /// [`LOW_WATER`].
 pub(crate) const HIGH_WATER: usize = 8192;
+/// See [`HIGH_WATER`].
+pub(crate) const LOW_WATER: usize = HIGH_WATER / 2;
 /// A packet weighs one more for each this many bytes of text and attachments.
 pub(crate) const WEIGHT_UNIT: usize = 8 * 1024;
 
@@ -28,8 +30,6 @@ pub(crate) const WEIGHT_UNIT: usize = 8 * 1024;
 pub(crate) fn weight(bytes: usize) -> usize {
     1 + bytes / WEIGHT_UNIT
 }
-/// See [`HIGH_WATER`].
-pub(crate) const LOW_WATER: usize = HIGH_WATER / 2;
 
 /// The shared counter of one manager's connection.
 #[derive(Debug, Default)]
